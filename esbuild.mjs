@@ -1,0 +1,40 @@
+// Bundles every runtime entry of Tokenscope. `node esbuild.mjs` builds for production (minified,
+// linked source maps); `--watch` rebuilds on change with inline-free source maps for debugging.
+import * as esbuild from 'esbuild';
+import { chmodSync, existsSync } from 'node:fs';
+
+const watch = process.argv.includes('--watch');
+const production = !watch && !process.argv.includes('--dev');
+
+/** Native and data-heavy packages stay outside the bundle and ship in the VSIX's node_modules. */
+const nodeExternals = ['vscode', 'onnxruntime-node'];
+
+/** @type {esbuild.BuildOptions} */
+const common = {
+  bundle: true,
+  sourcemap: 'linked',
+  minify: production,
+  logLevel: 'info',
+  legalComments: 'linked',
+};
+
+/** @type {esbuild.BuildOptions[]} */
+const entries = [
+  // The extension host side: thin glue over the core.
+  { ...common, entryPoints: { extension: 'src/vscode/extension.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternals },
+  // The model process, forked by the extension host: ONNX Runtime blocks its thread and may crash natively.
+  { ...common, entryPoints: { modelProcess: 'src/model-process/main.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternals },
+  // The `tokenscope` CLI over the same core.
+  { ...common, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternals, banner: { js: '#!/usr/bin/env node' } },
+  // The chat webview script: runs in the browser sandbox, no Node APIs.
+  { ...common, entryPoints: { chat: 'media/chat/main.ts' }, outdir: 'dist/media', platform: 'browser', format: 'iife', target: 'es2022' },
+].filter((options) => Object.values(options.entryPoints).every((file) => existsSync(file)));
+
+if (watch) {
+  const contexts = await Promise.all(entries.map((options) => esbuild.context(options)));
+  await Promise.all(contexts.map((context) => context.watch()));
+  console.log('[esbuild] watching for changes');
+} else {
+  await Promise.all(entries.map((options) => esbuild.build(options)));
+  if (existsSync('dist/cli.js')) chmodSync('dist/cli.js', 0o755);
+}
