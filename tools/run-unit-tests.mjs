@@ -1,0 +1,18 @@
+// Runs every unit test (test/unit/**/*.test.ts) with Node's built-in test runner, TypeScript loaded
+// through tsx. Extra arguments are passed to the runner (e.g. a file or --test-name-pattern).
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+function findTests(dir) {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return findTests(path);
+    return name.endsWith('.test.ts') ? [path] : [];
+  });
+}
+
+const extra = process.argv.slice(2);
+const files = extra.some((arg) => arg.endsWith('.ts')) ? [] : findTests('test/unit').sort();
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...extra, ...files], { stdio: 'inherit' });
+process.exit(result.status ?? 1);
