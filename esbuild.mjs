@@ -21,7 +21,7 @@ const common = {
 /** @type {esbuild.BuildOptions[]} */
 const entries = [
   // The extension host side: thin glue over the core.
-  { ...common, entryPoints: { extension: 'src/vscode/extension.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternals },
+  { ...common, entryPoints: { extension: 'src/vscode/extension.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternals, banner: { js: 'var __tokenscopeBundleStart = performance.now();' } },
   // The model process, forked by the extension host: ONNX Runtime blocks its thread and may crash natively.
   { ...common, entryPoints: { modelProcess: 'src/model-process/main.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternals },
   // The `tokenscope` CLI over the same core.

@@ -1,0 +1,82 @@
+import * as vscode from 'vscode';
+import { CommandRegistry } from './commandRegistry';
+import { ChatViewProvider, chatViewId } from './chatView';
+import { onConfigChange, readConfig, updateSetting } from './config';
+import { builtInModelId, chooseModel, modelLabel } from './modelCommands';
+import { unsupportedPlatformMessage } from './platform';
+import { ModelStatusItem } from './statusBar';
+import type { ChatModelStatus } from '../shared/chatProtocol';
+
+/** Set by the esbuild banner as the bundle starts loading, so activation time includes module load. */
+declare const __tokenscopeBundleStart: number | undefined;
+
+export function activate(context: vscode.ExtensionContext): void {
+  const activationStart = typeof __tokenscopeBundleStart === 'number' ? __tokenscopeBundleStart : performance.now();
+  const log = vscode.window.createOutputChannel('Tokenscope', { log: true });
+  context.subscriptions.push(log);
+
+  const platformProblem = unsupportedPlatformMessage();
+  if (platformProblem) {
+    log.warn(platformProblem);
+    void vscode.window.showWarningMessage(platformProblem);
+  }
+
+  const commands = new CommandRegistry(context.subscriptions, log);
+  const status = new ModelStatusItem();
+  context.subscriptions.push(status);
+
+  const chatStatus = (): ChatModelStatus => {
+    const model = readConfig().model;
+    const label = modelLabel(model);
+    if (model === builtInModelId) {
+      return { modelLabel: label, canChat: false, notice: 'The built-in tokenscope-mini model completes code as you type, but it cannot chat or explain. Choose a chat-capable model folder (e.g. a Qwen2.5-Coder-Instruct ONNX export) to chat.' };
+    }
+    return { modelLabel: label, canChat: false, notice: 'Chat with local models arrives in a later version of Tokenscope.' };
+  };
+  const chat = new ChatViewProvider(context.extensionUri, log, chatStatus);
+  context.subscriptions.push(chat, vscode.window.registerWebviewViewProvider(chatViewId, chat, { webviewOptions: { retainContextWhenHidden: true } }));
+
+  const applyConfig = () => {
+    const config = readConfig();
+    status.setModel(modelLabel(config.model));
+    status.setState(config.completions.enabled ? { kind: 'idle' } : { kind: 'disabled' });
+    chat.refreshStatus();
+  };
+  applyConfig();
+  context.subscriptions.push(
+    onConfigChange((config, event) => {
+      if (event.affectsConfiguration('tokenscope.model')) log.info(`Model set to ${config.model}`);
+      applyConfig();
+    }),
+  );
+
+  commands.register('tokenscope.showLogs', () => log.show());
+  commands.register('tokenscope.openChat', () => vscode.commands.executeCommand(`${chatViewId}.focus`));
+  commands.register('tokenscope.chooseModel', chooseModel);
+  commands.register('tokenscope.toggleCompletions', () => updateSetting('completions.enabled', !readConfig().completions.enabled));
+  commands.register('tokenscope.showStatusMenu', showStatusMenu);
+
+  const declared = (context.extension.packageJSON as { contributes?: { commands?: { command: string; title: string }[] } }).contributes?.commands ?? [];
+  const pending = commands.registerPendingFrom(declared);
+  if (pending.length > 0) log.debug(`Commands not available yet: ${pending.join(', ')}`);
+
+  const activationMs = performance.now() - activationStart;
+  log.info(`Tokenscope ${String((context.extension.packageJSON as { version?: string }).version)} activated in ${activationMs.toFixed(1)} ms (${process.platform}-${process.arch}, VS Code ${vscode.version})`);
+}
+
+async function showStatusMenu(): Promise<void> {
+  const config = readConfig();
+  type Item = vscode.QuickPickItem & { readonly run: () => unknown };
+  const items: Item[] = [
+    { label: config.completions.enabled ? '$(circle-slash) Disable inline completions' : '$(check) Enable inline completions', run: () => updateSetting('completions.enabled', !config.completions.enabled) },
+    { label: '$(arrow-swap) Switch model…', description: modelLabel(config.model), run: () => vscode.commands.executeCommand('tokenscope.chooseModel') },
+    { label: '$(symbol-key) Toggle token boundaries', run: () => vscode.commands.executeCommand('tokenscope.toggleTokenBoundaries') },
+    { label: '$(output) Show logs', run: () => vscode.commands.executeCommand('tokenscope.showLogs') },
+  ];
+  const picked = await vscode.window.showQuickPick(items, { title: 'Tokenscope' });
+  await picked?.run();
+}
+
+export function deactivate(): void {
+  // Everything is owned by context.subscriptions and disposed by VS Code.
+}

@@ -1,0 +1,72 @@
+import * as vscode from 'vscode';
+
+/** What the model status item shows. Every request path sets `idle` again in a `finally`. */
+export type ModelState =
+  | { readonly kind: 'idle'; readonly lastLatencyMs?: number; readonly tokensPerSecond?: number }
+  | { readonly kind: 'loading'; readonly progress?: string }
+  | { readonly kind: 'generating' }
+  | { readonly kind: 'disabled' }
+  | { readonly kind: 'error'; readonly reason: string };
+
+/**
+ * The model item in the status bar: model name and state; a click opens the status menu. State is
+ * derived only from what it is told, so it can never be stuck on a state nobody sets.
+ */
+export class ModelStatusItem implements vscode.Disposable {
+  private readonly item = vscode.window.createStatusBarItem('tokenscope.model', vscode.StatusBarAlignment.Right, 100);
+  private modelLabel = '';
+  private state: ModelState = { kind: 'idle' };
+
+  constructor() {
+    this.item.name = 'Tokenscope Model';
+    this.item.command = 'tokenscope.showStatusMenu';
+    this.render();
+    this.item.show();
+  }
+
+  setModel(label: string): void {
+    this.modelLabel = label;
+    this.render();
+  }
+
+  setState(state: ModelState): void {
+    this.state = state;
+    this.render();
+  }
+
+  private render(): void {
+    const state = this.state;
+    const name = this.modelLabel || 'no model';
+    this.item.backgroundColor = undefined;
+    switch (state.kind) {
+      case 'idle': {
+        const speed = state.lastLatencyMs === undefined ? '' : ` ${Math.round(state.lastLatencyMs)} ms`;
+        const rate = state.tokensPerSecond === undefined ? '' : ` · ${state.tokensPerSecond.toFixed(0)} tok/s`;
+        this.item.text = `$(sparkle) ${name}${speed}${rate}`;
+        this.item.tooltip = `Tokenscope: ${name} is ready.${speed ? ` Last completion took${speed}${rate}.` : ''} Click for options.`;
+        break;
+      }
+      case 'loading':
+        this.item.text = `$(loading~spin) ${name}${state.progress ? ` ${state.progress}` : ''}`;
+        this.item.tooltip = `Tokenscope: loading ${name}…`;
+        break;
+      case 'generating':
+        this.item.text = `$(loading~spin) ${name}`;
+        this.item.tooltip = `Tokenscope: ${name} is generating.`;
+        break;
+      case 'disabled':
+        this.item.text = `$(circle-slash) ${name}`;
+        this.item.tooltip = 'Tokenscope: inline completions are disabled. Click to enable.';
+        break;
+      case 'error':
+        this.item.text = `$(error) ${name}`;
+        this.item.tooltip = `Tokenscope: ${state.reason}`;
+        this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
+        break;
+    }
+  }
+
+  dispose(): void {
+    this.item.dispose();
+  }
+}

@@ -1,0 +1,39 @@
+import * as vscode from 'vscode';
+import { randomBytes } from 'node:crypto';
+
+/**
+ * HTML for a Tokenscope webview under a strict Content-Security-Policy: nothing loads unless it is
+ * one of our own files (via asWebviewUri) or carries this page's nonce, and no remote resource can
+ * ever load, even if model output smuggles markup into the page.
+ */
+export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, page: { title: string; script: string; styles: readonly string[] }): string {
+  const nonce = randomBytes(16).toString('base64');
+  const asset = (path: string) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, path)).toString();
+  const csp = [
+    `default-src 'none'`,
+    `img-src ${webview.cspSource} data:`,
+    `style-src ${webview.cspSource} 'nonce-${nonce}'`,
+    `font-src ${webview.cspSource}`,
+    `script-src 'nonce-${nonce}'`,
+  ].join('; ');
+  const styleTags = page.styles.map((path) => `<link rel="stylesheet" nonce="${nonce}" href="${asset(path)}">`).join('\n    ');
+  return `<!DOCTYPE html>
+<html lang="en">
+  <head>
+    <meta charset="UTF-8">
+    <meta http-equiv="Content-Security-Policy" content="${csp}">
+    <meta name="viewport" content="width=device-width, initial-scale=1.0">
+    ${styleTags}
+    <title>${page.title}</title>
+  </head>
+  <body>
+    <div id="app" role="main"></div>
+    <script nonce="${nonce}" src="${asset(page.script)}"></script>
+  </body>
+</html>`;
+}
+
+/** Folders a webview may load from: the built scripts and the static media. */
+export function webviewResourceRoots(extensionUri: vscode.Uri): vscode.Uri[] {
+  return [vscode.Uri.joinPath(extensionUri, 'dist', 'media'), vscode.Uri.joinPath(extensionUri, 'media')];
+}
