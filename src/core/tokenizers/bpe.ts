@@ -1,0 +1,166 @@
+/**
+ * Rank-based BPE merging on token ids. A merge `(a, b) → c` has a rank (its index in tokenizer.json's
+ * `merges`); the word is merged by repeatedly applying the lowest-rank adjacent pair, leftmost first
+ * on ties, until no pair has a merge. That is exactly the order of the Hugging Face implementations
+ * (Rust's priority queue and `@huggingface/tokenizers`' heap with a position bias).
+ */
+
+const NO_MERGE = 0x7fffffff;
+
+/** Open-addressing hash table from an id pair to its merge rank; far faster than a Map of strings. */
+export class MergeTable {
+  private readonly left: Int32Array;
+  private readonly right: Int32Array;
+  private readonly ranks: Int32Array;
+  private readonly mask: number;
+  /** `mergedId[rank]` is the id the merge of that rank produces. */
+  readonly mergedId: Int32Array;
+  size = 0;
+
+  constructor(capacityHint: number) {
+    let capacity = 16;
+    while (capacity < capacityHint * 2) capacity *= 2;
+    this.left = new Int32Array(capacity).fill(-1);
+    this.right = new Int32Array(capacity);
+    this.ranks = new Int32Array(capacity);
+    this.mask = capacity - 1;
+    this.mergedId = new Int32Array(capacityHint).fill(-1);
+  }
+
+  private slot(a: number, b: number): number {
+    return ((Math.imul(a, 0x9e3779b1) ^ Math.imul(b + 0x7f4a7c15, 0x85ebca77)) >>> 0) & this.mask;
+  }
+
+  /** Records a merge; a pair listed twice keeps its later rank, as Hugging Face's map does. */
+  set(a: number, b: number, rank: number, merged: number): void {
+    let slot = this.slot(a, b);
+    while (this.left[slot] !== -1 && !(this.left[slot] === a && this.right[slot] === b)) slot = (slot + 1) & this.mask;
+    if (this.left[slot] === -1) this.size++;
+    this.left[slot] = a;
+    this.right[slot] = b;
+    this.ranks[slot] = rank;
+    this.mergedId[rank] = merged;
+  }
+
+  /** Rank of the merge of `a` followed by `b`, or {@link NO_MERGE}. */
+  rank(a: number, b: number): number {
+    let slot = this.slot(a, b);
+    for (;;) {
+      const left = this.left[slot];
+      if (left === -1) return NO_MERGE;
+      if (left === a && this.right[slot] === b) return this.ranks[slot];
+      slot = (slot + 1) & this.mask;
+    }
+  }
+}
+
+/** Words longer than this use the heap; shorter ones the quadratic scan, which is faster there. */
+const HEAP_THRESHOLD = 48;
+
+/** Merges `ids` (the word's initial byte tokens) in place order; returns the final ids. */
+export function bpeMerge(ids: number[], table: MergeTable): number[] {
+  if (ids.length < 2) return ids;
+  return ids.length > HEAP_THRESHOLD ? mergeWithHeap(ids, table) : mergeByScan(ids, table);
+}
+
+function mergeByScan(ids: number[], table: MergeTable): number[] {
+  let length = ids.length;
+  const ranks = new Array<number>(length - 1);
+  for (let index = 0; index < length - 1; index++) ranks[index] = table.rank(ids[index], ids[index + 1]);
+  for (;;) {
+    let best = NO_MERGE;
+    let at = -1;
+    for (let index = 0; index < length - 1; index++) {
+      if (ranks[index] < best) {
+        best = ranks[index];
+        at = index;
+      }
+    }
+    if (at < 0) break;
+    ids[at] = table.mergedId[best];
+    // Remove symbol at+1 and the pair rank at `at`.
+    for (let index = at + 1; index < length - 1; index++) ids[index] = ids[index + 1];
+    for (let index = at; index < length - 2; index++) ranks[index] = ranks[index + 1];
+    length--;
+    if (at > 0) ranks[at - 1] = table.rank(ids[at - 1], ids[at]);
+    if (at < length - 1) ranks[at] = table.rank(ids[at], ids[at + 1]);
+  }
+  ids.length = length;
+  return ids;
+}
+
+/**
+ * O(n log n) merging for long words (long whitespace runs, minified identifiers): symbols form a
+ * linked list, candidate pairs sit in a binary heap keyed by (rank, position). A popped entry is
+ * stale when its left symbol was merged away or the pair at that position changed; the rank
+ * identifies the pair uniquely, so re-checking the rank suffices.
+ */
+function mergeWithHeap(ids: number[], table: MergeTable): number[] {
+  const length = ids.length;
+  const token = Int32Array.from(ids);
+  const next = new Int32Array(length);
+  const prev = new Int32Array(length);
+  const alive = new Uint8Array(length).fill(1);
+  for (let index = 0; index < length; index++) {
+    next[index] = index + 1 < length ? index + 1 : -1;
+    prev[index] = index - 1;
+  }
+  // Heap of keys rank * 2^32 + position, exact in a double for ranks below 2^21.
+  let heap = new Float64Array(length);
+  let heapSize = 0;
+  const push = (key: number): void => {
+    if (heapSize === heap.length) {
+      const grown = new Float64Array(heap.length * 2);
+      grown.set(heap);
+      heap = grown;
+    }
+    let index = heapSize++;
+    while (index > 0) {
+      const parent = (index - 1) >> 1;
+      if (heap[parent] <= key) break;
+      heap[index] = heap[parent];
+      index = parent;
+    }
+    heap[index] = key;
+  };
+  const pop = (): number => {
+    const top = heap[0];
+    const last = heap[--heapSize];
+    let index = 0;
+    for (;;) {
+      let child = 2 * index + 1;
+      if (child >= heapSize) break;
+      if (child + 1 < heapSize && heap[child + 1] < heap[child]) child++;
+      if (heap[child] >= last) break;
+      heap[index] = heap[child];
+      index = child;
+    }
+    heap[index] = last;
+    return top;
+  };
+  const TWO_32 = 4294967296;
+  const consider = (position: number): void => {
+    const right = next[position];
+    if (right < 0) return;
+    const rank = table.rank(token[position], token[right]);
+    if (rank !== NO_MERGE) push(rank * TWO_32 + position);
+  };
+  for (let index = 0; index < length - 1; index++) consider(index);
+  while (heapSize > 0) {
+    const key = pop();
+    const rank = Math.floor(key / TWO_32);
+    const position = key - rank * TWO_32;
+    const right = next[position];
+    if (!alive[position] || right < 0 || table.rank(token[position], token[right]) !== rank) continue;
+    token[position] = table.mergedId[rank];
+    alive[right] = 0;
+    const after = next[right];
+    next[position] = after;
+    if (after >= 0) prev[after] = position;
+    if (prev[position] >= 0) consider(prev[position]);
+    consider(position);
+  }
+  const result: number[] = [];
+  for (let index = 0; index >= 0; index = next[index]) result.push(token[index]);
+  return result;
+}
