@@ -1,0 +1,51 @@
+/**
+ * The narrow interface between the completion engine and whatever generates tokens: the model
+ * process's RPC client in the product, a fake in tests. Aborting the signal must stop the generation
+ * in the model process (not just stop reading it), so a superseded request frees the CPU at once.
+ */
+export interface GenerateRequest {
+  /** The whole prompt as token ids (the model process reuses the KV cache of its longest common prefix). */
+  readonly promptIds: readonly number[];
+  /** Most tokens to generate. */
+  readonly maxTokens: number;
+  /** Token ids that end generation (not included in the output). */
+  readonly stopTokenIds: readonly number[];
+}
+
+export interface GeneratedChunk {
+  /** Newly decoded text; may be empty while a multi-byte character is incomplete. */
+  readonly text: string;
+  /** Tokens this chunk stands for (1 when the backend streams token by token). */
+  readonly tokens: number;
+}
+
+/** What the backend knows only at the end (optional: a fake may not know it). */
+export interface GenerateSummary {
+  /** Prompt tokens whose KV cache was reused from the previous request. */
+  readonly reusedPromptTokens?: number;
+  /** Milliseconds spent on the prompt (prefill) in the model process. */
+  readonly promptMs?: number;
+}
+
+export interface CompletionBackend {
+  /**
+   * Streams generated text. Ends when a stop token or maxTokens is reached, or when the consumer
+   * stops iterating (which must abort the request in the model process). Rejects with the signal's
+   * reason when aborted.
+   */
+  generate(request: GenerateRequest, signal: AbortSignal): AsyncIterable<GeneratedChunk>;
+  /** Summary of the last finished generation, if the backend reports one. */
+  lastSummary?(): GenerateSummary | undefined;
+}
+
+/** Thrown (or used as an abort reason) when a newer request replaces an older one. */
+export class SupersededError extends Error {
+  constructor() {
+    super('superseded by a newer completion request');
+    this.name = 'AbortError';
+  }
+}
+
+export function isAbortError(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'AbortError' || error instanceof SupersededError);
+}

@@ -1,0 +1,205 @@
+/**
+ * Fill-in-the-middle (FIM) prompt formats per model family, exactly as documented by each family
+ * (see /work/shared/REFERENCE.md). A prompt is built as a list of parts: control tokens, which only
+ * this module may produce, and text, which is always encoded as plain text so that a file containing
+ * `<|fim_middle|>` can never inject a control token.
+ */
+
+export type FimFamily = 'qwen2.5-coder' | 'tokenscope-mini' | 'deepseek-coder' | 'starcoder2' | 'codellama';
+
+/** One piece of a prompt: a control token by its vocabulary string, or text encoded as user content. */
+export type PromptPart =
+  | { readonly kind: 'control'; readonly token: string }
+  /** `role` marks the part that is exactly the prefix or suffix text, so its ids can be reused. */
+  | { readonly kind: 'text'; readonly text: string; readonly role?: 'prefix' | 'suffix' };
+
+/** Another file's chunk given to the model as repository context. */
+export interface RepoFile {
+  readonly path: string;
+  readonly content: string;
+}
+
+export interface FimInput {
+  readonly prefix: string;
+  readonly suffix: string;
+  /** Path of the file being completed, relative to the workspace where possible. */
+  readonly path?: string;
+  /** Repository (workspace) name for repository context. */
+  readonly repoName?: string;
+  /** Chunks of other files; used only by families that support repository context. */
+  readonly repoFiles?: readonly RepoFile[];
+}
+
+export interface FimTemplate {
+  readonly family: FimFamily;
+  /** Human name shown in logs and in `tokenscope complete --json` (`template`). */
+  readonly label: string;
+  /** True where the family was trained with `<|file_sep|>`-style repository context. */
+  readonly supportsRepoContext: boolean;
+  /** Control tokens that end a completion (vocabulary strings). */
+  readonly stopTokens: readonly string[];
+  /** Control tokens the template uses; all must exist in the vocabulary. */
+  readonly controlTokens: readonly string[];
+  build(input: FimInput): PromptPart[];
+}
+
+const withFinalNewline = (content: string) => (content.endsWith('\n') ? content : `${content}\n`);
+const control = (token: string): PromptPart => ({ kind: 'control', token });
+const text = (value: string): PromptPart => ({ kind: 'text', text: value });
+const prefixText = (value: string): PromptPart => ({ kind: 'text', text: value, role: 'prefix' });
+const suffixText = (value: string): PromptPart => ({ kind: 'text', text: value, role: 'suffix' });
+
+/**
+ * Qwen2.5-Coder: `<|fim_prefix|>{pre}<|fim_suffix|>{suf}<|fim_middle|>`; repository context
+ * `<|repo_name|>{name}\n<|file_sep|>{path}\n{content}` per file, then `<|file_sep|>{path}\n` before
+ * the FIM part (Qwen2.5-Coder technical report, repository-level completion format).
+ */
+function qwenStyle(family: 'qwen2.5-coder' | 'tokenscope-mini', label: string): FimTemplate {
+  return {
+    family,
+    label,
+    supportsRepoContext: true,
+    stopTokens: ['<|endoftext|>', '<|fim_pad|>', '<|file_sep|>', '<|im_start|>', '<|im_end|>'],
+    controlTokens: ['<|fim_prefix|>', '<|fim_suffix|>', '<|fim_middle|>', '<|repo_name|>', '<|file_sep|>'],
+    build(input) {
+      const parts: PromptPart[] = [];
+      if (input.repoFiles && input.repoFiles.length > 0) {
+        parts.push(control('<|repo_name|>'), text(`${input.repoName ?? 'workspace'}\n`));
+        // Each file's content ends with a line break before the next separator.
+        for (const file of input.repoFiles) parts.push(control('<|file_sep|>'), text(`${file.path}\n${withFinalNewline(file.content)}`));
+        parts.push(control('<|file_sep|>'), text(`${input.path ?? 'untitled'}\n`));
+      }
+      parts.push(control('<|fim_prefix|>'), prefixText(input.prefix), control('<|fim_suffix|>'), suffixText(input.suffix), control('<|fim_middle|>'));
+      return parts;
+    },
+  };
+}
+
+/** DeepSeek-Coder: `<｜fim▁begin｜>{pre}<｜fim▁hole｜>{suf}<｜fim▁end｜>` (fullwidth ｜ U+FF5C, ▁ U+2581). */
+const deepseek: FimTemplate = {
+  family: 'deepseek-coder',
+  label: 'DeepSeek-Coder FIM',
+  supportsRepoContext: false,
+  stopTokens: ['<｜end▁of▁sentence｜>', '<|EOT|>'],
+  controlTokens: ['<｜fim▁begin｜>', '<｜fim▁hole｜>', '<｜fim▁end｜>'],
+  build: (input) => [control('<｜fim▁begin｜>'), prefixText(input.prefix), control('<｜fim▁hole｜>'), suffixText(input.suffix), control('<｜fim▁end｜>')],
+};
+
+/**
+ * StarCoder2: `<fim_prefix>{pre}<fim_suffix>{suf}<fim_middle>`; repository context as in its
+ * training data: `<repo_name>{name}<file_sep>{path}\n{content}` per file, then `<file_sep>{path}\n`.
+ */
+const starcoder2: FimTemplate = {
+  family: 'starcoder2',
+  label: 'StarCoder2 FIM',
+  supportsRepoContext: true,
+  stopTokens: ['<|endoftext|>'],
+  controlTokens: ['<fim_prefix>', '<fim_suffix>', '<fim_middle>', '<repo_name>', '<file_sep>'],
+  build(input) {
+    const parts: PromptPart[] = [];
+    if (input.repoFiles && input.repoFiles.length > 0) {
+      parts.push(control('<repo_name>'), text(input.repoName ?? 'workspace'));
+      for (const file of input.repoFiles) parts.push(control('<file_sep>'), text(`${file.path}\n${withFinalNewline(file.content)}`));
+      parts.push(control('<file_sep>'), text(`${input.path ?? 'untitled'}\n`));
+    }
+    parts.push(control('<fim_prefix>'), prefixText(input.prefix), control('<fim_suffix>'), suffixText(input.suffix), control('<fim_middle>'));
+    return parts;
+  },
+};
+
+/**
+ * CodeLlama: `<PRE> {pre} <SUF>{suf} <MID>`; the spaces are part of the format, so prefix and suffix
+ * are encoded together with them (no `role`: their ids cannot be reused from the bare text).
+ */
+const codellama: FimTemplate = {
+  family: 'codellama',
+  label: 'CodeLlama FIM',
+  supportsRepoContext: false,
+  stopTokens: ['<EOT>'],
+  controlTokens: ['<PRE>', '<SUF>', '<MID>'],
+  build: (input) => [control('<PRE>'), text(` ${input.prefix} `), control('<SUF>'), text(`${input.suffix} `), control('<MID>')],
+};
+
+export const fimTemplates: Readonly<Record<FimFamily, FimTemplate>> = {
+  'qwen2.5-coder': qwenStyle('qwen2.5-coder', 'Qwen2.5-Coder FIM'),
+  // The built-in model was trained with Qwen2.5-Coder's FIM tokens, so it shares that format.
+  'tokenscope-mini': qwenStyle('tokenscope-mini', 'tokenscope-mini FIM (Qwen2.5-Coder tokens)'),
+  'deepseek-coder': deepseek,
+  starcoder2,
+  codellama,
+};
+
+/** Renders parts as one string: for logs, the CLI, and tests against the documented formats. */
+export function renderPrompt(parts: readonly PromptPart[]): string {
+  return parts.map((part) => (part.kind === 'control' ? part.token : part.text)).join('');
+}
+
+/** What a vocabulary offers, enough to decide the FIM format. */
+export interface VocabularyProbe {
+  /** The `model_type` of config.json, if known. */
+  readonly modelType?: string;
+  /** True where the vocabulary holds this token string (added/special tokens included). */
+  hasToken(token: string): boolean;
+}
+
+export type FimDetection =
+  | { readonly ok: true; readonly template: FimTemplate; readonly reason: string }
+  | { readonly ok: false; readonly reason: string };
+
+/** Vocabulary spellings of CodeLlama's control tokens: SentencePiece stores them with a leading `▁`. */
+export const codellamaTokenAliases: Readonly<Record<string, readonly string[]>> = {
+  '<PRE>': ['<PRE>', '▁<PRE>'],
+  '<SUF>': ['<SUF>', '▁<SUF>'],
+  '<MID>': ['<MID>', '▁<MID>'],
+  '<EOT>': ['<EOT>', '▁<EOT>'],
+};
+
+/** Every vocabulary spelling under which a template's control token may appear. */
+export function tokenSpellings(token: string): readonly string[] {
+  return codellamaTokenAliases[token] ?? [token];
+}
+
+const hasAny = (probe: VocabularyProbe, token: string) => tokenSpellings(token).some((spelling) => probe.hasToken(spelling));
+
+/**
+ * Chooses the FIM format from the model's vocabulary (and `model_type` for the built-in model),
+ * never from its name: a fine-tune called "qwen-something" with another vocabulary gets the format
+ * its tokens support, and a model without FIM tokens gets a clear "no fill-in-the-middle" answer.
+ */
+export function detectFimTemplate(probe: VocabularyProbe): FimDetection {
+  const modelType = probe.modelType ?? 'unknown';
+  const required = (family: FimFamily) => fimTemplates[family].controlTokens.slice(0, 3).every((token) => hasAny(probe, token));
+  if (probe.hasToken('<|fim_prefix|>')) {
+    if (!required('qwen2.5-coder')) return incomplete('Qwen2.5-Coder', ['<|fim_prefix|>', '<|fim_suffix|>', '<|fim_middle|>'], probe);
+    const family: FimFamily = modelType === 'tokenscope-mini' ? 'tokenscope-mini' : 'qwen2.5-coder';
+    return { ok: true, template: withoutMissingRepoTokens(fimTemplates[family], probe), reason: `vocabulary has <|fim_prefix|> (model_type ${modelType})` };
+  }
+  if (probe.hasToken('<｜fim▁begin｜>')) {
+    if (!required('deepseek-coder')) return incomplete('DeepSeek-Coder', ['<｜fim▁begin｜>', '<｜fim▁hole｜>', '<｜fim▁end｜>'], probe);
+    return { ok: true, template: deepseek, reason: `vocabulary has <｜fim▁begin｜> (model_type ${modelType})` };
+  }
+  if (probe.hasToken('<fim_prefix>')) {
+    if (!required('starcoder2')) return incomplete('StarCoder2', ['<fim_prefix>', '<fim_suffix>', '<fim_middle>'], probe);
+    return { ok: true, template: withoutMissingRepoTokens(starcoder2, probe), reason: `vocabulary has <fim_prefix> (model_type ${modelType})` };
+  }
+  if (hasAny(probe, '<PRE>')) {
+    if (!required('codellama')) return incomplete('CodeLlama', ['<PRE>', '<SUF>', '<MID>'], probe);
+    return { ok: true, template: codellama, reason: `vocabulary has <PRE> (model_type ${modelType})` };
+  }
+  return {
+    ok: false,
+    reason: `This model (model_type ${modelType}) has no fill-in-the-middle tokens (none of <|fim_prefix|>, <｜fim▁begin｜>, <fim_prefix>, <PRE> is in its vocabulary), so it cannot complete code at the cursor. Choose a code model with FIM support, e.g. tokenscope-mini or Qwen2.5-Coder.`,
+  };
+}
+
+function incomplete(name: string, tokens: readonly string[], probe: VocabularyProbe): FimDetection {
+  const missing = tokens.filter((token) => !hasAny(probe, token));
+  return { ok: false, reason: `The vocabulary looks like ${name} but lacks ${missing.join(', ')}, so fill-in-the-middle prompts cannot be built. Check that tokenizer.json belongs to this model.` };
+}
+
+/** A vocabulary with FIM tokens but no repository tokens still completes, without repo context. */
+function withoutMissingRepoTokens(template: FimTemplate, probe: VocabularyProbe): FimTemplate {
+  const repoTokens = template.controlTokens.slice(3);
+  if (repoTokens.every((token) => probe.hasToken(token))) return template;
+  return { ...template, supportsRepoContext: false, controlTokens: template.controlTokens.slice(0, 3), build: (input) => template.build({ ...input, repoFiles: undefined }) };
+}

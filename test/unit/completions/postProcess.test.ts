@@ -1,0 +1,91 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { completionShape, cutAtStop, openBrackets, postProcess, shapeCompletion, type CursorContext } from '../../../src/core/completions/postProcess';
+
+const qwenStops = ['<|endoftext|>', '<|fim_pad|>', '<|file_sep|>', '<|im_start|>', '<|im_end|>'];
+
+/** Context from a document with `|` marking the cursor. */
+function at(documentWithCursor: string): CursorContext {
+  const cursor = documentWithCursor.indexOf('|');
+  const prefix = documentWithCursor.slice(0, cursor);
+  const suffix = documentWithCursor.slice(cursor + 1);
+  const prefixLines = prefix.split('\n');
+  const suffixLines = suffix.split('\n');
+  return { prefix, linePrefix: prefixLines[prefixLines.length - 1], lineSuffix: suffixLines[0], nextLines: suffixLines.slice(1), stopStrings: qwenStops };
+}
+
+test('stops at the first stop token', () => {
+  assert.deepEqual(cutAtStop('return a + b<|endoftext|>garbage', qwenStops), { text: 'return a + b', stopped: true });
+  assert.equal(postProcess('a + b<|file_sep|>src/other.py\nimport os', at('def add(a, b):\n    return |')), 'a + b');
+});
+
+test('single line unless the cursor starts a block or sits on an empty line', () => {
+  assert.equal(completionShape('    return ', ''), 'single-line');
+  assert.equal(completionShape('def add(a, b):', ''), 'multi-line');
+  assert.equal(completionShape('function f() {', ''), 'multi-line');
+  assert.equal(completionShape('foo(', ''), 'multi-line');
+  assert.equal(completionShape('items = [', ''), 'multi-line');
+  assert.equal(completionShape('const f = () =>', ''), 'multi-line');
+  assert.equal(completionShape('    ', ''), 'multi-line');
+  assert.equal(completionShape('', ''), 'multi-line');
+  // Text to the right of the cursor that is not just closing punctuation keeps it single-line.
+  assert.equal(completionShape('foo(', 'bar, baz)'), 'single-line');
+  assert.equal(completionShape('function f() {', '}'), 'multi-line');
+  // A realistic Qwen output continuing an expression past the line: only the first line is kept.
+  assert.equal(postProcess('a + b\n\n\ndef sub(a, b):\n    return a - b', at('def add(a, b):\n    return |')), 'a + b');
+});
+
+test('multi-line suggestions end where the block ends by indentation', () => {
+  const python = at('def fib(n):|\n\nprint(fib(10))');
+  const raw = '\n    if n < 2:\n        return n\n    return fib(n - 1) + fib(n - 2)\n\n\ndef main():\n    pass';
+  assert.equal(postProcess(raw, python), '\n    if n < 2:\n        return n\n    return fib(n - 1) + fib(n - 2)');
+  // TypeScript block with its closing brace at the opener's indentation.
+  const ts = at('  function sum(xs: number[]) {|\n\n  export const x = 1;');
+  assert.equal(postProcess('\n    let total = 0;\n    for (const x of xs) total += x;\n    return total;\n  }\n\n  function other() {', ts), '\n    let total = 0;\n    for (const x of xs) total += x;\n    return total;\n  }');
+  // On an empty line inside a body: lines at least as deep as the cursor, until a dedent.
+  const body = at('class A:\n    def f(self):\n        x = 1\n        |\n\nA().f()');
+  assert.equal(postProcess('y = x + 1\n        return y\n\nclass B:\n    pass', body), 'y = x + 1\n        return y');
+});
+
+test('the shaping reports completion so the engine can stop generating early', () => {
+  const single = at('x = |');
+  assert.deepEqual(shapeCompletion('compute(', single), { text: 'compute(', complete: false });
+  assert.deepEqual(shapeCompletion('compute()\nmore', single), { text: 'compute()', complete: true });
+  const block = at('def f():|');
+  assert.equal(shapeCompletion('\n    return 1\n', block).complete, false);
+  assert.equal(shapeCompletion('\n    return 1\ndef g', block).complete, true);
+  assert.equal(shapeCompletion('\n    a\n    b\n    c\n', { ...block, maxLines: 3 }).complete, true);
+});
+
+test('trims a suggestion that repeats the text after the cursor', () => {
+  // The whole rest of the line regenerated.
+  assert.equal(postProcess('"hello, world")', at('print(|")')), '"hello, world');
+  assert.equal(postProcess('items.length; i++) {', at('for (let i = 0; i < |; i++) {')), 'items.length');
+  // A closing bracket the document already has.
+  assert.equal(postProcess('a, b)', at('result = add(|)')), 'a, b');
+  // The suggestion's own brackets stay: `add(a())` needs both.
+  assert.equal(postProcess('a()', at('result = add(|)')), 'a()');
+  assert.equal(postProcess('compute();', at('const x = |;')), 'compute()');
+  assert.equal(postProcess('hello"', at('const s = "|"')), 'hello');
+  // Trailing lines that repeat the document's next lines.
+  assert.equal(postProcess('\n    return 1\n}', at('function one() {|\n}')), '\n    return 1');
+});
+
+test('keeps brackets balanced: never closes what is not open', () => {
+  assert.deepEqual(openBrackets('const x = foo(bar[1], { a: "(" '), ['(', '{']);
+  assert.deepEqual(openBrackets('s = ")" # (\nf('), ['(']);
+  // The model closes a call that the cursor is not in: cut before the stray bracket.
+  assert.equal(postProcess('value) + 1', at('const x = |')), 'value');
+  assert.equal(postProcess('bar]', at('foo(|')), 'bar');
+  // Closing what the line opened is fine.
+  assert.equal(postProcess('a, b)', at('x = add(|')), 'a, b)');
+  // Brackets inside strings do not count.
+  assert.equal(postProcess('"a)b")', at('print(|')), '"a)b")');
+});
+
+test('never whitespace-only', () => {
+  assert.equal(postProcess('   ', at('x = |')), undefined);
+  assert.equal(postProcess('\n\n    \n', at('def f():|')), undefined);
+  assert.equal(postProcess('<|endoftext|>', at('x = |')), undefined);
+  assert.equal(postProcess('\nfoo()', at('x = |')), undefined);
+});
