@@ -1,0 +1,79 @@
+import type { ChatBackend, ChatGenerateRequest, StopReason } from './backend';
+import { computeStats, type ChatStats, type CostEstimator } from './stats';
+import { ThinkParser, type ThinkDelta } from './thinkParser';
+
+export interface ThinkingSummary {
+  readonly text: string;
+  readonly tokens: number;
+  readonly durationMs: number;
+  /** False when generation stopped inside the trace (max tokens, Stop). */
+  readonly complete: boolean;
+}
+
+export interface ChatTurnResult {
+  readonly answer: string;
+  readonly thinking?: ThinkingSummary;
+  readonly stopReason: StopReason;
+  readonly stats: ChatStats;
+}
+
+export interface ChatTurnOptions {
+  readonly estimateCost?: CostEstimator;
+  readonly now?: () => number;
+  /** Called for every parsed piece, in order, as it streams. */
+  readonly onDelta?: (delta: ThinkDelta) => void;
+}
+
+/**
+ * Runs one answer: streams the backend's events through the `<think>` parser, times it and counts
+ * tokens. Aborting `signal` ends it as `aborted` with what arrived so far (which is kept, not
+ * lost). Backend errors propagate after the caller's `finally` blocks, like any other.
+ */
+export async function runChatTurn(backend: ChatBackend, request: ChatGenerateRequest, signal: AbortSignal, options: ChatTurnOptions = {}): Promise<ChatTurnResult> {
+  const now = options.now ?? (() => performance.now());
+  const startedAt = now();
+  let firstTokenAt: number | undefined;
+  let lastTokenAt: number | undefined;
+  let promptTokens: number | undefined;
+  let generatedTokens = 0;
+  let reportedTokens: number | undefined;
+  let stopReason: StopReason | undefined;
+  let parser: ThinkParser | undefined;
+  const emit = (deltas: readonly ThinkDelta[]) => {
+    for (const delta of deltas) options.onDelta?.(delta);
+  };
+  // A prompt ending in `<think>` means output starts inside the trace. Otherwise detection stays on:
+  // some models write a bare `</think>` even when their template did not pre-fill the opening tag.
+  const parserFor = (opensThinking: boolean | undefined) => new ThinkParser({ now, startsInThinking: opensThinking === true ? true : undefined });
+
+  for await (const event of backend.generate(request, signal)) {
+    if (event.type === 'start') {
+      promptTokens = event.promptTokens;
+      parser ??= parserFor(event.promptOpensThinking);
+    } else if (event.type === 'text') {
+      parser ??= parserFor(undefined);
+      const at = now();
+      firstTokenAt ??= at;
+      lastTokenAt = at;
+      generatedTokens += event.tokens;
+      emit(parser.push(event.text, event.tokens));
+    } else {
+      reportedTokens = event.generatedTokens;
+      stopReason = event.stopReason;
+    }
+  }
+  parser ??= parserFor(undefined);
+  emit(parser.finish());
+  const endedAt = now();
+  const parts = parser.snapshot();
+  const usage = {
+    promptTokens: promptTokens ?? backend.countPromptTokens(request.messages, request.thinking),
+    generatedTokens: reportedTokens ?? generatedTokens,
+  };
+  return {
+    answer: parts.answer,
+    ...(parts.hasThinking ? { thinking: { text: parts.thinking, tokens: parts.thinkingTokens, durationMs: parts.thinkingDurationMs, complete: parts.thinkingComplete } } : {}),
+    stopReason: stopReason ?? (signal.aborted ? 'aborted' : 'stop'),
+    stats: computeStats(usage, { startedAt, ...(firstTokenAt !== undefined ? { firstTokenAt } : {}), ...(lastTokenAt !== undefined ? { lastTokenAt } : {}), endedAt }, options.estimateCost),
+  };
+}
