@@ -221,6 +221,7 @@ export class CompletionEngine {
     if (cached) {
       this.stats.cacheHits++;
       if (cached.result.source === 'speculative') this.stats.speculativeHits++;
+      if (cached.text.length === 0) return undefined;
       return { ...cached.result, text: cached.text, source: cached.result.source === 'speculative' ? 'speculative' : 'cache', latencyMs: this.now() - startedAt, modelLatencyMs: 0, key };
     }
     const along = this.typingAlong(model, window);
