@@ -1,0 +1,168 @@
+import * as vscode from 'vscode';
+import { CompletionEngine, type CompletionModel, type CompletionRecord, type CompletionResult } from '../../core/completions/engine';
+import type { DocumentLines } from '../../core/completions/document';
+import type { CostEstimator } from '../../core/completions/cost';
+import { ExtraContextBuffer } from '../../core/completions/extraContext';
+import type { CommandRegistry } from '../commandRegistry';
+import { onConfigChange, readConfig, type TokenscopeConfig } from '../config';
+import type { ModelStatusItem } from '../statusBar';
+import { abortSignalFrom } from './cancellation';
+
+/** What the completion glue needs from the extension; the lead's activate() passes it. */
+export interface CompletionServices {
+  readonly log: vscode.LogOutputChannel;
+  readonly status: ModelStatusItem;
+  readonly commands: CommandRegistry;
+  /**
+   * The loaded model for completions (loads it on first use). Rejects with a message for the user
+   * (no model, no fill-in-the-middle tokens, model process crashed).
+   */
+  readonly getModel: () => Promise<CompletionModel>;
+  /** What the same tokens would cost on priced APIs (pricing core); optional. */
+  readonly costs?: CostEstimator;
+  /** Receives every model request's record (cost features); optional. */
+  readonly onRecord?: (record: CompletionRecord) => void;
+}
+
+/** Internal command run by VS Code after a suggestion is accepted (item.command). */
+const acceptedCommand = 'tokenscope.completionAccepted';
+
+/** A VS Code document seen through the core's line interface: no full-text copy per keystroke. */
+function documentLines(document: vscode.TextDocument): DocumentLines {
+  return { lineCount: document.lineCount, lineText: (line) => document.lineAt(line).text };
+}
+
+function engineSettings(config: TokenscopeConfig) {
+  const c = config.completions;
+  return { debounceMs: c.debounceMs, maxTokens: c.maxTokens, linesBefore: c.linesBefore, linesAfter: c.linesAfter, triggerInMiddleOfWord: c.triggerInMiddleOfWord, extraContext: c.extraContext };
+}
+
+/**
+ * Registers inline completions: the provider for every file, the explicit trigger command
+ * (Alt+\), speculative pre-computation after an accept, extra context from other files, and the
+ * status bar (generating while a request runs, then idle with latency and tokens/s, or error with
+ * the reason). Returns a Disposable that is also pushed to context.subscriptions.
+ */
+export function registerCompletions(context: vscode.ExtensionContext, services: CompletionServices): vscode.Disposable {
+  const { log, status, commands } = services;
+  const disposables: vscode.Disposable[] = [];
+  const extraContext = new ExtraContextBuffer();
+  let enabled = readConfig().completions.enabled;
+  let lastError: string | undefined;
+  const restingState = () => (enabled ? { kind: 'idle' as const } : { kind: 'disabled' as const });
+
+  const engine = new CompletionEngine({
+    getModel: services.getModel,
+    settings: engineSettings(readConfig()),
+    extraContext,
+    costs: services.costs,
+    onRecord: (record) => {
+      log.debug(`completion ${record.outcome}: ${record.promptTokens} prompt + ${record.generatedTokens} generated tokens in ${record.latencyMs.toFixed(0)} ms (${record.template}${record.speculative ? ', speculative' : ''}${record.reusedPromptTokens !== undefined ? `, ${record.reusedPromptTokens} prompt tokens reused` : ''})`);
+      services.onRecord?.(record);
+    },
+    onRequestStart: () => status.setState({ kind: 'generating' }),
+    onRequestEnd: ({ result, error, cancelled }) => {
+      if (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        status.setState({ kind: 'error', reason });
+        return;
+      }
+      if (result && !cancelled && enabled) {
+        lastError = undefined;
+        status.setState({ kind: 'idle', lastLatencyMs: result.latencyMs, tokensPerSecond: result.tokensPerSecond });
+        return;
+      }
+      status.setState(restingState());
+    },
+  });
+  disposables.push({ dispose: () => engine.dispose() });
+
+  /** Results shown recently, so the accept command can find what was accepted. */
+  const shown = new Map<string, CompletionResult>();
+
+  const provider: vscode.InlineCompletionItemProvider = {
+    async provideInlineCompletionItems(document, position, completionContext, token) {
+      const explicit = completionContext.triggerKind === vscode.InlineCompletionTriggerKind.Invoke;
+      if (!enabled && !explicit) return undefined;
+      // The suggest widget is open: its selection, not ghost text, is what the user is choosing.
+      if (completionContext.selectedCompletionInfo && !explicit) return undefined;
+      const { signal, dispose } = abortSignalFrom(token);
+      try {
+        const result = await engine.complete(
+          { document: documentLines(document), position: { line: position.line, character: position.character }, path: vscode.workspace.asRelativePath(document.uri), trigger: explicit ? 'explicit' : 'automatic', repoName: vscode.workspace.name },
+          signal,
+        );
+        if (!result || signal.aborted) return undefined;
+        if (result.source !== 'model' && result.source !== 'speculative') log.trace(`completion from ${result.source} in ${result.latencyMs.toFixed(1)} ms`);
+        shown.set(result.key, result);
+        if (shown.size > 32) shown.delete(shown.keys().next().value as string);
+        const item = new vscode.InlineCompletionItem(result.text, new vscode.Range(position, position), { title: 'Accepted', command: acceptedCommand, arguments: [result.key] });
+        return [item];
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        log.error(`Inline completion failed: ${error instanceof Error && error.stack ? error.stack : reason}`);
+        status.setState({ kind: 'error', reason });
+        // Say it once per distinct reason: completions never firing without explanation is what users hate.
+        if (reason !== lastError) {
+          lastError = reason;
+          void vscode.window.showWarningMessage(`Tokenscope completions: ${reason}`, 'Show Logs').then((choice) => {
+            if (choice) log.show(true);
+          });
+        }
+        return undefined;
+      } finally {
+        dispose();
+      }
+    },
+  };
+  disposables.push(vscode.languages.registerInlineCompletionItemProvider({ pattern: '**' }, provider));
+
+  commands.register('tokenscope.triggerCompletion', () => vscode.commands.executeCommand('editor.action.inlineSuggest.trigger'));
+  commands.register(acceptedCommand, (key: unknown) => {
+    const result = typeof key === 'string' ? shown.get(key) : undefined;
+    const editor = vscode.window.activeTextEditor;
+    if (!result || !editor) return;
+    const document = editor.document;
+    // VS Code runs this after inserting the suggestion: the cursor sits after it, so the next suggestion can be prepared now.
+    engine.accept(result, { document: documentLines(document), position: editor.selection.active, path: vscode.workspace.asRelativePath(document.uri), repoName: vscode.workspace.name });
+  });
+
+  // Extra context: the region the user just left in another file, and files saved while open.
+  const rememberEditor = (editor: vscode.TextEditor | undefined) => {
+    if (!editor || editor.document.uri.scheme === 'output') return;
+    const document = editor.document;
+    const lines: string[] = [];
+    const line = editor.selection.active.line;
+    const from = Math.max(0, line - extraContext.options.chunkLines);
+    const to = Math.min(document.lineCount, line + extraContext.options.chunkLines);
+    for (let index = from; index < to; index++) lines.push(document.lineAt(index).text);
+    extraContext.addFromLines(vscode.workspace.asRelativePath(document.uri), lines, line - from);
+  };
+  let activeEditor = vscode.window.activeTextEditor;
+  disposables.push(
+    vscode.window.onDidChangeActiveTextEditor((editor) => {
+      rememberEditor(activeEditor);
+      activeEditor = editor;
+    }),
+    vscode.workspace.onDidSaveTextDocument((document) => {
+      const editor = vscode.window.visibleTextEditors.find((candidate) => candidate.document === document);
+      if (editor) rememberEditor(editor);
+    }),
+  );
+
+  disposables.push(
+    onConfigChange((config, event) => {
+      enabled = config.completions.enabled;
+      engine.updateSettings(engineSettings(config));
+      if (event.affectsConfiguration('tokenscope.model') || event.affectsConfiguration('tokenscope.modelVariant')) {
+        engine.clearCache();
+        extraContext.clear();
+      }
+    }),
+  );
+
+  const disposable = vscode.Disposable.from(...disposables);
+  context.subscriptions.push(disposable);
+  log.info('Inline completions registered for all files (Alt+\\ to ask explicitly).');
+  return disposable;
+}
