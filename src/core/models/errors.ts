@@ -1,0 +1,52 @@
+/**
+ * Every way loading or running a local model can fail, each with the file at fault and what the
+ * user can do. The message is complete on its own: UIs show it as is.
+ */
+export type ModelErrorCode =
+  /** The model id or folder does not exist. */
+  | 'not-found'
+  /** A required file of the folder is missing. */
+  | 'missing-file'
+  /** A JSON file is truncated or not JSON. */
+  | 'invalid-json'
+  /** A JSON file parses but lacks what a decoder needs. */
+  | 'invalid-config'
+  /** The .onnx file (or its external data) is truncated or corrupt. */
+  | 'corrupt-onnx'
+  /** config.json names an architecture the runtime does not run. */
+  | 'unsupported-architecture'
+  /** The ONNX graph's inputs/outputs are not those of a text decoder export. */
+  | 'unexpected-graph'
+  /** No ONNX file for the requested variant. */
+  | 'missing-variant'
+  /** Memory ran out while loading or running. */
+  | 'out-of-memory'
+  /** The tokenizer files could not be loaded. */
+  | 'tokenizer'
+  /** ONNX Runtime failed during a forward pass. */
+  | 'inference'
+  /** The model process died or stopped answering. */
+  | 'process';
+
+export class ModelError extends Error {
+  override readonly name = 'ModelError';
+
+  constructor(
+    readonly code: ModelErrorCode,
+    message: string,
+    /** The file (or folder) at fault, when there is one. */
+    readonly file?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Heuristic: does an ONNX Runtime / V8 error mean memory ran out? */
+export function isOutOfMemory(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : String(error);
+  return /bad_alloc|bad allocation|out of memory|failed to allocate|Array buffer allocation failed|Invalid array length|allocation failed/i.test(message);
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

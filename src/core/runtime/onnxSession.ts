@@ -1,0 +1,48 @@
+/**
+ * Creates the ONNX Runtime session of a model file and turns its load errors into messages that
+ * name the file and the fix.
+ */
+import { InferenceSession } from 'onnxruntime-node';
+import { basename } from 'node:path';
+import { ModelError, errorMessage, isOutOfMemory } from '../models/errors';
+import { externalDataCandidates } from '../models/modelFolder';
+
+export interface SessionOptions {
+  readonly threads: number;
+}
+
+export async function createSession(onnxPath: string, options: SessionOptions): Promise<InferenceSession> {
+  try {
+    return await InferenceSession.create(onnxPath, {
+      intraOpNumThreads: options.threads,
+      // One forward pass at a time: inter-op parallelism only adds thread contention.
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+      // Errors reach us as exceptions; ORT's own console logging would bypass our logger.
+      logSeverityLevel: 4,
+    });
+  } catch (error) {
+    throw sessionLoadError(onnxPath, error);
+  }
+}
+
+export function sessionLoadError(onnxPath: string, error: unknown): ModelError {
+  const message = errorMessage(error);
+  const file = basename(onnxPath);
+  if (isOutOfMemory(error)) {
+    return new ModelError('out-of-memory', `Not enough memory to load ${onnxPath}. Choose a smaller variant (q4 is the smallest), a smaller model, or close other programs. (${message})`, onnxPath);
+  }
+  if (/external data|onnx_data|GetExtDataFromTensorProto|External initializer|ReadExternalDataForTensor/i.test(message)) {
+    const present = externalDataCandidates(onnxPath);
+    const detail = present.length === 0 ? `its external weights file (${file}_data or ${basename(onnxPath, '.onnx')}.onnx_data) is missing` : `its external weights file ${basename(present[0])} is incomplete or corrupt`;
+    return new ModelError('corrupt-onnx', `${onnxPath} cannot be loaded: ${detail}. Download the model's onnx/ folder again, including the .onnx_data files. (${message})`, onnxPath);
+  }
+  if (/protobuf parsing failed|Failed to load model|ModelProto|INVALID_PROTOBUF|parse/i.test(message)) {
+    return new ModelError('corrupt-onnx', `${onnxPath} is not a valid ONNX file (truncated or corrupt download?). Delete it and download it again. (${message})`, onnxPath);
+  }
+  if (/not a registered function\/op|No Op registered|Could not find an implementation|opset/i.test(message)) {
+    return new ModelError('unexpected-graph', `${onnxPath} uses an operator this ONNX Runtime (CPU) cannot run. Choose another variant of the model (q4, int8 or fp32). (${message})`, onnxPath);
+  }
+  return new ModelError('corrupt-onnx', `ONNX Runtime cannot load ${onnxPath}: ${message}. If the file was downloaded, download it again; otherwise choose another variant.`, onnxPath);
+}

@@ -1,0 +1,240 @@
+/**
+ * Choosing the next token from logits, over vocabularies of 150k entries without sorting them:
+ * top-k by a bounded heap, nucleus (top-p) on a candidate set that grows only when needed, and
+ * log-probabilities from one max pass and one exp pass.
+ */
+
+export interface ResolvedSampling {
+  /** 0: greedy. */
+  readonly temperature: number;
+  /** 0: off. */
+  readonly topK: number;
+  /** 1: off. */
+  readonly topP: number;
+  /** 1: off. */
+  readonly repetitionPenalty: number;
+  readonly seed: number;
+}
+
+/** xoshiro128**: fast, seedable, good statistical quality; state from splitmix32 of the seed. */
+export class SeededRandom {
+  private a: number;
+  private b: number;
+  private c: number;
+  private d: number;
+
+  constructor(seed: number) {
+    let s = seed >>> 0;
+    const next = () => {
+      s = (s + 0x9e3779b9) >>> 0;
+      let z = s;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+      return (z ^ (z >>> 16)) >>> 0;
+    };
+    this.a = next();
+    this.b = next();
+    this.c = next();
+    this.d = next();
+  }
+
+  /** Uniform in [0, 1). */
+  next(): number {
+    const result = Math.imul(rotl(Math.imul(this.b, 5), 7), 9) >>> 0;
+    const t = this.b << 9;
+    this.c ^= this.a;
+    this.d ^= this.b;
+    this.b ^= this.c;
+    this.a ^= this.d;
+    this.c ^= t;
+    this.d = rotl(this.d, 11);
+    return result / 4294967296;
+  }
+}
+
+function rotl(x: number, k: number): number {
+  return (x << k) | (x >>> (32 - k));
+}
+
+/** Index of the largest value (first on ties). */
+export function argmax(values: Float32Array): number {
+  let best = 0;
+  let bestValue = values[0];
+  for (let i = 1; i < values.length; i++) {
+    if (values[i] > bestValue) {
+      bestValue = values[i];
+      best = i;
+    }
+  }
+  return best;
+}
+
+/** log(sum(exp(values))) computed stably: one pass for the max, one for the sum. */
+export function logSumExp(values: Float32Array, scale = 1): number {
+  let max = -Infinity;
+  for (let i = 0; i < values.length; i++) if (values[i] > max) max = values[i];
+  if (max === -Infinity) return -Infinity;
+  let sum = 0;
+  const scaledMax = max * scale;
+  for (let i = 0; i < values.length; i++) sum += Math.exp(values[i] * scale - scaledMax);
+  return scaledMax + Math.log(sum);
+}
+
+/**
+ * Indices of the k largest values, largest first (ties: lower index first). A size-k min-heap:
+ * O(V + k log k) with a cheap threshold test for most entries.
+ */
+export function topKIndices(values: Float32Array, k: number): number[] {
+  const n = Math.min(k, values.length);
+  if (n <= 0) return [];
+  const heap = new Int32Array(n);
+  let size = 0;
+  // Heap order: smaller value at the top; among equal values the higher index is "smaller" so it leaves first.
+  const less = (i: number, j: number) => values[i] < values[j] || (values[i] === values[j] && i > j);
+  const siftDown = (start: number) => {
+    let pos = start;
+    for (;;) {
+      const left = 2 * pos + 1;
+      if (left >= size) return;
+      const right = left + 1;
+      const child = right < size && less(heap[right], heap[left]) ? right : left;
+      if (!less(heap[child], heap[pos])) return;
+      const tmp = heap[pos];
+      heap[pos] = heap[child];
+      heap[child] = tmp;
+      pos = child;
+    }
+  };
+  for (let i = 0; i < values.length; i++) {
+    if (size < n) {
+      let pos = size++;
+      heap[pos] = i;
+      while (pos > 0) {
+        const parent = (pos - 1) >> 1;
+        if (!less(heap[pos], heap[parent])) break;
+        const tmp = heap[pos];
+        heap[pos] = heap[parent];
+        heap[parent] = tmp;
+        pos = parent;
+      }
+    } else if (values[i] > values[heap[0]]) {
+      heap[0] = i;
+      siftDown(0);
+    }
+  }
+  return Array.from(heap.subarray(0, size)).sort((i, j) => values[j] - values[i] || i - j);
+}
+
+/**
+ * Applies Hugging Face's repetition penalty in place: logits of tokens already seen are divided
+ * by the penalty when positive, multiplied when negative.
+ */
+export function applyRepetitionPenalty(logits: Float32Array, seen: Iterable<number>, penalty: number): void {
+  if (penalty === 1) return;
+  for (const id of seen) {
+    if (id < 0 || id >= logits.length) continue;
+    const value = logits[id];
+    logits[id] = value > 0 ? value / penalty : value * penalty;
+  }
+}
+
+export interface Candidate {
+  readonly id: number;
+  /** Probability after temperature, top-k and top-p, renormalized over the kept set. */
+  readonly probability: number;
+}
+
+/**
+ * The tokens sampling may pick and their probabilities, as Hugging Face's warpers compute them:
+ * temperature, then top-k, then top-p over what top-k kept. Without top-k the candidate set
+ * starts at 64 tokens and grows until it holds the top-p mass, so the full vocabulary is sorted
+ * only for a flat distribution.
+ */
+export function samplingCandidates(logits: Float32Array, sampling: Pick<ResolvedSampling, 'temperature' | 'topK' | 'topP'>): Candidate[] {
+  const inverseTemperature = 1 / sampling.temperature;
+  const topP = sampling.topP > 0 && sampling.topP < 1 ? sampling.topP : 1;
+  if (sampling.topK > 0) {
+    const ids = topKIndices(logits, sampling.topK);
+    const max = logits[ids[0]] * inverseTemperature;
+    const weights = ids.map((id) => Math.exp(logits[id] * inverseTemperature - max));
+    const total = weights.reduce((a, b) => a + b, 0);
+    return nucleus(
+      ids.map((id, i) => ({ id, probability: weights[i] / total })),
+      topP,
+    );
+  }
+  const logTotal = logSumExp(logits, inverseTemperature);
+  if (topP === 1) {
+    // Plain temperature sampling: every token is a candidate.
+    const all: Candidate[] = new Array(logits.length);
+    for (let id = 0; id < logits.length; id++) all[id] = { id, probability: Math.exp(logits[id] * inverseTemperature - logTotal) };
+    return all;
+  }
+  for (let k = 64; ; k *= 4) {
+    const ids = topKIndices(logits, k);
+    let mass = 0;
+    const candidates: Candidate[] = [];
+    for (const id of ids) {
+      const probability = Math.exp(logits[id] * inverseTemperature - logTotal);
+      candidates.push({ id, probability });
+      mass += probability;
+      if (mass >= topP) return nucleus(candidates, 1);
+    }
+    if (ids.length >= logits.length) return nucleus(candidates, 1);
+  }
+}
+
+/** Keeps the most likely candidates (sorted, largest first) whose mass reaches topP; renormalizes. */
+function nucleus(sorted: Candidate[], topP: number): Candidate[] {
+  let mass = 0;
+  let keep = sorted.length;
+  if (topP < 1) {
+    for (let i = 0; i < sorted.length; i++) {
+      mass += sorted[i].probability;
+      if (mass >= topP) {
+        keep = i + 1;
+        break;
+      }
+    }
+  }
+  const kept = sorted.slice(0, Math.max(1, keep));
+  const total = kept.reduce((sum, candidate) => sum + candidate.probability, 0);
+  return kept.map((candidate) => ({ id: candidate.id, probability: candidate.probability / total }));
+}
+
+/** Draws from candidates with a uniform number in [0, 1). */
+export function drawCandidate(candidates: readonly Candidate[], uniform: number): number {
+  let cumulative = 0;
+  for (const candidate of candidates) {
+    cumulative += candidate.probability;
+    if (uniform < cumulative) return candidate.id;
+  }
+  return candidates[candidates.length - 1].id;
+}
+
+/**
+ * Picks the next token. `scratch` receives a copy of the logits when the repetition penalty has
+ * to modify them (the raw logits stay intact for log-probabilities).
+ */
+export function pickToken(logits: Float32Array, sampling: ResolvedSampling, seen: ReadonlySet<number>, random: SeededRandom, scratch: Float32Array): number {
+  let working = logits;
+  if (sampling.repetitionPenalty !== 1 && seen.size > 0) {
+    scratch.set(logits);
+    working = scratch.subarray(0, logits.length);
+    applyRepetitionPenalty(working, seen, sampling.repetitionPenalty);
+  }
+  if (sampling.temperature <= 0) return argmax(working);
+  if (sampling.topK <= 0 && !(sampling.topP > 0 && sampling.topP < 1)) {
+    // Plain temperature sampling: walk the cumulative distribution without building candidates.
+    const inverseTemperature = 1 / sampling.temperature;
+    const logTotal = logSumExp(working, inverseTemperature);
+    const target = random.next();
+    let cumulative = 0;
+    for (let id = 0; id < working.length; id++) {
+      cumulative += Math.exp(working[id] * inverseTemperature - logTotal);
+      if (target < cumulative) return id;
+    }
+    return argmax(working);
+  }
+  return drawCandidate(samplingCandidates(working, sampling), random.next());
+}
