@@ -1,7 +1,10 @@
 import type { CliCommand } from './command';
+import { completeCommand } from './completeCommand';
 
 /**
  * Every subcommand of the `tokenscope` CLI. Each feature adds its command here, implemented in its
  * own file next to this one.
  */
-export const cliCommands: readonly CliCommand[] = [];
+export const cliCommands: readonly CliCommand[] = [
+  completeCommand,
+];

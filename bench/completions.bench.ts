@@ -1,0 +1,263 @@
+/**
+ * Inline-completion benchmark: replays scripted editing sessions (type a few characters, pause,
+ * accept correct suggestions) on real source files through the completion engine, the same core
+ * path as the VS Code provider, and reports:
+ *   - p50/p95 time from the pause (the last keystroke) to the suggestion, debounce included, and
+ *     the model's share alone, over requests after the first (warm);
+ *   - the share of pauses answered without a model request (cache, typing-along, speculation);
+ *   - tokens wasted by cancelled requests;
+ *   - event-loop delay of this (host) process during typing bursts: the extension host must never
+ *     block longer than 50 ms because of completions.
+ *
+ *   node --import tsx bench/completions.bench.ts [--model mini|<dir>] [--files N] [--sessions N] [--json out.json]
+ *
+ * Files: the mini model's held-out files (tools/mini-model/work/corpus/eval.jsonl) when present,
+ * else permissively licensed sources from node_modules. Model: the built-in `mini` when it is in
+ * models/tokenscope-mini, else the committed random-weight test model (said in the output: its
+ * suggestions are noise, so only timings mean something).
+ */
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { TextLines, type CursorPosition } from '../src/core/completions/document';
+import { CompletionEngine, type CompletionResult } from '../src/core/completions/engine';
+import { completionModelFrom } from '../src/core/completions/model';
+import { RuntimeCompletionBackend, type GenerationSource } from '../src/core/completions/runtimeBackend';
+import type { ModelInfo } from '../src/core/runtime/types';
+import type { ModelTokenizer } from '../src/core/tokenizers/types';
+import { loadTokenizerFromFolder } from '../src/core/tokenizers/huggingface';
+import { LocalModel } from '../src/core/runtime/localModel';
+
+const root = resolve(__dirname, '..');
+
+interface OpenedSource {
+  readonly info: ModelInfo;
+  readonly source: GenerationSource;
+  readonly tokenizer?: ModelTokenizer;
+  /** Where the model runs, for the report. */
+  readonly where: string;
+  close(): Promise<void>;
+}
+
+/** The model in this process (ONNX Runtime blocks this thread during forward passes). */
+async function openGenerationSource(model: string, packageRoot: string): Promise<OpenedSource> {
+  const local = await LocalModel.load({ model }, { packageRoot, cwd: packageRoot });
+  return { info: local.info, source: local, tokenizer: local.tokenizer, where: 'in this process (event-loop delay includes ONNX forward passes)', close: () => local.dispose() };
+}
+
+function flag(name: string, fallback?: string): string | undefined {
+  const index = process.argv.indexOf(`--${name}`);
+  return index === -1 ? fallback : process.argv[index + 1];
+}
+
+interface SourceFile {
+  readonly path: string;
+  readonly text: string;
+  readonly origin: string;
+}
+
+/** Deterministic PRNG (mulberry32): the same sessions every run. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function heldOutFiles(limit: number): SourceFile[] {
+  const evalPath = join(root, 'tools/mini-model/work/corpus/eval.jsonl');
+  const codeExtensions = /\.(py|ts|js|mjs|cjs|tsx)$/;
+  if (existsSync(evalPath)) {
+    const files = readFileSync(evalPath, 'utf8')
+      .split('\n')
+      .filter((line) => line.trim().length > 0)
+      .map((line) => JSON.parse(line) as { path: string; text: string })
+      .filter((file) => codeExtensions.test(file.path) && file.text.split('\n').length >= 40)
+      .sort((a, b) => a.path.localeCompare(b.path));
+    // Spread the picks over the sorted list so both languages appear.
+    const step = Math.max(1, Math.floor(files.length / limit));
+    return files.filter((_, index) => index % step === 0).slice(0, limit).map((file) => ({ path: file.path, text: file.text, origin: 'held-out (tools/mini-model/work/corpus/eval.jsonl)' }));
+  }
+  // MIT-licensed sources installed with the project.
+  const candidates = ['node_modules/markdown-it/lib', 'node_modules/@huggingface/jinja/dist', 'node_modules/esbuild/lib'];
+  const files: SourceFile[] = [];
+  for (const dir of candidates) {
+    const full = join(root, dir);
+    if (!existsSync(full)) continue;
+    for (const name of readdirSync(full).sort()) {
+      if (!codeExtensions.test(name)) continue;
+      const text = readFileSync(join(full, name), 'utf8');
+      if (text.split('\n').length >= 40 && text.length < 200_000) files.push({ path: `${dir}/${name}`, text, origin: 'node_modules (MIT)' });
+    }
+  }
+  return files.slice(0, limit);
+}
+
+interface PauseSample {
+  readonly latencyMs: number;
+  readonly modelLatencyMs: number;
+  readonly source: CompletionResult['source'] | 'none';
+  readonly generatedTokens: number;
+  readonly warm: boolean;
+}
+
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+async function main(): Promise<void> {
+  const fileCount = Number(flag('files', '6'));
+  const sessionsPerFile = Number(flag('sessions', '4'));
+  const keyDelayMs = Number(flag('key-delay', '45'));
+  const debounceMs = Number(flag('debounce', '120'));
+  const requested = flag('model', existsSync(join(root, 'models/tokenscope-mini/config.json')) ? 'mini' : undefined);
+  const modelRef = requested ?? join(root, 'test/fixtures/models/tiny-qwen2');
+  const notes: string[] = [];
+  if (!requested) notes.push('The built-in model (models/tokenscope-mini) is not present: using the committed random-weight test model test/fixtures/models/tiny-qwen2. Its suggestions are noise; only timings and mechanics mean something.');
+
+  const files = heldOutFiles(fileCount);
+  if (files.length === 0) throw new Error('No source files found for the benchmark (neither the held-out corpus nor node_modules sources).');
+
+  const opened = await openGenerationSource(modelRef, root);
+  notes.push(`Model runs ${opened.where}.`);
+  const tokenizer: ModelTokenizer = opened.tokenizer ?? (await loadTokenizerFromFolder(opened.info.dir));
+  const model = completionModelFrom({
+    id: opened.info.id,
+    label: opened.info.label,
+    modelType: opened.info.modelType,
+    contextLength: opened.info.contextLength,
+    eosTokenIds: opened.info.eosTokenIds,
+    tokenizer,
+    backend: new RuntimeCompletionBackend(opened.source),
+  });
+  const engine = new CompletionEngine({ getModel: () => model, settings: { debounceMs, maxTokens: 48 } });
+
+  const pauses: PauseSample[] = [];
+  let accepted = 0;
+  let firstModelRequestDone = false;
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  const rng = random(20261123);
+  const started = performance.now();
+
+  for (const file of files) {
+    const lines = file.text.split('\n');
+    // Lines worth typing: real code, not blank, not too long.
+    const candidates = lines.map((line, index) => ({ line, index })).filter(({ line, index }) => index > 5 && line.trim().length >= 12 && line.length <= 100);
+    for (let session = 0; session < sessionsPerFile && candidates.length > 0; session++) {
+      const { line: target, index: lineIndex } = candidates[Math.floor(rng() * candidates.length)];
+      const indent = target.length - target.trimStart().length;
+      const document = new TextLines([...lines.slice(0, lineIndex), target.slice(0, indent), ...lines.slice(lineIndex + 1)].join('\n'));
+      let cursor: CursorPosition = { line: lineIndex, character: indent };
+      let typed = indent;
+      let bursts = 0;
+      let controller: AbortController | undefined;
+      while (typed < target.length && bursts < 6) {
+        bursts++;
+        const burst = 2 + Math.floor(rng() * 4);
+        let last: Promise<CompletionResult | undefined> = Promise.resolve(undefined);
+        let lastKeyAt = 0;
+        loopDelay.enable();
+        for (let key = 0; key < burst && typed < target.length; key++) {
+          cursor = document.insert(cursor, target[typed]);
+          typed++;
+          // VS Code cancels the previous provider call on each keystroke.
+          controller?.abort();
+          controller = new AbortController();
+          lastKeyAt = performance.now();
+          last = engine.complete({ document, position: cursor, path: file.path, trigger: 'automatic' }, controller.signal);
+          await sleep(keyDelayMs);
+        }
+        // The pause: wait for the suggestion of the last keystroke.
+        const result = await last;
+        loopDelay.disable();
+        const latencyMs = performance.now() - lastKeyAt;
+        const modelRequest = result?.source === 'model';
+        pauses.push({ latencyMs, modelLatencyMs: result?.modelLatencyMs ?? 0, source: result?.source ?? 'none', generatedTokens: result?.generatedTokens ?? 0, warm: firstModelRequestDone });
+        if (modelRequest || engine.stats.modelRequests > 0) firstModelRequestDone = true;
+        // Accept a suggestion that is what the user was going to type, then pause at the new position.
+        if (result && result.text.length > 0 && target.slice(typed).startsWith(result.text)) {
+          cursor = document.insert(cursor, result.text);
+          typed += result.text.length;
+          accepted++;
+          engine.accept(result, { document, position: cursor, path: file.path });
+          if (typed < target.length) {
+            controller = new AbortController();
+            const acceptAt = performance.now();
+            const next = await engine.complete({ document, position: cursor, path: file.path, trigger: 'automatic' }, controller.signal);
+            pauses.push({ latencyMs: performance.now() - acceptAt, modelLatencyMs: next?.modelLatencyMs ?? 0, source: next?.source ?? 'none', generatedTokens: next?.generatedTokens ?? 0, warm: true });
+          }
+        }
+        await sleep(20);
+      }
+    }
+  }
+  const elapsedS = (performance.now() - started) / 1000;
+  await opened.close();
+
+  const warm = pauses.filter((pause) => pause.warm);
+  const answered = warm.filter((pause) => pause.source !== 'none');
+  const fromModel = warm.filter((pause) => pause.source === 'model');
+  const withoutRequest = warm.filter((pause) => pause.source === 'cache' || pause.source === 'typing-along' || pause.source === 'speculative');
+  const stats = engine.stats;
+  const report = {
+    model: model.label,
+    template: model.template.label,
+    files: files.map((file) => file.path),
+    filesOrigin: files[0].origin,
+    pauses: pauses.length,
+    warmPauses: warm.length,
+    suggestionsShown: answered.length,
+    accepted,
+    latencyMs: {
+      pauseToSuggestionP50: percentile(answered.map((pause) => pause.latencyMs), 50),
+      pauseToSuggestionP95: percentile(answered.map((pause) => pause.latencyMs), 95),
+      modelOnlyP50: percentile(fromModel.map((pause) => pause.modelLatencyMs), 50),
+      modelOnlyP95: percentile(fromModel.map((pause) => pause.modelLatencyMs), 95),
+      debounceMs,
+    },
+    cacheHitRate: warm.length > 0 ? withoutRequest.length / warm.length : 0,
+    answeredWithoutRequest: { cache: stats.cacheHits - stats.speculativeHits, typingAlong: stats.typingAlongHits, speculative: stats.speculativeHits },
+    modelRequests: stats.modelRequests,
+    cancelledRequests: stats.cancelledRequests,
+    wastedTokens: stats.wastedTokens,
+    generatedTokensShown: answered.reduce((sum, pause) => sum + pause.generatedTokens, 0),
+    eventLoopDelayMs: { max: loopDelay.max / 1e6, p99: loopDelay.percentile(99) / 1e6, mean: loopDelay.mean / 1e6 },
+    elapsedS,
+    notes,
+  };
+
+  const f = (value: number) => (Number.isFinite(value) ? value.toFixed(0) : 'n/a');
+  const lines = [
+    `Inline completions benchmark — ${report.model} (${report.template})`,
+    `files: ${files.length} ${report.filesOrigin}; ${report.pauses} pauses (${report.warmPauses} after the first request), ${report.suggestionsShown} suggestions shown, ${accepted} accepted`,
+    '',
+    '| metric | value |',
+    '|---|---|',
+    `| pause → suggestion p50 (debounce ${debounceMs} ms included) | ${f(report.latencyMs.pauseToSuggestionP50)} ms |`,
+    `| pause → suggestion p95 | ${f(report.latencyMs.pauseToSuggestionP95)} ms |`,
+    `| model request p50 / p95 (prompt + generation) | ${f(report.latencyMs.modelOnlyP50)} / ${f(report.latencyMs.modelOnlyP95)} ms |`,
+    `| pauses answered without a model request | ${(report.cacheHitRate * 100).toFixed(0)} % (cache ${report.answeredWithoutRequest.cache}, typing-along ${report.answeredWithoutRequest.typingAlong}, speculative ${report.answeredWithoutRequest.speculative}) |`,
+    `| model requests / cancelled | ${report.modelRequests} / ${report.cancelledRequests} |`,
+    `| wasted tokens (generated by cancelled requests) | ${report.wastedTokens} |`,
+    `| host event-loop delay during typing: max / p99 | ${report.eventLoopDelayMs.max.toFixed(1)} / ${report.eventLoopDelayMs.p99.toFixed(1)} ms |`,
+    '',
+    ...notes.map((note) => `note: ${note}`),
+    `(${elapsedS.toFixed(1)} s)`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  const jsonOut = flag('json');
+  if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify(report, null, 2)}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`completions bench failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,117 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
+import { TextLines, validatePosition } from '../core/completions/document';
+import { CompletionEngine, type CompletionRecord } from '../core/completions/engine';
+import { completionModelFrom } from '../core/completions/model';
+import { RuntimeCompletionBackend } from '../core/completions/runtimeBackend';
+import { MODEL_VARIANTS, type ModelVariant } from '../core/models/modelFolder';
+import { LocalModel } from '../core/runtime/localModel';
+import { numberFlag, parseFlags, UsageError, type CliCommand } from './command';
+
+const usage = `Usage: tokenscope complete --model <dir|id> --file F --line L --character C [options]
+
+Completes the code at a position of a file with a local model, through the same core path as the
+editor's inline completions (fill-in-the-middle prompt, post-processing). Positions are 0-based.
+
+Options:
+  --model <dir|id>      \`mini\` (built-in) or a Hugging Face ONNX model folder
+  --file F              the source file
+  --line L              0-based line of the cursor
+  --character C         0-based UTF-16 column of the cursor
+  --json                print {completion, latencyMs, promptTokens, generatedTokens, template}
+  --max-tokens N        most tokens to generate (default 48)
+  --variant V           ONNX variant: ${MODEL_VARIANTS.join(', ')} (default auto)
+  --threads N           ONNX Runtime threads (default: physical cores, at most 4)
+  --show-prompt         print the prompt (control tokens spelled out) to stderr
+
+Example:
+  tokenscope complete --model mini --file src/app.ts --line 12 --character 8 --json`;
+
+/** The folder holding package.json (the CLI runs from dist/ in the package, or from src/ with tsx). */
+function packageRoot(): string {
+  let dir = __dirname;
+  for (let depth = 0; depth < 6; depth++) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    dir = dirname(dir);
+  }
+  return process.cwd();
+}
+
+export const completeCommand: CliCommand = {
+  name: 'complete',
+  summary: 'Complete code at a file position with a local model (inline-completion core)',
+  usage,
+  async run(args, io) {
+    const { strings, booleans, positionals } = parseFlags(args, { strings: ['model', 'file', 'line', 'character', 'max-tokens', 'variant', 'threads'], booleans: ['json', 'show-prompt'] });
+    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+    const model = strings.get('model');
+    const file = strings.get('file');
+    if (!model) throw new UsageError('--model is required (`mini` or a model folder)');
+    if (!file) throw new UsageError('--file is required');
+    if (!strings.has('line') || !strings.has('character')) throw new UsageError('--line and --character are required (0-based)');
+    const line = numberFlag(strings, 'line', 0, { min: 0, integer: true });
+    const character = numberFlag(strings, 'character', 0, { min: 0, integer: true });
+    const maxTokens = numberFlag(strings, 'max-tokens', 48, { min: 1, max: 512, integer: true });
+    const threads = numberFlag(strings, 'threads', 0, { min: 0, max: 64, integer: true });
+    const variant = strings.get('variant') ?? 'auto';
+    if (!(MODEL_VARIANTS as readonly string[]).includes(variant)) throw new UsageError(`--variant must be one of ${MODEL_VARIANTS.join(', ')}, got "${variant}"`);
+
+    const path = resolve(file);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      throw new Error(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+    }
+    const document = new TextLines(text);
+    const position = { line, character };
+    const problem = validatePosition(document, position);
+    if (problem) throw new UsageError(problem);
+
+    const local = await LocalModel.load({ model, variant: variant as ModelVariant, threads }, { packageRoot: packageRoot(), cwd: process.cwd() });
+    try {
+      const completionModel = completionModelFrom({
+        id: local.info.id,
+        label: local.info.label,
+        modelType: local.info.modelType,
+        contextLength: local.info.contextLength,
+        eosTokenIds: local.info.eosTokenIds,
+        tokenizer: local.tokenizer,
+        backend: new RuntimeCompletionBackend(local),
+      });
+      // An empty suggestion resolves to undefined; the record still says what the request cost.
+      let lastRecord: CompletionRecord | undefined;
+      const engine = new CompletionEngine({
+        getModel: () => completionModel,
+        settings: { maxTokens, extraContext: false, speculative: false },
+        onRecord: (record) => (lastRecord = record),
+      });
+      if (booleans.has('show-prompt')) {        const { buildPrompt, extractWindow, LineTokenCounter, describePrompt, defaultPromptBudget } = await import('../core/completions/promptBuilder');
+        const window = extractWindow(document, position, defaultPromptBudget, relative(process.cwd(), path));
+        const prompt = buildPrompt(window, { tokenizer: local.tokenizer, template: completionModel.template, budget: defaultPromptBudget, contextLength: completionModel.contextLength, maxTokens, counter: new LineTokenCounter(local.tokenizer), eosTokenIds: completionModel.eosTokenIds });
+        io.stderr.write(`--- prompt (${prompt.ids.length} tokens, ${completionModel.template.label}) ---\n${describePrompt(prompt)}\n--- end of prompt ---\n`);
+      }
+      const started = performance.now();
+      const result = await engine.complete({ document, position, path: relative(process.cwd(), path) || path, trigger: 'explicit' }, io.signal);
+      if (io.signal.aborted) return 130;
+      const latencyMs = result?.latencyMs ?? performance.now() - started;
+      const record = {
+        completion: result?.text ?? '',
+        latencyMs: Math.round(latencyMs * 10) / 10,
+        promptTokens: result?.promptTokens ?? lastRecord?.promptTokens ?? 0,
+        generatedTokens: result?.generatedTokens ?? lastRecord?.generatedTokens ?? 0,
+        template: completionModel.template.label,
+      };
+      if (booleans.has('json')) {
+        io.stdout.write(`${JSON.stringify(record)}\n`);
+      } else {
+        io.stdout.write(record.completion.length > 0 ? `${record.completion}\n` : '');
+        io.stderr.write(result ? `(${record.generatedTokens} tokens in ${record.latencyMs} ms, prompt ${record.promptTokens} tokens, ${record.template})\n` : '(no suggestion at this position)\n');
+      }
+      return 0;
+    } finally {
+      await local.dispose();
+    }
+  },
+};
