@@ -17,21 +17,26 @@ export class MergeTable {
   readonly mergedId: Int32Array;
   size = 0;
 
-  constructor(capacityHint: number) {
+  /** `pairCount`: how many pairs will be set; `rankCount`: ranks run from 0 to rankCount - 1. */
+  constructor(pairCount: number, rankCount: number) {
     let capacity = 16;
-    while (capacity < capacityHint * 2) capacity *= 2;
+    while (capacity < pairCount * 2) capacity *= 2;
     this.left = new Int32Array(capacity).fill(-1);
     this.right = new Int32Array(capacity);
     this.ranks = new Int32Array(capacity);
     this.mask = capacity - 1;
-    this.mergedId = new Int32Array(capacityHint).fill(-1);
+    this.mergedId = new Int32Array(rankCount).fill(-1);
   }
 
   private slot(a: number, b: number): number {
     return ((Math.imul(a, 0x9e3779b1) ^ Math.imul(b + 0x7f4a7c15, 0x85ebca77)) >>> 0) & this.mask;
   }
 
-  /** Records a merge; a pair listed twice keeps its later rank, as Hugging Face's map does. */
+  /**
+   * Records a merge; a pair listed twice keeps its later rank, as Hugging Face's map does. Several
+   * pairs may share a rank when they produce the same token (tiktoken ranks): ties between equal
+   * ranks then go to the leftmost pair, as tiktoken does.
+   */
   set(a: number, b: number, rank: number, merged: number): void {
     let slot = this.slot(a, b);
     while (this.left[slot] !== -1 && !(this.left[slot] === a && this.right[slot] === b)) slot = (slot + 1) & this.mask;
@@ -92,8 +97,8 @@ function mergeByScan(ids: number[], table: MergeTable): number[] {
 /**
  * O(n log n) merging for long words (long whitespace runs, minified identifiers): symbols form a
  * linked list, candidate pairs sit in a binary heap keyed by (rank, position). A popped entry is
- * stale when its left symbol was merged away or the pair at that position changed; the rank
- * identifies the pair uniquely, so re-checking the rank suffices.
+ * stale when its left symbol was merged away or the pair at that position now has another rank;
+ * a pair with the same rank merges into the same token, so it is a valid entry for that position.
  */
 function mergeWithHeap(ids: number[], table: MergeTable): number[] {
   const length = ids.length;

@@ -171,7 +171,7 @@ export class HuggingFaceTokenizer extends BytePairTokenizer {
 
     // Merges, as "a b" strings or [a, b] pairs.
     const merges = modelObject.merges as unknown[];
-    const mergeTable = new MergeTable(merges.length);
+    const mergeTable = new MergeTable(merges.length, merges.length);
     merges.forEach((merge, rank) => {
       let left: string;
       let right: string;

@@ -4,7 +4,10 @@
  * does, so that our pre-tokenisation splits text exactly where the reference does:
  *
  * - `(?i:...)`: JavaScript before Node 23 has no inline modifiers; the pretokenizer patterns use it
- *   only for ASCII contractions (`'s|'t|'re...`), so letters inside are ASCII-folded (`[sS]`).
+ *   only for ASCII contractions (`'s|'t|'re...`), so letters inside are folded (`[sS]`). With
+ *   `unicodeCaseFold` (Rust's regex, as tiktoken runs it) the two non-ASCII characters whose case
+ *   folds to an ASCII letter join in: U+017F `ſ` for s, U+212A (Kelvin) for k. The
+ *   `@huggingface/tokenizers` reference folds ASCII only, so tokenizer.json patterns do not.
  * - `\s`/`\S` mean Unicode White_Space (JavaScript's `\s` wrongly adds U+FEFF and lacks U+0085);
  *   `\d` is `\p{Nd}`, `\w` Unicode word characters, `.` anything but `\n`, `^`/`$` line anchors.
  * - Possessive quantifiers (`a++`, `a*+`, `a?+`) and atomic groups `(?>...)` become greedy ones, as
@@ -74,6 +77,18 @@ const JS_SYNTAX_CHARS = '^$\\.*+?()[]{}|/';
 const isAsciiLetter = (char: string): boolean => /^[A-Za-z]$/.test(char);
 const otherCase = (char: string): string => (char === char.toLowerCase() ? char.toUpperCase() : char.toLowerCase());
 
+export interface RegexTranslationOptions {
+  /** Fold `(?i:...)` letters as Unicode simple case folding does (Rust regex / tiktoken), not ASCII only. */
+  readonly unicodeCaseFold?: boolean;
+}
+
+/** Non-ASCII characters whose simple case folding is an ASCII letter. */
+const UNICODE_FOLDS: Readonly<Record<string, string>> = { s: '\u017F', k: '\u212A' };
+
+function foldedLetter(char: string, unicode: boolean): string {
+  return char.toLowerCase() + char.toUpperCase() + (unicode ? (UNICODE_FOLDS[char.toLowerCase()] ?? '') : '');
+}
+
 /** `\p{..}`, `\x{..}` or `\u{..}` at `index`, or null. */
 function bracedEscape(source: string, index: number): { kind: string; body: string; length: number } | null {
   const match = /^\\([pPxu])\{([^}]*)\}/.exec(source.slice(index, index + 64));
@@ -90,7 +105,7 @@ function unsupported(source: string, index: number, what: string): never {
 }
 
 /** Translates a character class starting at `start` (the `[`); returns its JS text and the index after `]`. */
-function translateClass(source: string, start: number, asciiFold: boolean): { text: string; end: number } {
+function translateClass(source: string, start: number, asciiFold: boolean, unicodeFold: boolean): { text: string; end: number } {
   let index = start + 1;
   let out = '[';
   if (source[index] === '^') {
@@ -148,11 +163,16 @@ function translateClass(source: string, start: number, asciiFold: boolean): { te
         const end = source[index + 2];
         out += `${char}-${end}`;
         if ((char === char.toLowerCase()) === (end === end.toLowerCase())) foldAdditions += `${otherCase(char)}-${otherCase(end)}`;
+        if (unicodeFold) {
+          for (const [letter, folded] of Object.entries(UNICODE_FOLDS)) {
+            if (letter >= char.toLowerCase() && letter <= end.toLowerCase()) foldAdditions += folded;
+          }
+        }
         index += 3;
         continue;
       }
       out += char;
-      foldAdditions += otherCase(char);
+      foldAdditions += otherCase(char) + (unicodeFold ? (UNICODE_FOLDS[char.toLowerCase()] ?? '') : '');
       index += 1;
       continue;
     }
@@ -163,7 +183,8 @@ function translateClass(source: string, start: number, asciiFold: boolean): { te
 }
 
 /** Translates an Oniguruma pattern (as found in tokenizer.json) to JavaScript `u`-flag regex source. */
-export function onigurumaToJs(source: string): string {
+export function onigurumaToJs(source: string, options: RegexTranslationOptions = {}): string {
+  const unicodeFold = options.unicodeCaseFold === true;
   let out = '';
   // Where the last atom began in `out`, to wrap it when `X{n}+` needs `(?:X{n})+`.
   let atomStart = -1;
@@ -211,7 +232,7 @@ export function onigurumaToJs(source: string): string {
         continue;
       }
       case '[': {
-        const translated = translateClass(source, index, asciiFold);
+        const translated = translateClass(source, index, asciiFold, unicodeFold);
         emitAtom(translated.text);
         index = translated.end;
         continue;
@@ -313,7 +334,7 @@ export function onigurumaToJs(source: string): string {
       default: {
         const raw = RAW_WHITESPACE.get(char);
         if (raw !== undefined) emitAtom(raw);
-        else if (asciiFold && isAsciiLetter(char)) emitAtom(`[${char.toLowerCase()}${char.toUpperCase()}]`);
+        else if (asciiFold && isAsciiLetter(char)) emitAtom(`[${foldedLetter(char, unicodeFold)}]`);
         else emitAtom(char);
         index += char.length;
       }
@@ -327,8 +348,8 @@ export function onigurumaToJs(source: string): string {
  * Compiles a tokenizer.json pattern to a global, Unicode JS regex. Property names that JavaScript
  * knows only as scripts (`\p{Han}`) are retried as `\p{Script=Han}`.
  */
-export function compileOnigurumaRegex(source: string): RegExp {
-  const translated = onigurumaToJs(source);
+export function compileOnigurumaRegex(source: string, options: RegexTranslationOptions = {}): RegExp {
+  const translated = onigurumaToJs(source, options);
   try {
     return new RegExp(translated, 'gu');
   } catch (error) {

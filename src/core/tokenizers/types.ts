@@ -41,6 +41,11 @@ export interface Tokenizer extends TokenizerInfo {
   idToToken(id: number): string | undefined;
   /** The id of a vocabulary string or special token, if it exists. */
   tokenToId(token: string): number | undefined;
+  /**
+   * The UTF-8 bytes one token stands for (a special token: its text), if the id exists. Optional:
+   * callers fall back to `decode([id])`, which cannot show a partial multi-byte character.
+   */
+  tokenBytes?(id: number): Uint8Array | undefined;
   /** Size of the vocabulary including added tokens. */
   readonly vocabSize: number;
 }

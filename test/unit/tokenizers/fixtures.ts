@@ -28,7 +28,7 @@ export const HARD_TEXTS: readonly string[] = [
   '😀👍🏽 family: 👨‍👩‍👧‍👦 flag 🇫🇷 crab🦀 🫠',
   'e\u0301 cafe\u0301 n\u0303 a\u0308\u0304 Ω\u0301 ḱ\u0323',
   ' '.repeat(37) + 'x\n\n\n\t\t  \n' + ' '.repeat(600) + '\n' + '\t'.repeat(40),
-  "I'm sure you're HE'LL be fine, we'VE IT'S done",
+  "I'm sure you're HE'LL be fine, we'VE IT'S done, it'ſa (long s) 'K (Kelvin)",
   '12345 3.14159 1,000,000 ١٢٣ ²³ ⅷ',
   '\uFEFFbom \u0085nel \u00A0nbsp \u3000ideographic\u2028ls',
   'mixed 中文English混合text123数字 Ünïcödé',

@@ -41,3 +41,9 @@ test('untranslatable constructs fail loudly instead of splitting differently', (
   assert.throws(() => onigurumaToJs('(ab'), UnsupportedRegexError);
   assert.throws(() => onigurumaToJs('\\K'), /unsupported regex construct \\K/);
 });
+
+test('unicodeCaseFold adds the non-ASCII folds of s and k (Rust regex, as tiktoken runs it)', () => {
+  assert.deepEqual(split("(?i:'s)|\\p{L}+", "it'ſa"), ['it', 'ſa']);
+  assert.deepEqual("it'ſa".match(compileOnigurumaRegex("(?i:'s)|\\p{L}+", { unicodeCaseFold: true })), ['it', "'ſ", 'a']);
+  assert.equal(onigurumaToJs('(?i:[a-z])', { unicodeCaseFold: true }), '(?:[a-zA-Z\u017F\u212A])');
+});

