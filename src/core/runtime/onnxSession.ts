@@ -29,13 +29,17 @@ export async function createSession(onnxPath: string, options: SessionOptions): 
 
 export function sessionLoadError(onnxPath: string, error: unknown): ModelError {
   const message = errorMessage(error);
-  const file = basename(onnxPath);
   if (isOutOfMemory(error)) {
     return new ModelError('out-of-memory', `Not enough memory to load ${onnxPath}. Choose a smaller variant (q4 is the smallest), a smaller model, or close other programs. (${message})`, onnxPath);
   }
   if (/external data|onnx_data|GetExtDataFromTensorProto|External initializer|ReadExternalDataForTensor/i.test(message)) {
     const present = externalDataCandidates(onnxPath);
-    const detail = present.length === 0 ? `its external weights file (${file}_data or ${basename(onnxPath, '.onnx')}.onnx_data) is missing` : `its external weights file ${basename(present[0])} is incomplete or corrupt`;
+    const missing = /path does not exist: "([^"]+)"/.exec(message)?.[1];
+    const detail = missing
+      ? `its external weights file ${basename(missing)} is missing`
+      : present.length === 0
+        ? `its external weights file (${basename(onnxPath, '.onnx')}.onnx_data) is missing`
+        : `its external weights file ${basename(present[0])} is incomplete or corrupt`;
     return new ModelError('corrupt-onnx', `${onnxPath} cannot be loaded: ${detail}. Download the model's onnx/ folder again, including the .onnx_data files. (${message})`, onnxPath);
   }
   if (/protobuf parsing failed|Failed to load model|ModelProto|INVALID_PROTOBUF|parse/i.test(message)) {
