@@ -21,7 +21,7 @@ import { join, resolve } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { TextLines, type CursorPosition } from '../src/core/completions/document';
 import { CompletionEngine, type CompletionResult } from '../src/core/completions/engine';
-import { completionModelFrom } from '../src/core/completions/model';
+import { completionModelFrom, isBuiltinModel } from '../src/core/completions/model';
 import { RuntimeCompletionBackend, type GenerationSource } from '../src/core/completions/runtimeBackend';
 import type { ModelInfo } from '../src/core/runtime/types';
 import type { ModelTokenizer } from '../src/core/tokenizers/types';
@@ -133,6 +133,7 @@ async function main(): Promise<void> {
     id: opened.info.id,
     label: opened.info.label,
     modelType: opened.info.modelType,
+    builtin: isBuiltinModel(opened.info.id),
     contextLength: opened.info.contextLength,
     eosTokenIds: opened.info.eosTokenIds,
     tokenizer,

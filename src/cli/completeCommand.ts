@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { TextLines, validatePosition } from '../core/completions/document';
 import { CompletionEngine, type CompletionRecord } from '../core/completions/engine';
-import { completionModelFrom } from '../core/completions/model';
+import { completionModelFrom, isBuiltinModel } from '../core/completions/model';
 import { RuntimeCompletionBackend } from '../core/completions/runtimeBackend';
 import { MODEL_VARIANTS, type ModelVariant } from '../core/models/modelFolder';
 import { LocalModel } from '../core/runtime/localModel';
@@ -75,6 +75,7 @@ export const completeCommand: CliCommand = {
         id: local.info.id,
         label: local.info.label,
         modelType: local.info.modelType,
+        builtin: isBuiltinModel(local.info.id),
         contextLength: local.info.contextLength,
         eosTokenIds: local.info.eosTokenIds,
         tokenizer: local.tokenizer,

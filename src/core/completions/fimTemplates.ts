@@ -122,8 +122,9 @@ const codellama: FimTemplate = {
 
 export const fimTemplates: Readonly<Record<FimFamily, FimTemplate>> = {
   'qwen2.5-coder': qwenStyle('qwen2.5-coder', 'Qwen2.5-Coder FIM'),
-  // The built-in model was trained with Qwen2.5-Coder's FIM tokens, so it shares that format.
-  'tokenscope-mini': qwenStyle('tokenscope-mini', 'tokenscope-mini FIM (Qwen2.5-Coder tokens)'),
+  // The built-in model was trained with Qwen2.5-Coder's FIM tokens, so it shares that format; it
+  // saw no repository-level samples (tools/mini-model/train.py), so it gets no repo context.
+  'tokenscope-mini': { ...qwenStyle('tokenscope-mini', 'tokenscope-mini FIM (Qwen2.5-Coder tokens)'), supportsRepoContext: false },
   'deepseek-coder': deepseek,
   starcoder2,
   codellama,
@@ -138,6 +139,8 @@ export function renderPrompt(parts: readonly PromptPart[]): string {
 export interface VocabularyProbe {
   /** The `model_type` of config.json, if known. */
   readonly modelType?: string;
+  /** True for Tokenscope's built-in model (from the model catalog, not from a name). */
+  readonly builtin?: boolean;
   /** True where the vocabulary holds this token string (added/special tokens included). */
   hasToken(token: string): boolean;
 }
@@ -171,7 +174,7 @@ export function detectFimTemplate(probe: VocabularyProbe): FimDetection {
   const required = (family: FimFamily) => fimTemplates[family].controlTokens.slice(0, 3).every((token) => hasAny(probe, token));
   if (probe.hasToken('<|fim_prefix|>')) {
     if (!required('qwen2.5-coder')) return incomplete('Qwen2.5-Coder', ['<|fim_prefix|>', '<|fim_suffix|>', '<|fim_middle|>'], probe);
-    const family: FimFamily = modelType === 'tokenscope-mini' ? 'tokenscope-mini' : 'qwen2.5-coder';
+    const family: FimFamily = probe.builtin || modelType === 'tokenscope-mini' ? 'tokenscope-mini' : 'qwen2.5-coder';
     return { ok: true, template: withoutMissingRepoTokens(fimTemplates[family], probe), reason: `vocabulary has <|fim_prefix|> (model_type ${modelType})` };
   }
   if (probe.hasToken('<｜fim▁begin｜>')) {

@@ -1,3 +1,4 @@
+import { BUILTIN_MODELS } from '../models/catalog';
 import type { ModelTokenizer } from '../tokenizers/types';
 import type { CompletionBackend } from './backend';
 import type { CompletionModel } from './engine';
@@ -16,6 +17,8 @@ export interface CompletionModelParts {
   readonly label: string;
   /** config.json `model_type`. */
   readonly modelType: string;
+  /** Tokenscope's built-in model, as the model catalog resolved it. */
+  readonly builtin?: boolean;
   readonly contextLength: number;
   readonly eosTokenIds: readonly number[];
   readonly tokenizer: ModelTokenizer;
@@ -30,8 +33,14 @@ export function completionModelFrom(parts: CompletionModelParts): CompletionMode
   const { tokenizer } = parts;
   const detection = detectFimTemplate({
     modelType: parts.modelType,
+    builtin: parts.builtin,
     hasToken: (token) => tokenizer.specialTokens.has(token) || tokenizer.tokenToId(token) !== undefined,
   });
   if (!detection.ok) throw new NoFimSupportError(`${parts.label}: ${detection.reason}`);
   return { id: parts.id, label: parts.label, tokenizer, template: detection.template, contextLength: parts.contextLength, eosTokenIds: parts.eosTokenIds, backend: parts.backend };
+}
+
+/** The catalog's answer to "is this loaded model one of Tokenscope's built-in models" (ModelInfo.id). */
+export function isBuiltinModel(id: string): boolean {
+  return BUILTIN_MODELS.some((model) => model.id === id);
 }

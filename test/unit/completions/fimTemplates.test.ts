@@ -13,7 +13,7 @@ test('Qwen2.5-Coder FIM prompt is <|fim_prefix|>{pre}<|fim_suffix|>{suf}<|fim_mi
 });
 
 test('the built-in model uses the Qwen2.5-Coder tokens and format', () => {
-  assert.equal(renderPrompt(fimTemplates['tokenscope-mini'].build(input)), renderPrompt(fimTemplates['qwen2.5-coder'].build(input)));
+  assert.equal(renderPrompt(fimTemplates['tokenscope-mini'].build(input)), `<|fim_prefix|>${input.prefix}<|fim_suffix|>${input.suffix}<|fim_middle|>`);
   assert.deepEqual(fimTemplates['tokenscope-mini'].stopTokens, fimTemplates['qwen2.5-coder'].stopTokens);
 });
 
@@ -49,8 +49,9 @@ const probe = (tokens: readonly string[], modelType?: string): VocabularyProbe =
 test('the family is chosen from the vocabulary, not the name', () => {
   const qwen = detectFimTemplate(probe(qwenSpecials, 'qwen2'));
   assert.ok(qwen.ok && qwen.template.family === 'qwen2.5-coder');
-  const mini = detectFimTemplate(probe(qwenSpecials, 'tokenscope-mini'));
-  assert.ok(mini.ok && mini.template.family === 'tokenscope-mini');
+  // The built-in model is a qwen2-typed model with Qwen FIM tokens; the catalog marks it built-in.
+  const mini = detectFimTemplate({ ...probe(qwenSpecials, 'qwen2'), builtin: true });
+  assert.ok(mini.ok && mini.template.family === 'tokenscope-mini' && !mini.template.supportsRepoContext);
   // A llama-typed model with a DeepSeek vocabulary gets the DeepSeek format.
   const deepseek = detectFimTemplate(probe(['<\uFF5Cfim\u2581begin\uFF5C>', '<\uFF5Cfim\u2581hole\uFF5C>', '<\uFF5Cfim\u2581end\uFF5C>'], 'llama'));
   assert.ok(deepseek.ok && deepseek.template.family === 'deepseek-coder');
