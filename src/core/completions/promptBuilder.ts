@@ -235,7 +235,8 @@ function sum(values: readonly number[]): number {
 
 /**
  * Keeps the prefix's last lines within budget. Lines are dropped from the start in blocks that keep
- * the first kept line aligned (see prefixStartAlignment), so the prompt start moves rarely.
+ * the first kept line aligned (see prefixStartAlignment), so the prompt start moves rarely; where a
+ * block of long lines overshoots, lines are given back one by one so the budget is still used.
  */
 function cutPrefix(lines: readonly string[], counts: readonly number[], budget: number, startLine: number): string {
   let total = sum(counts);
@@ -247,6 +248,9 @@ function cutPrefix(lines: readonly string[], counts: readonly number[], budget: 
     const stop = Math.min(lines.length - 1, first + (nextAligned - documentLine));
     for (; first < stop; first++) total -= counts[first];
   }
+  // Long lines can make a whole aligned block too big: when alignment wasted over half the budget,
+  // give lines back one by one (the prompt start then moves more often, but the model sees context).
+  if (total < budget / 2) while (first > 0 && total + counts[first - 1] <= budget) total += counts[--first];
   const kept = lines.slice(first).join('\n');
   if (total <= budget) return kept;
   // Only the cursor line remains and it alone is over budget (e.g. a minified line): keep its end.

@@ -106,3 +106,13 @@ test('extra context: bounded ring buffer, near-duplicates evicted, emitted as re
   // No repository context for families without it, or with a zero budget.
   assert.equal(build(10, 9, { extraContextTokens: 0 }, buffer).prompt.extraChunks, 0);
 });
+
+test('long lines: when an aligned block does not fit, lines are given back one by one', () => {
+  const long = new TextLines(Array.from({ length: 100 }, (_, index) => `${String(index).padStart(3, '0')} ${'x'.repeat(95)}`).join('\n'));
+  const window = extractWindow(long, { line: 80, character: 99 }, defaultPromptBudget);
+  const budget = { ...defaultPromptBudget, windowTokens: 400 };
+  const prompt = buildPrompt(window, { tokenizer, template, budget, contextLength: 4096, maxTokens: 48, counter: new LineTokenCounter(tokenizer) });
+  // 100 tokens a line: a 16-line block is 1600 tokens, far over the prefix's 300; still 3 lines fit.
+  assert.ok(prompt.prefixTokens >= 200 && prompt.prefixTokens <= 300, `prefix ${prompt.prefixTokens}`);
+  assert.match(prompt.prefixText, /^07[89] x/);
+});

@@ -1,0 +1,88 @@
+// Inline completions end to end, as a user meets them: the packaged extension with the built-in
+// model in a real VS Code (code-server) in headless chromium. Type in a source file, see ghost
+// text produced by the model, accept it with Tab, check the document and the status bar latency.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startWorkbench, type Workbench } from './harness/workbench';
+
+/** Ghost text as VS Code renders it: the cursor line's part, then any further lines in a view zone. */
+const ghostSelector = '.monaco-editor .ghost-text-decoration, .monaco-editor .ghost-text-decoration-preview';
+
+describe('inline completions in a real VS Code', { timeout: 420_000 }, () => {
+  let workbench: Workbench;
+
+  before(async () => {
+    workbench = await startWorkbench({
+      name: 'completions',
+      settings: {
+        'tokenscope.model': 'mini',
+        'tokenscope.completions.enabled': true,
+        'tokenscope.completions.debounceMs': 80,
+        'editor.inlineSuggest.enabled': true,
+        // Keep the suggest widget out of the way: it would take Tab from the ghost text.
+        'editor.quickSuggestions': { other: false, comments: false, strings: false },
+        'editor.suggestOnTriggerCharacters': false,
+      },
+    });
+  }, { timeout: 300_000 });
+
+  after(async () => {
+    await workbench?.stop();
+  });
+
+  it('shows the model\'s suggestion as ghost text, accepts it with Tab, and reports the latency', async () => {
+    const { page } = workbench;
+    await workbench.openFile('src/fibonacci.py');
+    const editor = page.locator('.editor-group-container.active .monaco-editor').first();
+    await editor.locator('.view-lines', { hasText: 'def fibonacci' }).waitFor();
+    await editor.locator('.view-lines').click();
+    // Go to the end of `def is_palindrome(...) -> bool:` + its body, and start a new function there.
+    await page.keyboard.press('Control+End');
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Enter');
+    await page.keyboard.type('def fib_sum(n: int) -> int:', { delay: 40 });
+    await page.keyboard.press('Enter');
+    await page.keyboard.type('return ', { delay: 40 });
+
+    // Automatic trigger first; if the model's answer was empty at this spot, ask explicitly (Alt+\).
+    const ghost = page.locator(ghostSelector).first();
+    let shown = await ghost.waitFor({ state: 'visible', timeout: 60_000 }).then(() => true, () => false);
+    for (let attempt = 0; !shown && attempt < 3; attempt++) {
+      await page.keyboard.type(['s', 'u', 'm'][attempt], { delay: 40 });
+      await page.keyboard.press('Alt+\\');
+      shown = await ghost.waitFor({ state: 'visible', timeout: 30_000 }).then(() => true, () => false);
+    }
+    await workbench.screenshot('completion-ghost-text');
+    assert.ok(shown, `no ghost text appeared. Tokenscope log:\n${workbench.readLog().slice(-3000)}`);
+
+    // The suggestion came from the model: the engine logged the request with its token counts.
+    const record = await workbench.waitForLog(/completion completed: (\d+) prompt \+ (\d+) generated tokens in (\d+) ms/, 30_000);
+    assert.ok(Number(record[2]) > 0, 'the model generated tokens');
+    const ghostText = (await page.locator(ghostSelector).allInnerTexts()).join('').replace(/\u00a0/g, ' ');
+    assert.ok(ghostText.trim().length > 0, 'the ghost text is not blank');
+
+    // The status bar shows the model and the last latency (and tokens/s) once the request ended.
+    const status = page.locator('.statusbar-item', { hasText: /tokenscope-mini \d+ ms/ }).first();
+    await status.waitFor({ state: 'visible', timeout: 30_000 });
+    const statusText = (await status.innerText()).trim();
+    assert.match(statusText, /tokenscope-mini \d+ ms/);
+
+    const before = workbench.workspaceDir;
+    await page.keyboard.press('Tab');
+    await page.locator(ghostSelector).first().waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
+    await page.keyboard.press('Control+S');
+    await page.waitForTimeout(1000);
+    await workbench.screenshot('completion-accepted');
+
+    const saved = readFileSync(join(before, 'src', 'fibonacci.py'), 'utf8');
+    const lineStart = saved.indexOf('def fib_sum(n: int) -> int:\n');
+    assert.ok(lineStart !== -1, `the typed function is in the saved file:\n${saved.slice(-400)}`);
+    const body = saved.slice(lineStart).split('\n')[1];
+    // The first ghost line was inserted right after what was typed on the cursor line.
+    const firstGhostLine = ghostText.split('\n')[0].trimEnd();
+    assert.ok(body.includes(`return ${firstGhostLine.trimStart()}`) || body.trimEnd().endsWith(firstGhostLine.trimStart()), `after Tab the line is "${body}", the ghost text was "${firstGhostLine}"`);
+    console.log(`# completion: "${ghostText.replace(/\n/g, '\\n')}" · status bar: "${statusText}" · ${record[0]}`);
+  });
+});
