@@ -25,6 +25,8 @@ export interface GenerateSummary {
   readonly reusedPromptTokens?: number;
   /** Milliseconds spent on the prompt (prefill) in the model process. */
   readonly promptMs?: number;
+  /** Generated tokens per second of decoding, prefill excluded. */
+  readonly tokensPerSecond?: number;
 }
 
 export interface CompletionBackend {

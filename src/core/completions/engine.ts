@@ -395,7 +395,7 @@ export class CompletionEngine {
         promptTokens,
         generatedTokens,
         reusedPromptTokens: summary?.reusedPromptTokens,
-        tokensPerSecond: generatedTokens > 0 && modelLatencyMs > 0 ? generatedTokens / (modelLatencyMs / 1000) : undefined,
+        tokensPerSecond: summary?.tokensPerSecond ?? (generatedTokens > 0 && modelLatencyMs > 0 ? generatedTokens / (modelLatencyMs / 1000) : undefined),
         template: model.template.label,
         costs: this.options.costs?.({ promptTokens, generatedTokens }) ?? [],
         key,

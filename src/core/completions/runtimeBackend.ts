@@ -27,9 +27,10 @@ export class RuntimeCompletionBackend implements CompletionBackend {
       signal,
     );
     for await (const event of events) {
-      if (event.type === 'start') reused = event.reusedTokens;
+      // Set at the start too: the engine often stops reading before the end (a finished line).
+      if (event.type === 'start') this.summary = { reusedPromptTokens: (reused = event.reusedTokens) };
       else if (event.type === 'token') yield { text: event.text, tokens: 1 };
-      else this.summary = { reusedPromptTokens: reused, promptMs: event.timings.prefillMs };
+      else this.summary = { reusedPromptTokens: reused, promptMs: event.timings.prefillMs, tokensPerSecond: event.timings.tokensPerSecond };
     }
   }
 
