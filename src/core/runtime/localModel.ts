@@ -362,9 +362,8 @@ export class LocalModel {
         finishReason = 'context';
         break;
       }
-      checkAbort();
       try {
-        logits = await this.forward([id], true);
+        logits = await this.forward([id], true, checkAbort);
       } catch (error) {
         throw this.runError(error);
       }
@@ -395,22 +394,22 @@ export class LocalModel {
     const body = splitLast ? ids.slice(0, -1) : ids;
     let logits: Float32Array | undefined;
     for (let start = 0; start < body.length; start += this.prefillChunk) {
-      checkAbort();
       const chunk = body.slice(start, start + this.prefillChunk);
       const last = !splitLast && start + this.prefillChunk >= body.length;
-      logits = await this.forward(chunk, last);
+      logits = await this.forward(chunk, last, checkAbort);
     }
-    if (splitLast) {
-      checkAbort();
-      logits = await this.forward(ids.slice(-1), true);
-    }
+    if (splitLast) logits = await this.forward(ids.slice(-1), true, checkAbort);
     return logits!;
   }
 
   /** One forward pass over `tokens` after the cached ones; returns the last position's logits when asked. */
-  private async forward(tokens: readonly number[], wantLogits: true): Promise<Float32Array>;
-  private async forward(tokens: readonly number[], wantLogits: boolean): Promise<Float32Array | undefined>;
-  private async forward(tokens: readonly number[], wantLogits: boolean): Promise<Float32Array | undefined> {
+  private async forward(tokens: readonly number[], wantLogits: true, checkAbort: () => void): Promise<Float32Array>;
+  private async forward(tokens: readonly number[], wantLogits: boolean, checkAbort: () => void): Promise<Float32Array | undefined>;
+  private async forward(tokens: readonly number[], wantLogits: boolean, checkAbort: () => void): Promise<Float32Array | undefined> {
+    // session.run blocks this thread for the whole pass. Let the event loop turn first so a
+    // cancel message that arrived during the previous pass is seen before starting another.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    checkAbort();
     const past = this.cache.length;
     const total = past + tokens.length;
     const signature = this.signature;

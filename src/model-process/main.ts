@@ -1,0 +1,40 @@
+/**
+ * Entry of the model process (bundled to dist/modelProcess.js), forked by the extension host's
+ * ModelProcessClient. ONNX Runtime blocks its thread for every forward pass and can crash
+ * natively; here it can do neither to the editor.
+ */
+import { join } from 'node:path';
+import { PACKAGE_ROOT_ENV, TEST_HOOKS_ENV, type ClientMessage, type ProcessMessage } from '../core/runtime/protocol';
+import { ModelServer } from './server';
+
+function send(message: ProcessMessage): void {
+  // The parent may be gone (it crashed or is shutting down): nothing left to tell.
+  if (process.connected && process.send) process.send(message);
+}
+
+if (!process.send) {
+  process.stderr.write('modelProcess.js is started by Tokenscope (forked with an IPC channel); it does nothing on its own.\n');
+  process.exit(2);
+}
+
+const server = new ModelServer({
+  send,
+  // dist/modelProcess.js → the package root is one folder up.
+  packageRoot: process.env[PACKAGE_ROOT_ENV] ?? join(__dirname, '..'),
+  testHooks: process.env[TEST_HOOKS_ENV] === '1',
+  exit: (code) => process.exit(code),
+});
+
+process.on('message', (message: ClientMessage) => server.handle(message));
+// The parent went away: release the model and leave, never linger as an orphan.
+process.on('disconnect', () => {
+  void server.dispose().finally(() => process.exit(0));
+});
+process.on('uncaughtException', (error) => {
+  send({ type: 'log', level: 'error', message: `model process crashed: ${error.stack ?? error.message}` });
+  process.exit(70);
+});
+process.on('unhandledRejection', (reason) => {
+  send({ type: 'log', level: 'error', message: `unhandled rejection in the model process: ${String(reason)}` });
+});
+server.start();

@@ -1,0 +1,161 @@
+/**
+ * The model process's request handler: one LocalModel at a time (loading another model disposes
+ * the previous one first, so a process never holds two copies), generations streamed as events
+ * tagged with their request id, cancellation through AbortControllers.
+ */
+import { ModelError } from '../core/models/errors';
+import { LocalModel } from '../core/runtime/localModel';
+import { PROTOCOL_VERSION, type ClientMessage, type ProcessMessage, type SerializedError } from '../core/runtime/protocol';
+import type { RuntimeLogger } from '../core/runtime/types';
+
+export interface ServerOptions {
+  readonly send: (message: ProcessMessage) => void;
+  readonly packageRoot: string;
+  /** Enables test-crash / test-hang / test-slow-steps. */
+  readonly testHooks: boolean;
+  readonly exit: (code: number) => void;
+}
+
+export function serializeError(error: unknown): SerializedError {
+  if (error instanceof ModelError) return { name: error.name, message: error.message, code: error.code, file: error.file };
+  if (error instanceof Error) return { name: error.name, message: error.message };
+  return { name: 'Error', message: String(error) };
+}
+
+function blockFor(ms: number): void {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    // Deliberately blocking: simulates a native call that holds the thread.
+  }
+}
+
+export class ModelServer {
+  private model: LocalModel | undefined;
+  private loading: Promise<unknown> = Promise.resolve();
+  private readonly generations = new Map<number, AbortController>();
+  private slowStepMs = 0;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private readonly logger: RuntimeLogger;
+
+  constructor(private readonly options: ServerOptions) {
+    const log = (level: 'debug' | 'info' | 'warn' | 'error') => (message: string, data?: Readonly<Record<string, unknown>>) =>
+      options.send({ type: 'log', level, message, data: data ? { ...data } : undefined });
+    this.logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
+  }
+
+  start(): void {
+    this.options.send({ type: 'ready', pid: process.pid, protocol: PROTOCOL_VERSION });
+  }
+
+  handle(message: ClientMessage): void {
+    switch (message.type) {
+      case 'load':
+        this.track(message.id, this.load(message.id, message));
+        return;
+      case 'unload':
+        this.track(message.id, this.unload(message.id));
+        return;
+      case 'generate':
+        this.track(message.id, this.generate(message.id, message.request));
+        return;
+      case 'cancel':
+        this.generations.get(message.id)?.abort();
+        return;
+      case 'encode':
+        try {
+          if (!this.model) throw new ModelError('process', 'No model is loaded.');
+          this.options.send({ type: 'encoded', id: message.id, ids: this.model.encodePrompt(message.prompt) });
+        } catch (error) {
+          this.options.send({ type: 'error', id: message.id, error: serializeError(error) });
+        }
+        return;
+      case 'ping':
+        this.options.send({
+          type: 'pong',
+          id: message.id,
+          status: { model: this.model?.info ?? null, activeGenerations: this.generations.size, rssBytes: process.memoryUsage.rss(), pid: process.pid },
+        });
+        return;
+      case 'test-crash':
+      case 'test-hang':
+      case 'test-slow-steps':
+        if (!this.options.testHooks) {
+          this.options.send({ type: 'error', id: message.id, error: { name: 'Error', message: `${message.type} is only available in tests` } });
+          return;
+        }
+        if (message.type === 'test-crash') this.options.exit(134);
+        else if (message.type === 'test-hang') blockFor(message.ms);
+        else {
+          this.slowStepMs = message.ms;
+          this.options.send({ type: 'pong', id: message.id, status: { model: this.model?.info ?? null, activeGenerations: this.generations.size, rssBytes: 0, pid: process.pid } });
+        }
+        return;
+    }
+  }
+
+  private track(id: number, work: Promise<void>): void {
+    work.catch((error: unknown) => this.options.send({ type: 'error', id, error: serializeError(error) }));
+  }
+
+  private async load(id: number, message: Extract<ClientMessage, { type: 'load' }>): Promise<void> {
+    // Loads run one after another; the old model is released before the new one is read.
+    const previous = this.loading;
+    let done!: () => void;
+    this.loading = new Promise<void>((resolve) => (done = resolve));
+    try {
+      await previous.catch(() => undefined);
+      for (const controller of this.generations.values()) controller.abort();
+      const old = this.model;
+      this.model = undefined;
+      await old?.dispose();
+      this.model = await LocalModel.load(message.request, { packageRoot: this.options.packageRoot, logger: this.logger });
+      this.options.send({ type: 'loaded', id, info: this.model.info });
+    } finally {
+      done();
+    }
+  }
+
+  private async unload(id: number): Promise<void> {
+    for (const controller of this.generations.values()) controller.abort();
+    const old = this.model;
+    this.model = undefined;
+    await old?.dispose();
+    this.options.send({ type: 'unloaded', id });
+  }
+
+  private async generate(id: number, request: Extract<ClientMessage, { type: 'generate' }>['request']): Promise<void> {
+    await this.loading.catch(() => undefined);
+    const model = this.model;
+    if (!model) throw new ModelError('process', 'No model is loaded: load one before generating.');
+    const controller = new AbortController();
+    this.generations.set(id, controller);
+    this.updateHeartbeat();
+    try {
+      for await (const event of model.generate(request, controller.signal)) {
+        this.options.send({ type: 'event', id, event });
+        if (this.slowStepMs > 0 && event.type === 'token') blockFor(this.slowStepMs);
+      }
+      this.options.send({ type: 'done', id });
+    } finally {
+      this.generations.delete(id);
+      this.updateHeartbeat();
+    }
+  }
+
+  /** Heartbeats while generating, so the client can tell a long generation from a hung process. */
+  private updateHeartbeat(): void {
+    if (this.generations.size > 0 && !this.heartbeat) {
+      this.heartbeat = setInterval(() => this.options.send({ type: 'heartbeat' }), 1000);
+    } else if (this.generations.size === 0 && this.heartbeat) {
+      clearInterval(this.heartbeat);
+      this.heartbeat = undefined;
+    }
+  }
+
+  async dispose(): Promise<void> {
+    for (const controller of this.generations.values()) controller.abort();
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    await this.model?.dispose();
+    this.model = undefined;
+  }
+}
