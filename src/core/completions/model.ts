@@ -1,8 +1,10 @@
 import { BUILTIN_MODELS } from '../models/catalog';
+import { loadTokenizerFromFolder } from '../tokenizers/huggingface';
 import type { ModelTokenizer } from '../tokenizers/types';
 import type { CompletionBackend } from './backend';
 import type { CompletionModel } from './engine';
 import { detectFimTemplate } from './fimTemplates';
+import { RuntimeCompletionBackend, type GenerationSource } from './runtimeBackend';
 
 /** Raised when a model cannot complete at the cursor; the message is for the user. */
 export class NoFimSupportError extends Error {
@@ -43,4 +45,51 @@ export function completionModelFrom(parts: CompletionModelParts): CompletionMode
 /** The catalog's answer to "is this loaded model one of Tokenscope's built-in models" (ModelInfo.id). */
 export function isBuiltinModel(id: string): boolean {
   return BUILTIN_MODELS.some((model) => model.id === id);
+}
+
+/** What the completion core needs to know about a loaded runtime model (ModelInfo fits). */
+export interface LoadedModelInfo {
+  readonly id: string;
+  readonly label: string;
+  readonly dir: string;
+  readonly modelType: string;
+  readonly contextLength: number;
+  readonly eosTokenIds: readonly number[];
+}
+
+/**
+ * Turns "the runtime has model X loaded" into the engine's CompletionModel, loading the tokenizer
+ * in this process once per model folder (prompt budgets are counted where the document is, so only
+ * token ids cross to the model process). A model without FIM tokens fails here, with the reason.
+ */
+export class CompletionModelCache {
+  private current: { readonly key: string; readonly model: Promise<CompletionModel> } | undefined;
+
+  constructor(
+    private readonly source: GenerationSource,
+    private readonly loadTokenizer: (dir: string) => Promise<ModelTokenizer> = (dir) => loadTokenizerFromFolder(dir),
+  ) {}
+
+  forInfo(info: LoadedModelInfo): Promise<CompletionModel> {
+    const key = `${info.id}\u0000${info.dir}`;
+    if (this.current?.key === key) return this.current.model;
+    const model = this.loadTokenizer(info.dir).then((tokenizer) =>
+      completionModelFrom({
+        id: info.id,
+        label: info.label,
+        modelType: info.modelType,
+        builtin: isBuiltinModel(info.id),
+        contextLength: info.contextLength,
+        eosTokenIds: info.eosTokenIds,
+        tokenizer,
+        backend: new RuntimeCompletionBackend(this.source),
+      }),
+    );
+    // A failed tokenizer load is retried on the next request, not remembered forever.
+    model.catch(() => {
+      if (this.current?.model === model) this.current = undefined;
+    });
+    this.current = { key, model };
+    return model;
+  }
 }

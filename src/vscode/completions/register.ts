@@ -1,11 +1,13 @@
 import * as vscode from 'vscode';
 import { CompletionEngine, type CompletionModel, type CompletionRecord, type CompletionResult } from '../../core/completions/engine';
+import { CompletionModelCache, type LoadedModelInfo } from '../../core/completions/model';
+import type { GenerationSource } from '../../core/completions/runtimeBackend';
 import type { DocumentLines } from '../../core/completions/document';
 import type { CostEstimator } from '../../core/completions/cost';
 import { ExtraContextBuffer } from '../../core/completions/extraContext';
 import type { CommandRegistry } from '../commandRegistry';
 import { onConfigChange, readConfig, type TokenscopeConfig } from '../config';
-import type { ModelStatusItem } from '../statusBar';
+import type { ModelState, ModelStatusItem } from '../statusBar';
 import { abortSignalFrom } from './cancellation';
 
 /** What the completion glue needs from the extension; the lead's activate() passes it. */
@@ -14,10 +16,14 @@ export interface CompletionServices {
   readonly status: ModelStatusItem;
   readonly commands: CommandRegistry;
   /**
-   * The loaded model for completions (loads it on first use). Rejects with a message for the user
-   * (no model, no fill-in-the-middle tokens, model process crashed).
+   * The model runtime: `source` generates (the ModelProcessClient), `ensureLoaded` resolves the
+   * configured model's info, loading it in the model process if needed, and rejects with a message
+   * for the user (model missing, load failed, process crashed).
    */
-  readonly getModel: () => Promise<CompletionModel>;
+  readonly runtime: {
+    readonly source: GenerationSource;
+    readonly ensureLoaded: () => Promise<LoadedModelInfo>;
+  };
   /** What the same tokens would cost on priced APIs (pricing core); optional. */
   readonly costs?: CostEstimator;
   /** Receives every model request's record (cost features); optional. */
@@ -49,10 +55,32 @@ export function registerCompletions(context: vscode.ExtensionContext, services: 
   const extraContext = new ExtraContextBuffer();
   let enabled = readConfig().completions.enabled;
   let lastError: string | undefined;
-  const restingState = () => (enabled ? { kind: 'idle' as const } : { kind: 'disabled' as const });
+  // Idle keeps showing the last completion's latency and speed.
+  let lastIdle: ModelState = { kind: 'idle' };
+  const restingState = (): ModelState => (enabled ? lastIdle : { kind: 'disabled' });
+
+  const models = new CompletionModelCache(services.runtime.source);
+  /**
+   * The model for a request. While it loads (first use, a model switch, a restart after a crash)
+   * the status says so; it always leaves `loading` again, whatever happens.
+   */
+  const getModel = async (): Promise<CompletionModel> => {
+    let loading = false;
+    const showLoading = setTimeout(() => {
+      loading = true;
+      status.setState({ kind: 'loading' });
+    }, 50);
+    try {
+      return await models.forInfo(await services.runtime.ensureLoaded());
+    } finally {
+      // On failure the provider then shows the error state with the reason.
+      clearTimeout(showLoading);
+      if (loading) status.setState(restingState());
+    }
+  };
 
   const engine = new CompletionEngine({
-    getModel: services.getModel,
+    getModel,
     settings: engineSettings(readConfig()),
     extraContext,
     costs: services.costs,
@@ -69,7 +97,8 @@ export function registerCompletions(context: vscode.ExtensionContext, services: 
       }
       if (result && !cancelled && enabled) {
         lastError = undefined;
-        status.setState({ kind: 'idle', lastLatencyMs: result.latencyMs, tokensPerSecond: result.tokensPerSecond });
+        lastIdle = { kind: 'idle', lastLatencyMs: result.latencyMs, tokensPerSecond: result.tokensPerSecond };
+        status.setState(lastIdle);
         return;
       }
       status.setState(restingState());

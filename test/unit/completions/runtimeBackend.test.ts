@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { TextLines } from '../../../src/core/completions/document';
 import { CompletionEngine } from '../../../src/core/completions/engine';
-import { completionModelFrom } from '../../../src/core/completions/model';
+import { CompletionModelCache, completionModelFrom } from '../../../src/core/completions/model';
 import { RuntimeCompletionBackend } from '../../../src/core/completions/runtimeBackend';
 import { LocalModel } from '../../../src/core/runtime/localModel';
 
@@ -44,4 +44,27 @@ test('the runtime adapter streams tokens, reuses the prompt prefix as the user t
   } finally {
     await local.dispose();
   }
+});
+
+test('the model cache builds a CompletionModel from loaded-model info once per model', async () => {
+  const generated: string[] = [];
+  const source = { generate: () => ({ [Symbol.asyncIterator]: async function* () { generated.push('x'); } }) };
+  let tokenizerLoads = 0;
+  const { loadTokenizerFromFolder } = await import('../../../src/core/tokenizers/huggingface');
+  const cache = new CompletionModelCache(source, (dir) => {
+    tokenizerLoads++;
+    return loadTokenizerFromFolder(dir);
+  });
+  const info = { id: resolve('test/fixtures/models/tiny-qwen2'), label: 'tiny', dir: resolve('test/fixtures/models/tiny-qwen2'), modelType: 'qwen2', contextLength: 128, eosTokenIds: [352] };
+  const model = await cache.forInfo(info);
+  assert.equal(model.template.family, 'qwen2.5-coder');
+  assert.equal(await cache.forInfo(info), model);
+  assert.equal(tokenizerLoads, 1);
+  // The built-in model is recognised through the catalog, and gets its own template.
+  const mini = await cache.forInfo({ ...info, id: 'mini' });
+  assert.equal(mini.template.family, 'tokenscope-mini');
+  // A folder whose tokenizer cannot be loaded fails with the reason, and is retried next time.
+  await assert.rejects(cache.forInfo({ ...info, id: '/nowhere', dir: '/nowhere' }));
+  await assert.rejects(cache.forInfo({ ...info, id: '/nowhere', dir: '/nowhere' }));
+  assert.equal(tokenizerLoads, 4);
 });
