@@ -1,5 +1,6 @@
 import type { CliCommand } from './command';
 import { completeCommand } from './completeCommand';
+import { generateCommand } from './generateCommand';
 
 /**
  * Every subcommand of the `tokenscope` CLI. Each feature adds its command here, implemented in its
@@ -7,4 +8,5 @@ import { completeCommand } from './completeCommand';
  */
 export const cliCommands: readonly CliCommand[] = [
   completeCommand,
+  generateCommand,
 ];
