@@ -5,10 +5,17 @@
  * (Rust's priority queue and `@huggingface/tokenizers`' heap with a position bias).
  */
 
-const NO_MERGE = 0x7fffffff;
+export const NO_MERGE = 0x7fffffff;
+
+/** What merging needs: the rank of a pair ({@link NO_MERGE} when it does not merge) and what a rank produces. */
+export interface MergeRanks {
+  rank(a: number, b: number): number;
+  /** `mergedId[rank]` is the id the merge of that rank produces. */
+  readonly mergedId: Int32Array;
+}
 
 /** Open-addressing hash table from an id pair to its merge rank; far faster than a Map of strings. */
-export class MergeTable {
+export class MergeTable implements MergeRanks {
   private readonly left: Int32Array;
   private readonly right: Int32Array;
   private readonly ranks: Int32Array;
@@ -59,16 +66,84 @@ export class MergeTable {
   }
 }
 
+/**
+ * Pair ranks computed on first use and memoized (misses too), for tiktoken-format vocabularies where
+ * a pair merges when its concatenated bytes are a token, ranked by that token: enumerating every
+ * such pair up front costs seconds for 200k tokens, while text only ever meets a small share.
+ */
+export class LazyPairRanks implements MergeRanks {
+  private left: Int32Array;
+  private right: Int32Array;
+  private ranks: Int32Array;
+  private mask: number;
+  private size = 0;
+
+  /** `rankOfPair(a, b)` is the rank of the token a+b or NO_MERGE; `mergedId[rank]` what it produces. */
+  constructor(
+    private readonly rankOfPair: (a: number, b: number) => number,
+    readonly mergedId: Int32Array,
+  ) {
+    this.left = new Int32Array(1 << 16).fill(-1);
+    this.right = new Int32Array(1 << 16);
+    this.ranks = new Int32Array(1 << 16);
+    this.mask = (1 << 16) - 1;
+  }
+
+  rank(a: number, b: number): number {
+    let slot = ((Math.imul(a, 0x9e3779b1) ^ Math.imul(b + 0x7f4a7c15, 0x85ebca77)) >>> 0) & this.mask;
+    for (;;) {
+      const left = this.left[slot];
+      if (left === -1) break;
+      if (left === a && this.right[slot] === b) return this.ranks[slot];
+      slot = (slot + 1) & this.mask;
+    }
+    const rank = this.rankOfPair(a, b);
+    if (this.size * 2 >= this.mask) {
+      this.grow();
+      return rank; // re-inserted on the next lookup
+    }
+    this.left[slot] = a;
+    this.right[slot] = b;
+    this.ranks[slot] = rank;
+    this.size++;
+    return rank;
+  }
+
+  private grow(): void {
+    const { left, right, ranks } = this;
+    const capacity = (this.mask + 1) * 2;
+    // Past 8M pairs (~100 MB) start over rather than grow without bound.
+    const keep = capacity <= 1 << 23;
+    const size = keep ? capacity : 1 << 16;
+    this.left = new Int32Array(size).fill(-1);
+    this.right = new Int32Array(size);
+    this.ranks = new Int32Array(size);
+    this.mask = size - 1;
+    this.size = 0;
+    if (!keep) return;
+    for (let slot = 0; slot < left.length; slot++) {
+      const a = left[slot];
+      if (a === -1) continue;
+      let target = ((Math.imul(a, 0x9e3779b1) ^ Math.imul(right[slot] + 0x7f4a7c15, 0x85ebca77)) >>> 0) & this.mask;
+      while (this.left[target] !== -1) target = (target + 1) & this.mask;
+      this.left[target] = a;
+      this.right[target] = right[slot];
+      this.ranks[target] = ranks[slot];
+      this.size++;
+    }
+  }
+}
+
 /** Words longer than this use the heap; shorter ones the quadratic scan, which is faster there. */
 const HEAP_THRESHOLD = 48;
 
 /** Merges `ids` (the word's initial byte tokens) in place order; returns the final ids. */
-export function bpeMerge(ids: number[], table: MergeTable): number[] {
+export function bpeMerge(ids: number[], table: MergeRanks): number[] {
   if (ids.length < 2) return ids;
   return ids.length > HEAP_THRESHOLD ? mergeWithHeap(ids, table) : mergeByScan(ids, table);
 }
 
-function mergeByScan(ids: number[], table: MergeTable): number[] {
+function mergeByScan(ids: number[], table: MergeRanks): number[] {
   let length = ids.length;
   const ranks = new Array<number>(length - 1);
   for (let index = 0; index < length - 1; index++) ranks[index] = table.rank(ids[index], ids[index + 1]);
@@ -100,7 +175,7 @@ function mergeByScan(ids: number[], table: MergeTable): number[] {
  * stale when its left symbol was merged away or the pair at that position now has another rank;
  * a pair with the same rank merges into the same token, so it is a valid entry for that position.
  */
-function mergeWithHeap(ids: number[], table: MergeTable): number[] {
+function mergeWithHeap(ids: number[], table: MergeRanks): number[] {
   const length = ids.length;
   const token = Int32Array.from(ids);
   const next = new Int32Array(length);

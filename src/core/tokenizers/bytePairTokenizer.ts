@@ -17,7 +17,7 @@
  */
 import type { ModelTokenizer, TokenSpan } from './types';
 import { byteLevelToBytes } from './byteLevel';
-import { bpeMerge, type MergeTable } from './bpe';
+import { bpeMerge, type MergeRanks } from './bpe';
 import { normalizeWithOffsets, type NormalizationForm, type OffsetMap } from './normalization';
 
 /** Pieces longer than this are not cached: they rarely repeat and would bloat the cache. */
@@ -42,7 +42,7 @@ export interface BytePairModel {
   readonly estimate: boolean;
   /** Byte-level vocabulary strings (GPT-2 alphabet) → id, without added tokens. */
   readonly vocab: Map<string, number>;
-  readonly merges: MergeTable;
+  readonly merges: MergeRanks;
   /** Id of each of the 256 single-byte tokens. */
   readonly byteToId: Int32Array;
   /** Split regexes applied in turn (Isolated: matches and gaps are both pieces). */
@@ -70,7 +70,7 @@ export class BytePairTokenizer implements ModelTokenizer {
 
   private readonly vocab: Map<string, number>;
   private readonly idToString: (string | undefined)[];
-  private readonly merges: MergeTable;
+  private readonly merges: MergeRanks;
   private readonly byteToId: Int32Array;
   /** UTF-8 byte length of each id's text, for offsets. */
   private readonly tokenByteLength: Uint16Array;

@@ -7,11 +7,11 @@
  * the original patterns with Rust's meaning instead.
  *
  * tiktoken merges the adjacent pair whose concatenated bytes have the lowest rank, leftmost first,
- * after taking a piece whole when it is itself a token. The same happens on our engine when every
- * split of every token into two tokens becomes a merge whose rank is the token's own rank.
+ * after taking a piece whole when it is itself a token. Our engine does the same with pair ranks
+ * looked up lazily ({@link LazyPairRanks}): the rank of a pair is the rank of its concatenation.
  */
 import { BYTE_TO_CHAR, bytesToByteLevel } from './byteLevel';
-import { MergeTable } from './bpe';
+import { LazyPairRanks, NO_MERGE } from './bpe';
 import { BytePairTokenizer, type AddedToken } from './bytePairTokenizer';
 import { compileOnigurumaRegex } from './onigurumaRegex';
 import type { NormalizationForm } from './normalization';
@@ -39,17 +39,12 @@ export function loadTiktokenTokenizer(definition: TiktokenDefinition): BytePairT
     if (id === undefined) throw new Error(`${definition.id}: the ranks lack the single byte 0x${byte.toString(16)}; the tokenizer data is incomplete`);
     byteToId[byte] = id;
   }
-  let pairs = 0;
-  for (const [token] of vocab) pairs += Math.max(0, token.length - 1);
-  const merges = new MergeTable(pairs, definition.ranks.length);
-  for (const [token, rank] of vocab) {
-    for (let split = 1; split < token.length; split++) {
-      const left = vocab.get(token.slice(0, split));
-      if (left === undefined) continue;
-      const right = vocab.get(token.slice(split));
-      if (right !== undefined) merges.set(left, right, rank, rank);
-    }
-  }
+  // A pair merges when its concatenation is a token, ranked by that token (whose id is its rank).
+  const byteLevel: string[] = [];
+  for (const [token, rank] of vocab) byteLevel[rank] = token;
+  const identity = new Int32Array(definition.ranks.length);
+  for (let rank = 0; rank < identity.length; rank++) identity[rank] = rank;
+  const merges = new LazyPairRanks((a, b) => vocab.get(byteLevel[a] + byteLevel[b]) ?? NO_MERGE, identity);
   const addedTokens: AddedToken[] = Object.entries(definition.specialTokens).map(([content, id]) => ({ id, content, special: true, lstrip: false, rstrip: false }));
   return new BytePairTokenizer({
     id: definition.id,
@@ -99,7 +94,18 @@ export type GptTokenizerRanks = readonly (string | readonly number[])[];
 
 export function loadOpenAiTokenizer(encoding: keyof typeof OPENAI_ENCODINGS, label: string, gptTokenizerRanks: GptTokenizerRanks): BytePairTokenizer {
   const encoder = new TextEncoder();
-  const ranks = gptTokenizerRanks.map((token) => (typeof token === 'string' ? encoder.encode(token) : Uint8Array.from(token)));
+  const ranks = gptTokenizerRanks.map((token) => (typeof token !== 'string' ? Uint8Array.from(token) : isAscii(token) ? asciiBytes(token) : encoder.encode(token)));
   const { pattern, specialTokens } = OPENAI_ENCODINGS[encoding];
   return loadTiktokenTokenizer({ id: encoding, label, estimate: false, ranks, pattern, specialTokens });
+}
+
+function isAscii(text: string): boolean {
+  for (let index = 0; index < text.length; index++) if (text.charCodeAt(index) > 0x7f) return false;
+  return true;
+}
+
+function asciiBytes(text: string): Uint8Array {
+  const bytes = new Uint8Array(text.length);
+  for (let index = 0; index < text.length; index++) bytes[index] = text.charCodeAt(index);
+  return bytes;
 }
