@@ -27,6 +27,7 @@ import type { ModelInfo } from '../src/core/runtime/types';
 import type { ModelTokenizer } from '../src/core/tokenizers/types';
 import { loadTokenizerFromFolder } from '../src/core/tokenizers/huggingface';
 import { LocalModel } from '../src/core/runtime/localModel';
+import { ModelProcessClient } from '../src/core/runtime/modelProcessClient';
 
 const root = resolve(__dirname, '..');
 
@@ -39,10 +40,19 @@ interface OpenedSource {
   close(): Promise<void>;
 }
 
-/** The model in this process (ONNX Runtime blocks this thread during forward passes). */
+/**
+ * The model as the extension runs it: in a forked model process behind the typed RPC client, so the
+ * event-loop delay measured here is the host's own work (prompt building, post-processing).
+ * `--in-process` runs it here instead (ONNX Runtime then blocks this thread).
+ */
 async function openGenerationSource(model: string, packageRoot: string): Promise<OpenedSource> {
-  const local = await LocalModel.load({ model }, { packageRoot, cwd: packageRoot });
-  return { info: local.info, source: local, tokenizer: local.tokenizer, where: 'in this process (event-loop delay includes ONNX forward passes)', close: () => local.dispose() };
+  if (process.argv.includes('--in-process')) {
+    const local = await LocalModel.load({ model }, { packageRoot, cwd: packageRoot });
+    return { info: local.info, source: local, tokenizer: local.tokenizer, where: 'in this process (--in-process: event-loop delay includes ONNX forward passes)', close: () => local.dispose() };
+  }
+  const client = new ModelProcessClient({ entry: join(packageRoot, 'src/model-process/main.ts'), execArgv: ['--import', 'tsx'], packageRoot });
+  const info = await client.load({ model });
+  return { info, source: client, where: `in a forked model process (pid ${client.pid}), as in the extension`, close: () => client.dispose() };
 }
 
 function flag(name: string, fallback?: string): string | undefined {

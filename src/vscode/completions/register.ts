@@ -16,13 +16,13 @@ export interface CompletionServices {
   readonly status: ModelStatusItem;
   readonly commands: CommandRegistry;
   /**
-   * The model runtime: `source` generates (the ModelProcessClient), `ensureLoaded` resolves the
-   * configured model's info, loading it in the model process if needed, and rejects with a message
-   * for the user (model missing, load failed, process crashed).
+   * The model runtime; the extension's ModelService fits as it is. `client` generates (the
+   * ModelProcessClient), `ensureLoaded()` resolves the configured model's info, loading it in the
+   * model process if needed, and rejects with a message for the user (missing, failed, crashed).
    */
   readonly runtime: {
-    readonly source: GenerationSource;
-    readonly ensureLoaded: () => Promise<LoadedModelInfo>;
+    readonly client: GenerationSource;
+    ensureLoaded(): Promise<LoadedModelInfo>;
   };
   /** What the same tokens would cost on priced APIs (pricing core); optional. */
   readonly costs?: CostEstimator;
@@ -59,7 +59,7 @@ export function registerCompletions(context: vscode.ExtensionContext, services: 
   let lastIdle: ModelState = { kind: 'idle' };
   const restingState = (): ModelState => (enabled ? lastIdle : { kind: 'disabled' });
 
-  const models = new CompletionModelCache(services.runtime.source);
+  const models = new CompletionModelCache(services.runtime.client);
   /**
    * The model for a request. While it loads (first use, a model switch, a restart after a crash)
    * the status says so; it always leaves `loading` again, whatever happens.
