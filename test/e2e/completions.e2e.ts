@@ -58,7 +58,7 @@ describe('inline completions in a real VS Code', { timeout: 420_000 }, () => {
     assert.ok(shown, `no ghost text appeared. Tokenscope log:\n${workbench.readLog().slice(-3000)}`);
 
     // The suggestion came from the model: the engine logged the request with its token counts.
-    const record = await workbench.waitForLog(/completion completed: (\d+) prompt \+ (\d+) generated tokens in (\d+) ms/, 30_000);
+    const record = await workbench.waitForLog(/First completion completed: (\d+) prompt \+ (\d+) generated tokens in (\d+) ms/, 30_000);
     assert.ok(Number(record[2]) > 0, 'the model generated tokens');
     const ghostText = (await page.locator(ghostSelector).allInnerTexts()).join('').replace(/\u00a0/g, ' ');
     assert.ok(ghostText.trim().length > 0, 'the ghost text is not blank');

@@ -5,7 +5,7 @@ import type { CursorPosition, DocumentLines } from './document';
 import type { ExtraContextBuffer } from './extraContext';
 import type { FimTemplate } from './fimTemplates';
 import { LruCache } from './lruCache';
-import { completionShape, postProcess, shapeCompletion, type CompletionShape, type CursorContext } from './postProcess';
+import { completionShape, cutRepetition, postProcess, shapeCompletion, type CompletionShape, type CursorContext } from './postProcess';
 import { buildPrompt, defaultPromptBudget, extractWindow, LineTokenCounter, windowKey, type LocalWindow, type PromptBudget } from './promptBuilder';
 
 /** A loaded model as the completion engine sees it. */
@@ -379,7 +379,9 @@ export class CompletionEngine {
         if (signal.aborted) break;
         raw += chunk.text;
         generatedTokens += chunk.tokens;
-        if (shapeCompletion(raw, context).complete) break;
+        const shaped = shapeCompletion(raw, context);
+        // Done when the shape is complete, or the model fell into a loop (the rest would be cut anyway).
+        if (shaped.complete || cutRepetition(shaped.text).length < shaped.text.length) break;
       }
       if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new SupersededError();
       const text = postProcess(raw, context);

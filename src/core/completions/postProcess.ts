@@ -231,12 +231,30 @@ function trimRepeatedSuffix(text: string, context: CursorContext, extraClosers: 
 }
 
 /**
- * The whole pipeline: stop strings, shape (single/multi-line and block end), bracket balance,
- * repeated-suffix trimming, and never whitespace-only. Returns undefined when nothing useful is left.
+ * Small models fall into loops (`0000…`, `)))))…`, `foo.foo.foo.…`): a unit of 1-8 characters,
+ * not all whitespace, repeated 6 more times in a row is cut where the loop starts. Code rarely does
+ * that for real (`=======` rulers lose only their ghost text).
+ */
+export function cutRepetition(text: string): string {
+  const loops = /(.{1,8}?)\1{6,}/gs;
+  for (let loop = loops.exec(text); loop; loop = loops.exec(text)) {
+    // Indentation and blank lines repeat whitespace legitimately.
+    if (/\S/.test(loop[1])) return text.slice(0, loop.index);
+    loops.lastIndex = loop.index + 1;
+  }
+  return text;
+}
+
+/**
+ * The whole pipeline: stop strings, shape (single/multi-line and block end), loops, bracket
+ * balance, repeated-suffix trimming, and never whitespace-only. Returns undefined when nothing useful is left.
  */
 export function postProcess(raw: string, context: CursorContext): string | undefined {
   const shaped = shapeCompletion(raw, context);
-  const balanced = balanceBrackets(shaped.text, openBrackets(context.prefix));
+  let shapedText = cutRepetition(shaped.text);
+  // After `return ` the model's own leading spaces would only double the space already typed.
+  if (/\S[ \t]$/.test(context.linePrefix)) shapedText = shapedText.replace(/^[ \t]+/, '');
+  const balanced = balanceBrackets(shapedText, openBrackets(context.prefix));
   let text = trimRepeatedSuffix(balanced.text, context, balanced.extraClosers);
   // Trailing whitespace is noise, except a line break that puts closing text after the cursor on its own line.
   const lineSuffixBlank = isBlank(context.lineSuffix);

@@ -59,6 +59,7 @@ export function registerCompletions(context: vscode.ExtensionContext, services: 
   let lastIdle: ModelState = { kind: 'idle' };
   const restingState = (): ModelState => (enabled ? lastIdle : { kind: 'disabled' });
 
+  const announced = new Set<string>();
   const models = new CompletionModelCache(services.runtime.client);
   /**
    * The model for a request. While it loads (first use, a model switch, a restart after a crash)
@@ -85,7 +86,14 @@ export function registerCompletions(context: vscode.ExtensionContext, services: 
     extraContext,
     costs: services.costs,
     onRecord: (record) => {
-      log.debug(`completion ${record.outcome}: ${record.promptTokens} prompt + ${record.generatedTokens} generated tokens in ${record.latencyMs.toFixed(0)} ms (${record.template}${record.speculative ? ', speculative' : ''}${record.reusedPromptTokens !== undefined ? `, ${record.reusedPromptTokens} prompt tokens reused` : ''})`);
+      const line = `completion ${record.outcome}: ${record.promptTokens} prompt + ${record.generatedTokens} generated tokens in ${record.latencyMs.toFixed(0)} ms (${record.template}${record.speculative ? ', speculative' : ''}${record.reusedPromptTokens !== undefined ? `, ${record.reusedPromptTokens} prompt tokens reused` : ''})`;
+      // The first answered request of each template says at info level that completions work; the rest is debug.
+      if (record.outcome === 'completed' && !announced.has(record.template)) {
+        announced.add(record.template);
+        log.info(`First ${line}`);
+      } else {
+        log.debug(line);
+      }
       services.onRecord?.(record);
     },
     onRequestStart: () => status.setState({ kind: 'generating' }),

@@ -7,6 +7,8 @@ import { fimTemplates } from '../../../src/core/completions/fimTemplates';
 import { CharTokenizer, FakeBackend, qwenSpecials } from './fakes';
 
 const tokenizer = new CharTokenizer(qwenSpecials);
+/** Distinct characters (no loop for the repetition cut): `abc…` of a given length. */
+const letters = (length: number) => Array.from({ length }, (_, index) => String.fromCharCode(97 + (index % 26))).join('');
 
 function setup(answer: (prompt: string) => string, options: { msPerToken?: number; settings?: Partial<EngineSettings> } = {}) {
   const backend = new FakeBackend(tokenizer, answer, options.msPerToken ?? 0);
@@ -66,12 +68,12 @@ test('debounce settles every superseded call and sends one request', async () =>
 });
 
 test('a superseded running request is aborted in the backend, and its tokens counted as wasted', async () => {
-  const { engine, backend, records, events } = setup(() => 'x'.repeat(40), { msPerToken: 5, settings: { maxTokens: 40 } });
+  const { engine, backend, records, events } = setup(() => letters(40), { msPerToken: 5, settings: { maxTokens: 40 } });
   const first = engine.complete({ ...doc('let a = |'), trigger: 'explicit' });
   await new Promise((resolve) => setTimeout(resolve, 60));
   const second = engine.complete({ ...doc('let b = |'), trigger: 'explicit' });
   assert.equal(await first, undefined);
-  assert.equal((await second)?.text, 'x'.repeat(40));
+  assert.equal((await second)?.text, letters(40));
   assert.equal(backend.calls.length, 2);
   assert.equal(backend.calls[0].aborted, true, 'the first generation stopped in the backend');
   assert.ok(backend.calls[0].tokensStreamed < 40);
@@ -82,7 +84,7 @@ test('a superseded running request is aborted in the backend, and its tokens cou
 });
 
 test('an aborted signal settles the call with undefined, during debounce or generation', async () => {
-  const { engine, backend, events } = setup(() => 'y'.repeat(40), { msPerToken: 5, settings: { maxTokens: 40 } });
+  const { engine, backend, events } = setup(() => letters(40), { msPerToken: 5, settings: { maxTokens: 40 } });
   const duringDebounce = new AbortController();
   const pending = engine.complete(doc('a = |'), duringDebounce.signal);
   duringDebounce.abort();
@@ -145,11 +147,11 @@ test('after an accept the next suggestion is pre-computed and served at the next
 });
 
 test('a real request for another window aborts a running speculation', async () => {
-  const { engine, backend } = setup(() => 'z'.repeat(30), { msPerToken: 5, settings: { maxTokens: 30 } });
+  const { engine, backend } = setup(() => letters(30), { msPerToken: 5, settings: { maxTokens: 30 } });
   void engine.prefetch(doc('a = |'));
   await new Promise((resolve) => setTimeout(resolve, 20));
   const real = await engine.complete({ ...doc('b = |'), trigger: 'explicit' });
-  assert.equal(real?.text, 'z'.repeat(30));
+  assert.equal(real?.text, letters(30));
   assert.equal(backend.calls[0].aborted, true);
 });
 

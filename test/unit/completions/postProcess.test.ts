@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { completionShape, cutAtStop, openBrackets, postProcess, shapeCompletion, type CursorContext } from '../../../src/core/completions/postProcess';
+import { completionShape, cutAtStop, cutRepetition, openBrackets, postProcess, shapeCompletion, type CursorContext } from '../../../src/core/completions/postProcess';
 
 const qwenStops = ['<|endoftext|>', '<|fim_pad|>', '<|file_sep|>', '<|im_start|>', '<|im_end|>'];
 
@@ -81,6 +81,21 @@ test('keeps brackets balanced: never closes what is not open', () => {
   assert.equal(postProcess('a, b)', at('x = add(|')), 'a, b)');
   // Brackets inside strings do not count.
   assert.equal(postProcess('"a)b")', at('print(|')), '"a)b")');
+});
+
+test('model loops are cut where they start; indentation is not a loop', () => {
+  // Real output of an early tokenscope-mini checkpoint after `return ` (e2e run): spaces, then zeros.
+  assert.equal(postProcess('    0000000000000000000000000000000000000000000000', at('def fib_sum(n: int) -> int:\n    return |')), undefined);
+  assert.equal(cutRepetition('total = total + 1)))))))))))'), 'total = total + 1');
+  assert.equal(cutRepetition('x.foo.foo.foo.foo.foo.foo.foo.foo'), 'x');
+  assert.equal(cutRepetition('\n                if x:\n                    pass'), '\n                if x:\n                    pass');
+  assert.equal(cutRepetition('"ab" * 3'), '"ab" * 3');
+});
+
+test('after a typed space, the suggestion does not add its own leading spaces', () => {
+  assert.equal(postProcess('  a + b', at('    return |')), 'a + b');
+  // Indentation on an empty line stays.
+  assert.equal(postProcess('    pass', at('def f():\n|')), '    pass');
 });
 
 test('never whitespace-only', () => {
