@@ -1,3 +1,6 @@
+import { tokensToUSD } from '../pricing/cost';
+import type { PricedModel } from '../pricing/prices';
+
 /**
  * What a completion's tokens would have cost on priced APIs. The price table belongs to the pricing
  * core; the engine only needs this function shape, so tests and the CLI can pass any table.
@@ -37,4 +40,16 @@ export function estimateCost(usage: TokenUsage, prices: readonly SimplePrice[]):
 /** Builds an estimator over a fixed table. */
 export function costEstimatorFrom(prices: readonly SimplePrice[]): CostEstimator {
   return (usage) => estimateCost(usage, prices);
+}
+
+/**
+ * Prices a completion's tokens on every model of the pricing core's table (prompt as uncached
+ * input, generated tokens as output). Counts are the local model's tokens: "the same tokens".
+ */
+export function costEstimatorFromPriceTable(models: readonly PricedModel[]): CostEstimator {
+  return (usage) =>
+    models.map((model) => ({
+      model: model.id,
+      usd: tokensToUSD(usage.promptTokens, model.inputPerMTok) + tokensToUSD(usage.generatedTokens, model.outputPerMTok),
+    }));
 }

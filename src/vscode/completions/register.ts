@@ -3,7 +3,8 @@ import { CompletionEngine, type CompletionModel, type CompletionRecord, type Com
 import { CompletionModelCache, type LoadedModelInfo } from '../../core/completions/model';
 import type { GenerationSource } from '../../core/completions/runtimeBackend';
 import type { DocumentLines } from '../../core/completions/document';
-import type { CostEstimator } from '../../core/completions/cost';
+import { costEstimatorFromPriceTable, type CostEstimator } from '../../core/completions/cost';
+import { buildPriceTable } from '../../core/pricing/cost';
 import { ExtraContextBuffer } from '../../core/completions/extraContext';
 import type { CommandRegistry } from '../commandRegistry';
 import { onConfigChange, readConfig, type TokenscopeConfig } from '../config';
@@ -24,7 +25,7 @@ export interface CompletionServices {
     readonly client: GenerationSource;
     ensureLoaded(): Promise<LoadedModelInfo>;
   };
-  /** What the same tokens would cost on priced APIs (pricing core); optional. */
+  /** What the same tokens would cost on priced APIs; default: the pricing core's table with tokenscope.cost.customModels. */
   readonly costs?: CostEstimator;
   /** Receives every model request's record (cost features); optional. */
   readonly onRecord?: (record: CompletionRecord) => void;
@@ -60,6 +61,8 @@ export function registerCompletions(context: vscode.ExtensionContext, services: 
   const restingState = (): ModelState => (enabled ? lastIdle : { kind: 'disabled' });
 
   const announced = new Set<string>();
+  const pricedCosts = () => costEstimatorFromPriceTable(buildPriceTable(readConfig().cost.customModels).models);
+  let costs: CostEstimator = services.costs ?? pricedCosts();
   const models = new CompletionModelCache(services.runtime.client);
   /**
    * The model for a request. While it loads (first use, a model switch, a restart after a crash)
@@ -84,7 +87,7 @@ export function registerCompletions(context: vscode.ExtensionContext, services: 
     getModel,
     settings: engineSettings(readConfig()),
     extraContext,
-    costs: services.costs,
+    costs: (usage) => costs(usage),
     onRecord: (record) => {
       const line = `completion ${record.outcome}: ${record.promptTokens} prompt + ${record.generatedTokens} generated tokens in ${record.latencyMs.toFixed(0)} ms (${record.template}${record.speculative ? ', speculative' : ''}${record.reusedPromptTokens !== undefined ? `, ${record.reusedPromptTokens} prompt tokens reused` : ''})`;
       // The first answered request of each template says at info level that completions work; the rest is debug.
@@ -190,6 +193,7 @@ export function registerCompletions(context: vscode.ExtensionContext, services: 
   disposables.push(
     onConfigChange((config, event) => {
       enabled = config.completions.enabled;
+      if (!services.costs && event.affectsConfiguration('tokenscope.cost')) costs = pricedCosts();
       engine.updateSettings(engineSettings(config));
       if (event.affectsConfiguration('tokenscope.model') || event.affectsConfiguration('tokenscope.modelVariant')) {
         engine.clearCache();

@@ -197,3 +197,14 @@ test('empty suggestions are cached and never shown', async () => {
   assert.equal(await engine.complete(doc('x = |')), undefined);
   assert.equal(backend.calls.length, 1);
 });
+
+test('costs come from the pricing core table: prompt tokens as input, generated as output', async () => {
+  const { costEstimatorFromPriceTable } = await import('../../../src/core/completions/cost');
+  const { PRICED_MODELS } = await import('../../../src/core/pricing/prices');
+  const lines = costEstimatorFromPriceTable(PRICED_MODELS)({ promptTokens: 1_000_000, generatedTokens: 1_000_000 });
+  assert.equal(lines.length, PRICED_MODELS.length);
+  PRICED_MODELS.forEach((model, index) => {
+    assert.equal(lines[index].model, model.id);
+    assert.ok(Math.abs(lines[index].usd - (model.inputPerMTok + model.outputPerMTok)) < 1e-9);
+  });
+});
