@@ -23,6 +23,10 @@ export interface GeneratedChunk {
 export interface GenerateSummary {
   /** Prompt tokens whose KV cache was reused from the previous request. */
   readonly reusedPromptTokens?: number;
+  /** Prompt tokens that had to be run through the model (not reused). */
+  readonly prefilledTokens?: number;
+  /** Milliseconds from the request to its first generated token (prefill plus one step, as seen here). */
+  readonly firstTokenMs?: number;
   /** Milliseconds spent on the prompt (prefill) in the model process. */
   readonly promptMs?: number;
   /** Generated tokens per second of decoding, prefill excluded. */

@@ -38,6 +38,11 @@ export interface EngineSettings {
   readonly speculative: boolean;
   /** Most lines of a multi-line suggestion. */
   readonly maxLines: number;
+  /**
+   * Prompt-processing time to aim for per request: the suffix (recomputed every time, unlike the
+   * prefix) is capped to what the model prefills in this time, as measured on recent requests.
+   */
+  readonly prefillTargetMs: number;
 }
 
 export const defaultEngineSettings: EngineSettings = {
@@ -52,6 +57,7 @@ export const defaultEngineSettings: EngineSettings = {
   cacheSize: 250,
   speculative: true,
   maxLines: 16,
+  prefillTargetMs: 250,
 };
 
 export interface CompletionRequest {
@@ -145,6 +151,9 @@ interface InFlight {
   readonly speculative: boolean;
 }
 
+/** The suffix never shrinks below this many tokens, however slow the model: FIM needs some right context. */
+const minimumSuffixTokens = 32;
+
 /** Word characters for the mid-word rule. */
 const wordChar = /[\p{L}\p{N}_$]/u;
 
@@ -162,6 +171,8 @@ export class CompletionEngine {
   private callSeq = 0;
   private inFlight: InFlight | undefined;
   private readonly now: () => number;
+  /** Measured prompt tokens per millisecond (moving average over requests that prefilled enough). */
+  private prefillRate: number | undefined;
   readonly stats: EngineStats = { calls: 0, skipped: 0, cacheHits: 0, typingAlongHits: 0, speculativeHits: 0, modelRequests: 0, cancelledRequests: 0, wastedTokens: 0, superseded: 0, errors: 0 };
 
   constructor(private readonly options: EngineOptions) {
@@ -281,6 +292,18 @@ export class CompletionEngine {
     this.inFlight = undefined;
   }
 
+  /** Prompt tokens per second the model prefills, as measured (undefined before the first request). */
+  get prefillTokensPerSecond(): number | undefined {
+    return this.prefillRate === undefined ? undefined : this.prefillRate * 1000;
+  }
+
+  private learnPrefillRate(prefilledTokens: number | undefined, firstTokenMs: number | undefined): void {
+    // Few tokens measure mostly fixed overhead (one decode step, IPC): they would understate the rate.
+    if (prefilledTokens === undefined || firstTokenMs === undefined || prefilledTokens < 32 || firstTokenMs <= 0) return;
+    const rate = prefilledTokens / firstTokenMs;
+    this.prefillRate = this.prefillRate === undefined ? rate : this.prefillRate * 0.7 + rate * 0.3;
+  }
+
   private keyOf(model: CompletionModel, window: LocalWindow): string {
     return `${model.id}|${windowKey(window.prefix, window.suffix)}`;
   }
@@ -353,6 +376,7 @@ export class CompletionEngine {
       extraChunks: this.settings.extraContext ? this.options.extraContext?.snapshot(window.path) : undefined,
       repoName: undefined,
       eosTokenIds: model.eosTokenIds,
+      maxSuffixTokens: this.prefillRate === undefined ? undefined : Math.max(minimumSuffixTokens, Math.round(this.prefillRate * this.settings.prefillTargetMs)),
     });
     const context: CursorContext = {
       linePrefix: window.linePrefix,
@@ -387,6 +411,7 @@ export class CompletionEngine {
       const text = postProcess(raw, context);
       const modelLatencyMs = this.now() - modelStart;
       const summary = model.backend.lastSummary?.();
+      this.learnPrefillRate(summary?.prefilledTokens, summary?.firstTokenMs);
       const promptTokens = prompt.ids.length;
       result = {
         text: text ?? '',

@@ -116,6 +116,8 @@ export interface BuildPromptOptions {
   readonly repoName?: string;
   /** Extra stop ids from generation_config.json (eos_token_id). */
   readonly eosTokenIds?: readonly number[];
+  /** Most suffix tokens (set by the engine from the model's measured prefill speed). */
+  readonly maxSuffixTokens?: number;
 }
 
 /** Looks up a control token's id; a missing one is a broken model folder, said plainly. */
@@ -168,11 +170,12 @@ export function buildPrompt(window: LocalWindow, options: BuildPromptOptions): B
   const suffixCounts = suffixLines.map((line) => counter.count(line));
   const prefixNeed = sum(prefixCounts);
   const suffixNeed = sum(suffixCounts);
-  let prefixBudget = Math.floor(windowTokens * budget.prefixShare);
-  let suffixBudget = windowTokens - prefixBudget;
-  if (suffixNeed < suffixBudget) prefixBudget += suffixBudget - suffixNeed;
-  if (prefixNeed < prefixBudget) suffixBudget += prefixBudget - prefixNeed;
-  suffixBudget = Math.min(suffixBudget, windowTokens - Math.min(prefixNeed, prefixBudget));
+  // The suffix is recomputed on every request (it follows the cursor), the prefix mostly reused:
+  // a slow model caps the suffix (maxSuffixTokens) and the prefix gets the rest.
+  const suffixCap = options.maxSuffixTokens ?? Number.POSITIVE_INFINITY;
+  let suffixBudget = Math.min(windowTokens - Math.floor(windowTokens * budget.prefixShare), suffixCap);
+  const prefixBudget = windowTokens - Math.min(suffixNeed, suffixBudget);
+  if (prefixNeed < prefixBudget) suffixBudget = Math.min(windowTokens - prefixNeed, suffixCap);
 
   const prefixText = cutPrefix(prefixLines, prefixCounts, prefixBudget, window.startLine);
   const suffixText = cutSuffix(suffixLines, suffixCounts, suffixBudget);

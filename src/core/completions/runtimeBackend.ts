@@ -21,16 +21,23 @@ export class RuntimeCompletionBackend implements CompletionBackend {
 
   async *generate(request: GenerateRequest, signal: AbortSignal): AsyncGenerator<GeneratedChunk> {
     this.summary = undefined;
-    let reused: number | undefined;
+    const requestedAt = performance.now();
+    let start: { reusedPromptTokens: number; prefilledTokens: number } | undefined;
     const events = this.source.generate(
       { prompt: { kind: 'tokens', ids: request.promptIds }, maxTokens: request.maxTokens, stopTokenIds: request.stopTokenIds, sampling: { temperature: 0 }, reuseCache: true },
       signal,
     );
     for await (const event of events) {
-      // Set at the start too: the engine often stops reading before the end (a finished line).
-      if (event.type === 'start') this.summary = { reusedPromptTokens: (reused = event.reusedTokens) };
-      else if (event.type === 'token') yield { text: event.text, tokens: 1 };
-      else this.summary = { reusedPromptTokens: reused, promptMs: event.timings.prefillMs, tokensPerSecond: event.timings.tokensPerSecond };
+      // Summaries are set as events arrive: the engine often stops reading before the end (a finished line).
+      if (event.type === 'start') {
+        start = { reusedPromptTokens: event.reusedTokens, prefilledTokens: event.promptTokens - event.reusedTokens };
+        this.summary = start;
+      } else if (event.type === 'token') {
+        if (event.index === 0) this.summary = { ...start, firstTokenMs: performance.now() - requestedAt };
+        yield { text: event.text, tokens: 1 };
+      } else {
+        this.summary = { ...this.summary, promptMs: event.timings.prefillMs, tokensPerSecond: event.timings.tokensPerSecond };
+      }
     }
   }
 

@@ -208,3 +208,23 @@ test('costs come from the pricing core table: prompt tokens as input, generated 
     assert.ok(Math.abs(lines[index].usd - (model.inputPerMTok + model.outputPerMTok)) < 1e-9);
   });
 });
+
+test('the suffix is capped to what the model prefills in the target time, as measured', async () => {
+  const long = Array.from({ length: 200 }, (_, index) => `line ${index}`).join('\n');
+  const { engine, backend } = setup(() => 'ok', { settings: { debounceMs: 0, prefillTargetMs: 100 } });
+  const at = (line: number) => {
+    const document = new TextLines(long);
+    return { document, position: { line, character: 3 }, path: 'a.ts', trigger: 'explicit' as const };
+  };
+  await engine.complete(at(10));
+  const suffixOf = (prompt: string) => prompt.slice(prompt.indexOf('<|fim_suffix|>') + 14, prompt.indexOf('<|fim_middle|>')).length;
+  const uncapped = suffixOf(backend.calls[0].prompt);
+  assert.equal(engine.prefillTokensPerSecond, undefined);
+  // The model reports a slow prefill: 400 tokens took 1 s → 0.4 tokens/ms → 40 tokens in 100 ms.
+  backend.summary = { prefilledTokens: 400, firstTokenMs: 1000 };
+  await engine.complete(at(11));
+  assert.equal(engine.prefillTokensPerSecond, 400);
+  await engine.complete(at(12));
+  const capped = suffixOf(backend.calls[2].prompt);
+  assert.ok(uncapped > 200 && capped <= 40, `suffix ${uncapped} → ${capped} characters (1 token each)`);
+});

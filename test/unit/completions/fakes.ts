@@ -1,5 +1,5 @@
 import type { ModelTokenizer, TokenSpan } from '../../../src/core/tokenizers/types';
-import type { CompletionBackend, GeneratedChunk, GenerateRequest } from '../../../src/core/completions/backend';
+import type { CompletionBackend, GeneratedChunk, GenerateRequest, GenerateSummary } from '../../../src/core/completions/backend';
 
 /**
  * A tiny but contract-faithful model tokenizer: one token per UTF-16 code unit, plus special tokens.
@@ -83,11 +83,18 @@ export interface FakeCall {
 export class FakeBackend implements CompletionBackend {
   readonly calls: FakeCall[] = [];
 
+  /** What lastSummary() reports (tests of the engine's prefill-speed learning). */
+  summary: GenerateSummary | undefined;
+
   constructor(
     private readonly tokenizer: CharTokenizer,
     private readonly answer: (prompt: string) => string,
     private readonly msPerToken = 0,
   ) {}
+
+  lastSummary(): GenerateSummary | undefined {
+    return this.summary;
+  }
 
   generate(request: GenerateRequest, signal: AbortSignal): AsyncIterable<GeneratedChunk> {
     const call: FakeCall = { request, prompt: this.tokenizer.decode(request.promptIds), tokensStreamed: 0, aborted: false, finished: false };

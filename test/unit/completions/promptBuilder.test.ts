@@ -116,3 +116,12 @@ test('long lines: when an aligned block does not fit, lines are given back one b
   assert.ok(prompt.prefixTokens >= 200 && prompt.prefixTokens <= 300, `prefix ${prompt.prefixTokens}`);
   assert.match(prompt.prefixText, /^07[89] x/);
 });
+
+test('a suffix cap (slow model) shortens the recomputed suffix and gives the prefix the rest', () => {
+  const capped = build(300, 9, { windowTokens: 500 });
+  const window = extractWindow(document, { line: 300, character: 9 }, defaultPromptBudget);
+  const prompt = buildPrompt(window, { tokenizer, template, budget: { ...defaultPromptBudget, windowTokens: 500 }, contextLength: 32768, maxTokens: 48, counter: new LineTokenCounter(tokenizer), maxSuffixTokens: 32 });
+  assert.ok(prompt.suffixTokens <= 32 && prompt.suffixTokens >= 21, `suffix ${prompt.suffixTokens}`);
+  assert.ok(prompt.prefixTokens > capped.prompt.prefixTokens, `prefix ${prompt.prefixTokens} > ${capped.prompt.prefixTokens}`);
+  assert.ok(prompt.prefixTokens + prompt.suffixTokens <= 500);
+});
