@@ -1,4 +1,6 @@
-import type { ChatModelStatus, ExtensionToWebview, WebviewToExtension } from '../../src/shared/chatProtocol';
+import type { ChatModelStatus, ContextChip, ExtensionToWebview, PendingTurn, StoredAssistantMessage, StoredConversation, StoredUserMessage, ThinkingMode, WebviewToExtension } from '../../src/shared/chatProtocol';
+import { formatDuration, formatStats } from '../../src/core/chat/stats';
+import { linkCitations, renderMarkdown } from './markdown';
 
 interface VsCodeApi {
   postMessage(message: WebviewToExtension): void;
@@ -7,77 +9,490 @@ interface VsCodeApi {
 }
 declare function acquireVsCodeApi(): VsCodeApi;
 
+/** What survives the view being hidden or reloaded, before the extension's `init` arrives. */
+interface ViewState {
+  readonly conversation?: StoredConversation;
+  readonly draft?: string;
+  readonly chips?: readonly ContextChip[];
+}
+
 const vscode = acquireVsCodeApi();
 const app = document.getElementById('app') as HTMLElement;
 
-/** Builds an element with text content only: model and user text never become markup. */
+/** Builds an element with text content only: model and user text never become markup here. */
 function element<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, text?: string): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
-  node.className = className;
+  if (className) node.className = className;
   if (text !== undefined) node.textContent = text;
   return node;
 }
 
+function button(className: string, text: string, title: string, onClick: () => void): HTMLButtonElement {
+  const node = element('button', className, text);
+  node.type = 'button';
+  node.title = title;
+  node.setAttribute('aria-label', title);
+  node.addEventListener('click', onClick);
+  return node;
+}
+
+/** Untrusted Markdown → inert HTML (see markdown.ts and its tests), with clickable line citations. */
+function setMarkdown(target: HTMLElement, markdown: string): void {
+  target.innerHTML = linkCitations(renderMarkdown(markdown));
+}
+
+// ---- layout ---------------------------------------------------------------------------------
 const header = element('div', 'status');
 const transcript = element('div', 'transcript');
 transcript.setAttribute('role', 'log');
 transcript.setAttribute('aria-live', 'polite');
+transcript.setAttribute('aria-label', 'Conversation');
+const empty = element('p', 'empty', 'Ask about your code, or select code and run "Explain Selection" (Ctrl+Alt+E).');
 const form = element('form', 'composer');
+const chipRow = element('div', 'chips');
+chipRow.setAttribute('aria-label', 'Attached context');
 const input = element('textarea', 'input');
-input.placeholder = 'Ask about your code…';
+input.placeholder = 'Ask about your code… (Enter to send, Shift+Enter for a new line)';
 input.rows = 3;
 input.setAttribute('aria-label', 'Message');
+const promptInfo = element('div', 'prompt-info');
+promptInfo.setAttribute('aria-live', 'polite');
+const actions = element('div', 'composer-actions');
+const attachSelection = button('secondary', 'Attach selection', 'Attach the editor selection to the next message', () => vscode.postMessage({ type: 'attach', kind: 'selection' }));
+const attachFile = button('secondary', 'Attach file', 'Attach the whole active file to the next message', () => vscode.postMessage({ type: 'attach', kind: 'file' }));
 const send = element('button', 'send', 'Send');
 send.type = 'submit';
-form.append(input, send);
+const stop = button('stop', 'Stop', 'Stop generating (Escape)', () => stopGeneration());
+stop.hidden = true;
+actions.append(attachSelection, attachFile, element('span', 'spacer'), stop, send);
+form.append(chipRow, input, promptInfo, actions);
 app.append(header, transcript, form);
 
+// ---- state ----------------------------------------------------------------------------------
+let status: ChatModelStatus | undefined;
+let conversation: StoredConversation | undefined;
+let chips: ContextChip[] = [];
 let requestCounter = 0;
+let measureCounter = 0;
 
-function renderStatus(status: ChatModelStatus): void {
+interface StreamingTurn {
+  requestId: string;
+  thinking: string;
+  answer: string;
+  thinkingStartedAt?: number;
+  /** The user opened or closed the Thinking block: stop auto-collapsing it. */
+  userToggled: boolean;
+  /** The open state this script last gave the block; a toggle to anything else was the user. */
+  expectedOpen: boolean;
+  node: HTMLElement;
+  frame?: number;
+}
+let streaming: StreamingTurn | undefined;
+
+function saveState(): void {
+  const state: ViewState = { ...(conversation ? { conversation } : {}), draft: input.value, chips };
+  vscode.setState(state);
+}
+
+// ---- rendering ------------------------------------------------------------------------------
+function renderStatus(next: ChatModelStatus): void {
+  status = next;
   header.replaceChildren();
-  header.append(element('span', 'model', status.modelLabel));
-  if (!status.canChat && status.notice) {
-    const notice = element('p', 'notice', status.notice);
-    const choose = element('button', 'link', 'Choose a chat model…');
-    choose.type = 'button';
-    choose.addEventListener('click', () => vscode.postMessage({ type: 'command', command: 'chooseModel' }));
-    header.append(notice, choose);
+  const row = element('div', 'status-row');
+  row.append(element('span', 'model', next.modelLabel));
+  if (next.canChat && next.supportsThinking) {
+    const label = element('label', 'thinking-setting', 'Thinking ');
+    const select = element('select', '');
+    select.setAttribute('aria-label', 'Ask the model to think before answering');
+    for (const mode of ['auto', 'on', 'off'] as const) {
+      const option = element('option', '', mode);
+      option.value = mode;
+      option.selected = mode === next.thinking;
+      select.append(option);
+    }
+    select.addEventListener('change', () => vscode.postMessage({ type: 'setThinking', mode: select.value as ThinkingMode }));
+    label.append(select);
+    row.append(label);
+  }
+  header.append(row);
+  if (!next.canChat) {
+    header.append(element('p', 'notice', next.notice ?? 'This model cannot chat.'), button('link', 'Choose a chat model…', 'Choose a chat-capable model', () => vscode.postMessage({ type: 'command', command: 'chooseModel' })));
+  }
+  input.disabled = !next.canChat;
+  send.disabled = !next.canChat;
+  attachSelection.disabled = !next.canChat;
+  attachFile.disabled = !next.canChat;
+  scheduleMeasure();
+}
+
+function renderUser(message: StoredUserMessage): HTMLElement {
+  const node = element('div', 'message user');
+  node.dataset.id = message.id;
+  node.append(element('div', 'text', message.text));
+  if (message.attachments?.length) {
+    const list = element('div', 'attachments');
+    for (const label of message.attachments) list.append(element('span', 'chip', label));
+    node.append(list);
+  }
+  return node;
+}
+
+function thinkingBlock(text: string, summary: string, open: boolean): HTMLDetailsElement {
+  const details = element('details', 'thinking');
+  details.open = open;
+  const head = element('summary', '', summary);
+  const body = element('div', 'thinking-body markdown');
+  setMarkdown(body, text);
+  details.append(head, body);
+  return details;
+}
+
+function stopLabel(message: StoredAssistantMessage): string | undefined {
+  switch (message.stopReason) {
+    case 'aborted':
+      return 'Stopped.';
+    case 'length':
+      return message.thinking && !message.thinking.complete ? 'The model reached the token limit while still thinking (tokenscope.chat.maxTokens).' : 'Cut off at the token limit (tokenscope.chat.maxTokens).';
+    case 'error':
+      return message.error ?? 'Generation failed.';
+    default:
+      return undefined;
   }
 }
 
-function addMessage(role: 'user' | 'notice', text: string): void {
-  transcript.append(element('div', `message ${role}`, text));
-  transcript.scrollTop = transcript.scrollHeight;
+function renderAssistant(message: StoredAssistantMessage, hasExplain: boolean): HTMLElement {
+  const node = element('div', 'message assistant');
+  node.dataset.id = message.id;
+  if (message.thinking) {
+    const { tokens, durationMs, complete } = message.thinking;
+    const summary = `Thinking · ${tokens} tokens · ${formatDuration(durationMs)}${complete ? '' : ' · unfinished'}`;
+    // An unfinished trace is all there is: show it open rather than hide the only output.
+    node.append(thinkingBlock(message.thinking.text, summary, !complete && message.text.trim() === ''));
+  }
+  const answer = element('div', 'answer markdown');
+  setMarkdown(answer, message.text);
+  node.append(answer);
+  const note = stopLabel(message);
+  if (note) node.append(element('p', message.stopReason === 'error' ? 'stop-note error' : 'stop-note', note));
+  const footer = element('div', 'message-footer');
+  if (message.stats) footer.append(element('span', 'stats', formatStats(message.stats)));
+  if (message.thinking || hasExplain) {
+    const open = button('link open-trace', 'Open trace', 'Open the whole reasoning trace as a document', () => vscode.postMessage({ type: 'openTrace', messageId: message.id }));
+    footer.append(open);
+  }
+  node.append(footer);
+  return node;
+}
+
+function renderNotice(text: string, action?: 'chooseModel'): void {
+  const node = element('div', 'message notice');
+  node.setAttribute('role', 'status');
+  node.append(element('span', '', text));
+  if (action === 'chooseModel') node.append(button('link', 'Choose a chat model…', 'Choose a chat-capable model', () => vscode.postMessage({ type: 'command', command: 'chooseModel' })));
+  transcript.append(node);
+  updateEmpty();
+  scrollToEnd();
+}
+
+function renderConversation(next: StoredConversation): void {
+  conversation = next;
+  transcript.replaceChildren();
+  let explainBefore = false;
+  for (const message of next.messages) {
+    if (message.role === 'user') {
+      explainBefore = message.explain !== undefined;
+      transcript.append(renderUser(message));
+    } else {
+      transcript.append(renderAssistant(message, explainBefore));
+    }
+  }
+  updateEmpty();
+  scrollToEnd(true);
+}
+
+function updateEmpty(): void {
+  if (transcript.children.length === 0) transcript.append(empty);
+  else if (transcript.children.length > 1 && empty.parentElement) empty.remove();
+}
+
+let stickToBottom = true;
+transcript.addEventListener('scroll', () => {
+  stickToBottom = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 40;
+});
+function scrollToEnd(force = false): void {
+  if (force || stickToBottom) transcript.scrollTop = transcript.scrollHeight;
+}
+
+// ---- streaming ------------------------------------------------------------------------------
+function setBusy(busy: boolean): void {
+  stop.hidden = !busy;
+  send.hidden = busy;
+}
+
+function startTurn(requestId: string, user: StoredUserMessage, thinking = '', answer = ''): void {
+  if (conversation) conversation = { ...conversation, messages: [...conversation.messages, user] };
+  transcript.append(renderUser(user));
+  const node = element('div', 'message assistant streaming');
+  node.dataset.requestId = requestId;
+  node.setAttribute('aria-busy', 'true');
+  transcript.append(node);
+  streaming = { requestId, thinking, answer, userToggled: false, expectedOpen: true, node, ...(thinking ? { thinkingStartedAt: Date.now() } : {}) };
+  renderStreaming();
+  setBusy(true);
+  updateEmpty();
+  scrollToEnd(true);
+  saveState();
+}
+
+/** Re-renders the streaming answer at most once a frame: Markdown of the whole text so far. */
+function scheduleStreamingRender(): void {
+  if (!streaming || streaming.frame !== undefined) return;
+  streaming.frame = requestAnimationFrame(() => {
+    if (!streaming) return;
+    streaming.frame = undefined;
+    renderStreaming();
+  });
+}
+
+function renderStreaming(): void {
+  const turn = streaming;
+  if (!turn) return;
+  let details = turn.node.querySelector<HTMLDetailsElement>('details.thinking');
+  if (turn.thinking) {
+    const answering = turn.answer.trim() !== '';
+    const seconds = turn.thinkingStartedAt ? ` · ${formatDuration(Date.now() - turn.thinkingStartedAt)}` : '';
+    const summary = answering ? `Thinking${seconds}` : `Thinking…${seconds}`;
+    if (!details) {
+      const block = thinkingBlock(turn.thinking, summary, true);
+      turn.expectedOpen = true;
+      // `toggle` fires asynchronously, also for changes made here: compare with what we set.
+      block.addEventListener('toggle', () => {
+        if (block.open !== turn.expectedOpen) turn.userToggled = true;
+      });
+      turn.node.prepend(block);
+      details = block;
+    } else {
+      const head = details.querySelector('summary');
+      if (head) head.textContent = summary;
+      const body = details.querySelector<HTMLElement>('.thinking-body');
+      if (body) setMarkdown(body, turn.thinking);
+    }
+    // Collapse the trace once the answer begins, unless the user chose otherwise.
+    if (answering && details.open && !turn.userToggled) {
+      turn.expectedOpen = false;
+      details.open = false;
+    }
+  } else if (details) {
+    details.remove();
+  }
+  let answer = turn.node.querySelector<HTMLElement>('.answer');
+  if (!answer) {
+    answer = element('div', 'answer markdown');
+    turn.node.append(answer);
+  }
+  if (turn.answer) setMarkdown(answer, turn.answer);
+  else answer.replaceChildren(element('span', 'typing', turn.thinking ? '' : 'Generating…'));
+  scrollToEnd();
+}
+
+function endTurn(requestId: string, message: StoredAssistantMessage): void {
+  if (streaming?.requestId === requestId && streaming.frame !== undefined) cancelAnimationFrame(streaming.frame);
+  const node = streaming?.requestId === requestId ? streaming.node : transcript.querySelector<HTMLElement>(`[data-request-id="${CSS.escape(requestId)}"]`);
+  const lastUser = conversation ? [...conversation.messages].reverse().find((m): m is StoredUserMessage => m.role === 'user') : undefined;
+  const wasOpen = node?.querySelector<HTMLDetailsElement>('details.thinking')?.open;
+  const final = renderAssistant(message, lastUser?.explain !== undefined);
+  const finalDetails = final.querySelector<HTMLDetailsElement>('details.thinking');
+  if (finalDetails && wasOpen !== undefined && streaming?.userToggled) finalDetails.open = wasOpen;
+  if (node) node.replaceWith(final);
+  else transcript.append(final);
+  if (conversation) conversation = { ...conversation, messages: [...conversation.messages, message] };
+  if (streaming?.requestId === requestId) streaming = undefined;
+  setBusy(false);
+  scrollToEnd();
+  saveState();
+  scheduleMeasure();
+}
+
+function stopGeneration(): void {
+  if (streaming) vscode.postMessage({ type: 'stop', requestId: streaming.requestId });
+}
+
+// ---- composer -------------------------------------------------------------------------------
+function renderChips(): void {
+  chipRow.replaceChildren();
+  for (const chip of chips) {
+    const node = element('span', 'chip');
+    node.append(element('span', '', `${chip.kind === 'file' ? 'File' : 'Selection'}: ${chip.label} · ${chip.tokens} tokens`));
+    node.append(
+      button('chip-remove', '×', `Remove ${chip.label}`, () => {
+        chips = chips.filter((other) => other.id !== chip.id);
+        renderChips();
+        saveState();
+        scheduleMeasure();
+        input.focus();
+      }),
+    );
+    chipRow.append(node);
+  }
+  chipRow.hidden = chips.length === 0;
+}
+
+let measureTimer: ReturnType<typeof setTimeout> | undefined;
+/** Asks the extension for the prompt's token count a moment after typing stops. */
+function scheduleMeasure(): void {
+  if (measureTimer) clearTimeout(measureTimer);
+  measureTimer = setTimeout(() => {
+    if (!status?.canChat) {
+      promptInfo.textContent = '';
+      return;
+    }
+    vscode.postMessage({ type: 'measure', measureId: ++measureCounter, text: input.value, chips });
+  }, 250);
+}
+
+function renderPromptInfo(promptTokens: number, contextWindow: number, maxTokens: number): void {
+  if (contextWindow <= 0) {
+    promptInfo.textContent = `${promptTokens.toLocaleString()} prompt tokens`;
+    return;
+  }
+  const left = contextWindow - promptTokens;
+  promptInfo.textContent = `${promptTokens.toLocaleString()} prompt tokens · ${Math.max(0, left).toLocaleString()} of ${contextWindow.toLocaleString()} left in the context window`;
+  promptInfo.classList.toggle('warning', left < Math.min(maxTokens, contextWindow / 2));
 }
 
 form.addEventListener('submit', (event) => {
   event.preventDefault();
   const text = input.value.trim();
-  if (!text) return;
-  addMessage('user', text);
+  if ((!text && chips.length === 0) || streaming || !status?.canChat) return;
+  vscode.postMessage({ type: 'send', requestId: `r${Date.now()}-${requestCounter++}`, text, chips });
   input.value = '';
-  vscode.postMessage({ type: 'send', requestId: `r${Date.now()}-${requestCounter++}`, text });
+  chips = [];
+  renderChips();
+  saveState();
 });
 
 input.addEventListener('keydown', (event) => {
-  if (event.key === 'Enter' && !event.shiftKey) {
+  if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
     event.preventDefault();
     form.requestSubmit();
   }
 });
+input.addEventListener('input', () => {
+  saveState();
+  scheduleMeasure();
+});
+document.addEventListener('keydown', (event) => {
+  if (event.key === 'Escape' && streaming) {
+    event.preventDefault();
+    stopGeneration();
+  }
+});
+
+// ---- actions inside rendered answers (event delegation: answers are re-rendered while streaming) ----
+function activate(target: HTMLElement): boolean {
+  const action = target.closest<HTMLElement>('.code-action');
+  if (action) {
+    const code = action.closest('.code-block')?.querySelector('code')?.textContent ?? '';
+    const kind = action.dataset.action;
+    if (kind === 'copy' || kind === 'insert' || kind === 'replace') {
+      vscode.postMessage({ type: 'codeAction', action: kind, code });
+      if (kind === 'copy') {
+        action.textContent = 'Copied';
+        setTimeout(() => (action.textContent = 'Copy'), 1500);
+      }
+    }
+    return true;
+  }
+  const link = target.closest<HTMLElement>('.md-link');
+  if (link) {
+    vscode.postMessage({ type: 'openLink', href: link.dataset.href ?? '' });
+    return true;
+  }
+  const citation = target.closest<HTMLElement>('.citation');
+  if (citation) {
+    const messageId = citation.closest<HTMLElement>('.message')?.dataset.id;
+    const start = Number(citation.dataset.start);
+    const end = Number(citation.dataset.end);
+    if (messageId && start >= 1 && end >= 1) vscode.postMessage({ type: 'revealLines', messageId, start: Math.min(start, end), end: Math.max(start, end) });
+    return true;
+  }
+  return false;
+}
+transcript.addEventListener('click', (event) => {
+  if (event.target instanceof HTMLElement && activate(event.target)) event.preventDefault();
+});
+transcript.addEventListener('keydown', (event) => {
+  // Links and citations are spans/anchors without href: make Enter and Space work like a click.
+  if ((event.key === 'Enter' || event.key === ' ') && event.target instanceof HTMLElement && event.target.matches('.md-link, .citation') && activate(event.target)) event.preventDefault();
+});
+
+// ---- messages from the extension -------------------------------------------------------------
+/** A view (re)loaded mid-answer: the conversation without the pending question, then the live turn. */
+function restore(next: StoredConversation, pending: PendingTurn | undefined): void {
+  streaming = undefined;
+  setBusy(false);
+  renderConversation(pending ? { ...next, messages: next.messages.filter((m) => m.id !== pending.user.id) } : next);
+  if (pending) startTurn(pending.requestId, pending.user, pending.thinking, pending.answer);
+}
 
 window.addEventListener('message', (event: MessageEvent<ExtensionToWebview>) => {
   const message = event.data;
   switch (message.type) {
     case 'init':
+      renderStatus(message.status);
+      restore(message.conversation, message.pending);
+      saveState();
+      break;
     case 'status':
       renderStatus(message.status);
       break;
+    case 'conversation':
+      restore(message.conversation, undefined);
+      saveState();
+      scheduleMeasure();
+      break;
+    case 'turnStart':
+      startTurn(message.requestId, message.user);
+      break;
+    case 'delta':
+      if (streaming?.requestId !== message.requestId) break;
+      if (message.part === 'thinking') {
+        streaming.thinkingStartedAt ??= Date.now();
+        streaming.thinking += message.text;
+      } else streaming.answer += message.text;
+      scheduleStreamingRender();
+      break;
+    case 'reclassify':
+      if (streaming?.requestId !== message.requestId) break;
+      streaming.thinking += streaming.answer;
+      streaming.answer = '';
+      streaming.thinkingStartedAt ??= Date.now();
+      scheduleStreamingRender();
+      break;
+    case 'turnEnd':
+      endTurn(message.requestId, message.message);
+      break;
     case 'notice':
-      addMessage('notice', message.text);
+      renderNotice(message.text, message.action);
+      break;
+    case 'promptInfo':
+      if (message.measureId === measureCounter) renderPromptInfo(message.promptTokens, message.contextWindow, message.maxTokens);
+      break;
+    case 'chip':
+      chips = [...chips.filter((chip) => chip.label !== message.chip.label), message.chip];
+      renderChips();
+      saveState();
+      scheduleMeasure();
+      input.focus();
       break;
   }
 });
 
+// ---- start: show what we had at once, then let the extension's `init` bring the truth ----------
+const saved = vscode.getState() as ViewState | undefined;
+if (saved?.conversation) renderConversation(saved.conversation);
+else updateEmpty();
+if (typeof saved?.draft === 'string') input.value = saved.draft;
+if (Array.isArray(saved?.chips)) chips = [...saved.chips];
+renderChips();
 vscode.postMessage({ type: 'ready' });

@@ -1,11 +1,11 @@
 import * as vscode from 'vscode';
 import { CommandRegistry } from './commandRegistry';
-import { ChatViewProvider, chatViewId } from './chatView';
+import { chatViewId } from './chatView';
+import { registerChat } from './chat/registerChat';
 import { onConfigChange, readConfig, updateSetting } from './config';
-import { builtInModelId, chooseModel, modelLabel } from './modelCommands';
+import { chooseModel, modelLabel } from './modelCommands';
 import { unsupportedPlatformMessage } from './platform';
 import { ModelStatusItem } from './statusBar';
-import type { ChatModelStatus } from '../shared/chatProtocol';
 
 /** Set by the esbuild banner as the bundle starts loading, so activation time includes module load. */
 declare const __tokenscopeBundleStart: number | undefined;
@@ -25,16 +25,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const status = new ModelStatusItem();
   context.subscriptions.push(status);
 
-  const chatStatus = (): ChatModelStatus => {
-    const model = readConfig().model;
-    const label = modelLabel(model);
-    if (model === builtInModelId) {
-      return { modelLabel: label, canChat: false, notice: 'The built-in tokenscope-mini model completes code as you type, but it cannot chat or explain. Choose a chat-capable model folder (e.g. a Qwen2.5-Coder-Instruct ONNX export) to chat.' };
-    }
-    return { modelLabel: label, canChat: false, notice: 'Chat with local models arrives in a later version of Tokenscope.' };
-  };
-  const chat = new ChatViewProvider(context.extensionUri, log, chatStatus);
-  context.subscriptions.push(chat, vscode.window.registerWebviewViewProvider(chatViewId, chat, { webviewOptions: { retainContextWhenHidden: true } }));
+  const chat = registerChat(context, { log, commands });
 
   const applyConfig = () => {
     const config = readConfig();

@@ -22,6 +22,8 @@ export interface StoredUserMessage {
   /** What the model was sent, when it differs (an explain prompt, attached context). */
   readonly prompt?: string;
   readonly explain?: ExplainRef;
+  /** Labels of attached context (`retry.ts:2-14`), shown under the message. */
+  readonly attachments?: readonly string[];
   readonly createdAt: number;
 }
 

@@ -1,0 +1,49 @@
+import * as vscode from 'vscode';
+import { isAbsolute, join } from 'node:path';
+import { UnavailableChatBackend, type ChatBackend } from '../../core/chat/backend';
+import { ReplayBackend } from '../../core/chat/replayBackend';
+import { loadTranscripts } from '../../core/chat/transcripts';
+import { builtInModelId, modelLabel } from '../modelCommands';
+import { createRuntimeChatBackend } from './runtimeBackend';
+
+/** Set by the end-to-end harness: a folder of transcripts to replay instead of running a model. */
+export const replayEnvVar = 'TOKENSCOPE_CHAT_REPLAY';
+/** Mean milliseconds between replayed chunks (default 12). */
+export const replayDelayEnvVar = 'TOKENSCOPE_CHAT_REPLAY_DELAY_MS';
+/**
+ * The same as a hidden setting (deliberately not contributed in package.json): a transcript folder,
+ * absolute or relative to the extension's folder. For tests and demo screenshots only.
+ */
+export const replaySettingKey = 'chat.testBackend';
+
+export const miniCannotChatNotice =
+  'The built-in tokenscope-mini model completes code as you type, but it cannot chat or explain: it was never trained to follow instructions, so its "answers" would be gibberish. Choose a chat-capable model folder (for example a Qwen2.5-Coder-Instruct or Qwen3 ONNX export) to chat.';
+
+function replayFolder(extensionPath: string): string | undefined {
+  const fromEnv = process.env[replayEnvVar]?.trim();
+  const fromSetting = vscode.workspace.getConfiguration('tokenscope').get<unknown>(replaySettingKey);
+  const folder = fromEnv || (typeof fromSetting === 'string' && fromSetting.trim() !== '' ? fromSetting.trim() : undefined);
+  if (!folder) return undefined;
+  return isAbsolute(folder) ? folder : join(extensionPath, folder);
+}
+
+/**
+ * The backend chat uses for the current settings: the replay backend when a test asks for it, an
+ * honest "cannot chat" for the built-in model, otherwise the model runtime.
+ */
+export function selectChatBackend(model: string, extensionPath: string, log: vscode.LogOutputChannel): ChatBackend {
+  const replay = replayFolder(extensionPath);
+  if (replay) {
+    try {
+      const transcripts = loadTranscripts(replay);
+      const delay = Number(process.env[replayDelayEnvVar]);
+      log.info(`Chat: replaying ${transcripts.length} recorded transcripts from ${replay} (test backend).`);
+      return new ReplayBackend(transcripts, { delayMs: Number.isFinite(delay) && delay >= 0 ? delay : 12 });
+    } catch (error) {
+      log.error(`Chat: the replay backend could not start: ${(error as Error).message}`);
+      return new UnavailableChatBackend('Replay (broken)', `The chat test backend could not load its transcripts: ${(error as Error).message}`);
+    }
+  }
+  if (model === builtInModelId) return new UnavailableChatBackend(modelLabel(model), miniCannotChatNotice);
+  return createRuntimeChatBackend(model, log);
+}

@@ -1,0 +1,79 @@
+import * as vscode from 'vscode';
+import type { ChatBackend } from '../../core/chat/backend';
+import { ChatHistoryStore } from '../../core/chat/historyStore';
+import type { CommandRegistry } from '../commandRegistry';
+import { ChatViewProvider, chatViewId } from '../chatView';
+import { onConfigChange, readConfig, updateSetting } from '../config';
+import { selectChatBackend } from './backendSelection';
+import { ChatController } from './chatController';
+import { referenceCostEstimator } from './cost';
+import { EditorTracker } from './editorTracker';
+import { TraceAnnotations } from './traceAnnotations';
+import { TraceDocuments, traceScheme } from './traceDocuments';
+
+export interface ChatRegistration {
+  readonly log: vscode.LogOutputChannel;
+  readonly commands: CommandRegistry;
+}
+
+/**
+ * Everything of the chat feature: the sidebar view, Explain Selection, reasoning annotations and
+ * trace documents, and their commands. Called once from activate(); all disposables go to the
+ * extension's subscriptions.
+ */
+export function registerChat(context: vscode.ExtensionContext, { log, commands }: ChatRegistration): ChatController {
+  const view = new ChatViewProvider(context.extensionUri, log);
+  const editors = new EditorTracker();
+  const annotations = new TraceAnnotations(log);
+  const history = ChatHistoryStore.inFolder(context.globalStorageUri.fsPath, readConfig().chat.historyLimit, { warn: (message) => log.warn(message) });
+
+  // The backend follows the model setting; it is rebuilt only when that changes.
+  let backend: ChatBackend = selectChatBackend(readConfig().model, context.extensionPath, log);
+  let controller: ChatController | undefined;
+  const traces = new TraceDocuments((conversationId, messageId) => controller?.findAnswer(conversationId, messageId) ?? Promise.resolve(undefined));
+  controller = new ChatController({
+    view,
+    log,
+    history,
+    backend: () => backend,
+    config: () => readConfig(),
+    annotations,
+    traces,
+    editors,
+    estimateCost: () => referenceCostEstimator(readConfig().cost.referenceModel),
+    updateSetting,
+  });
+  const chat = controller;
+
+  context.subscriptions.push(
+    view,
+    editors,
+    annotations,
+    traces,
+    chat,
+    vscode.window.registerWebviewViewProvider(chatViewId, view, { webviewOptions: { retainContextWhenHidden: true } }),
+    vscode.workspace.registerTextDocumentContentProvider(traceScheme, traces),
+    onConfigChange((config, event) => {
+      if (event.affectsConfiguration('tokenscope.model') || event.affectsConfiguration('tokenscope.chat.testBackend')) backend = selectChatBackend(config.model, context.extensionPath, log);
+      if (event.affectsConfiguration('tokenscope.chat') || event.affectsConfiguration('tokenscope.model')) chat.refreshStatus();
+    }),
+  );
+
+  commands.register('tokenscope.explainSelection', () => chat.explain(vscode.window.activeTextEditor ?? editors.editor));
+  commands.register('tokenscope.newChat', async () => {
+    await view.reveal();
+    chat.newChat();
+  });
+  commands.register('tokenscope.clearChatHistory', () => chat.clearHistory());
+  commands.register('tokenscope.clearTraceAnnotations', () => annotations.clear());
+  // Not in the palette: used by annotation hovers and the chat ("Open trace"), with ids as arguments.
+  commands.register('tokenscope.openTrace', async (conversationId?: unknown, messageId?: unknown) => {
+    const answerId = typeof messageId === 'string' ? messageId : chat.latestAnswerId();
+    if (!answerId) {
+      void vscode.window.showInformationMessage('Tokenscope: no answer to show a trace for yet. Ask something in the chat first.');
+      return;
+    }
+    await chat.openTrace(typeof conversationId === 'string' ? conversationId : chat.conversationId, answerId);
+  });
+  return chat;
+}
