@@ -2,8 +2,10 @@ import * as vscode from 'vscode';
 import { CommandRegistry } from './commandRegistry';
 import { chatViewId } from './chatView';
 import { registerChat } from './chat/registerChat';
+import { registerCompletions } from './completions/register';
 import { onConfigChange, readConfig, updateSetting } from './config';
 import { chooseModel, modelLabel } from './modelCommands';
+import { ModelService } from './modelService';
 import { unsupportedPlatformMessage } from './platform';
 import { ModelStatusItem } from './statusBar';
 
@@ -25,12 +27,18 @@ export function activate(context: vscode.ExtensionContext): void {
   const status = new ModelStatusItem();
   context.subscriptions.push(status);
 
+  // One model process for every feature; forked on first use, so activation stays cheap.
+  const models = new ModelService(context.extensionPath, log);
+  context.subscriptions.push(models);
+  commands.register('tokenscope.restartModel', () => models.restart());
+
   const chat = registerChat(context, { log, commands });
+  // Completions own the status item's state (loading, generating, idle with latency, error).
+  registerCompletions(context, { log, status, commands, runtime: models });
 
   const applyConfig = () => {
     const config = readConfig();
     status.setModel(modelLabel(config.model));
-    status.setState(config.completions.enabled ? { kind: 'idle' } : { kind: 'disabled' });
     chat.refreshStatus();
   };
   applyConfig();
