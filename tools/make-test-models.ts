@@ -8,7 +8,7 @@
  * The output is deterministic and committed; a unit test checks the committed files are current.
  * The bench imports `writeModelFolder` to build bigger models of the same layout.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildDecoderGraph, makeWeights, randomQ4, weightShapes, weightSource, type DecoderSpec, type GraphOptions, type Weights } from './test-models/decoder';
 import { buildTokenizer, type TokenizerFiles } from './test-models/tokenizer';
@@ -22,6 +22,18 @@ export interface ModelFolderSpec {
   readonly generation?: Readonly<Record<string, unknown>>;
   /** Random 4-bit weights generated straight into packed form (no float copy, no reference). */
   readonly packedRandomWeights?: boolean;
+  /** Tokenizer files to use instead of the tiny test tokenizer (e.g. Qwen's, for benchmarks). */
+  readonly tokenizer?: TokenizerFiles;
+}
+
+/** Tokenizer files of an existing folder (tokenizer.json + tokenizer_config.json). */
+export function tokenizerFilesFrom(dir: string): TokenizerFiles {
+  const tokenizerJson = readFileSync(join(dir, 'tokenizer.json'), 'utf8');
+  const parsed = JSON.parse(tokenizerJson) as { added_tokens: { id: number; content: string }[]; model: { vocab: Record<string, number> } };
+  const added = new Map(parsed.added_tokens.map((token) => [token.content, token.id] as [string, number]));
+  let size = 0;
+  for (const id of [...Object.values(parsed.model.vocab), ...added.values()]) size = Math.max(size, id + 1);
+  return { tokenizerJson, tokenizerConfigJson: readFileSync(join(dir, 'tokenizer_config.json'), 'utf8'), size, added };
 }
 
 const BASE: Omit<GraphOptions, 'style'> = { kvType: 'float', logitsType: 'float', weights: 'fp32', positionIds: true, numLogitsToKeep: false, useCacheBranch: false };
@@ -116,7 +128,7 @@ function configJson(spec: DecoderSpec, tokenizer: TokenizerFiles): Record<string
 export function writeModelFolder(root: string, folder: ModelFolderSpec): { dir: string; weights?: Weights } {
   const dir = join(root, folder.name);
   mkdirSync(join(dir, 'onnx'), { recursive: true });
-  const tokenizer = testTokenizer(folder.chatTemplate);
+  const tokenizer = folder.tokenizer ?? testTokenizer(folder.chatTemplate);
   if (folder.spec.vocabSize < tokenizer.size) throw new Error(`${folder.name}: vocabSize ${folder.spec.vocabSize} < tokenizer size ${tokenizer.size}`);
   const json = (name: string, value: unknown) => writeFileSync(join(dir, name), `${JSON.stringify(value, null, 2)}\n`);
   json('config.json', configJson(folder.spec, tokenizer));

@@ -99,7 +99,9 @@ export class LocalModel {
     }
     const threads = resolveThreads(request.threads);
     logger.info('loading model', { dir: resolved.dir, file: folder.onnxPath, variant: folder.variant, threads });
-    const session = await createSession(folder.onnxPath, { threads });
+    // Only 4-bit files hold MatMulNBits; reading other variants into memory would be wasted.
+    const int4 = folder.variant === 'q4' || folder.variant === 'q4f16';
+    const { session, patchedNodes } = await createSession(folder.onnxPath, { threads, int4AccuracyLevel: int4 && request.matmulPrecision !== 'exact' ? 4 : undefined });
     let signature: GraphSignature;
     try {
       signature = readGraphSignature(session.inputMetadata, session.outputMetadata, folder.architecture, folder.onnxPath);
@@ -140,6 +142,7 @@ export class LocalModel {
       templateSupportsThinking: templateSupportsThinking(folder.chatTemplate),
       specialTokens: Object.fromEntries(tokenizer.specialTokens),
       threads,
+      int8ComputeNodes: patchedNodes,
       loadMs: Math.round(performance.now() - started),
     };
     logger.info('model loaded', { id: info.id, loadMs: info.loadMs, inputs: signature.inputNames.length, cacheType: signature.cacheType });

@@ -3,25 +3,47 @@
  * name the file and the fix.
  */
 import { InferenceSession } from 'onnxruntime-node';
-import { basename } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import { ModelError, errorMessage, isOutOfMemory } from '../models/errors';
 import { externalDataCandidates } from '../models/modelFolder';
+import { patchMatMulNBitsAccuracy } from './onnxPatch';
 
 export interface SessionOptions {
   readonly threads: number;
+  /**
+   * Set MatMulNBits accuracy_level to this (4: int8 compute) before loading. Only worth it for
+   * 4-bit variants; the file is read into memory to patch it.
+   */
+  readonly int4AccuracyLevel?: number;
 }
 
-export async function createSession(onnxPath: string, options: SessionOptions): Promise<InferenceSession> {
+export interface CreatedSession {
+  readonly session: InferenceSession;
+  /** MatMulNBits nodes whose accuracy level was changed (0 if the file was loaded as is). */
+  readonly patchedNodes: number;
+}
+
+export async function createSession(onnxPath: string, options: SessionOptions): Promise<CreatedSession> {
+  const sessionOptions: InferenceSession.SessionOptions = {
+    intraOpNumThreads: options.threads,
+    // One forward pass at a time: inter-op parallelism only adds thread contention.
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+    // Errors reach us as exceptions; ORT's own console logging would bypass our logger.
+    logSeverityLevel: 4,
+  };
   try {
-    return await InferenceSession.create(onnxPath, {
-      intraOpNumThreads: options.threads,
-      // One forward pass at a time: inter-op parallelism only adds thread contention.
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-      // Errors reach us as exceptions; ORT's own console logging would bypass our logger.
-      logSeverityLevel: 4,
-    });
+    if (options.int4AccuracyLevel !== undefined) {
+      const patched = patchMatMulNBitsAccuracy(await readFile(onnxPath), options.int4AccuracyLevel);
+      if (patched) {
+        // Loaded from memory: tell ONNX Runtime where external weights (.onnx_data) live.
+        const session = await InferenceSession.create(patched.bytes, { ...sessionOptions, extra: { session: { model_external_initializers_file_folder_path: dirname(onnxPath) } } });
+        return { session, patchedNodes: patched.patchedNodes };
+      }
+    }
+    return { session: await InferenceSession.create(onnxPath, sessionOptions), patchedNodes: 0 };
   } catch (error) {
     throw sessionLoadError(onnxPath, error);
   }

@@ -12,6 +12,12 @@ export interface LoadModelRequest {
   readonly variant?: ModelVariant;
   /** intraOpNumThreads; 0 or absent: physical cores, at most 4. */
   readonly threads?: number;
+  /**
+   * `fast` (default): 4-bit matmuls compute with int8 activations (MatMulNBits accuracy_level 4,
+   * as onnxruntime-genai does on CPU), ~1.4x faster; logits move by ~1e-2. `exact`: the graph as
+   * exported (fp32 compute).
+   */
+  readonly matmulPrecision?: 'fast' | 'exact';
 }
 
 export interface ModelInfo {
@@ -42,6 +48,8 @@ export interface ModelInfo {
   /** Special tokens (`<|im_end|>` → id), for prompt builders in other processes. */
   readonly specialTokens: Readonly<Record<string, number>>;
   readonly threads: number;
+  /** 4-bit matmul nodes switched to int8 compute (0: the graph runs as exported). */
+  readonly int8ComputeNodes: number;
   readonly loadMs: number;
 }
 

@@ -9,8 +9,8 @@ export const repoRoot = join(__dirname, '..', '..', '..');
 export const fixturesDir = join(repoRoot, 'test', 'fixtures', 'models');
 export const fixture = (name: string): string => join(fixturesDir, name);
 
-export async function loadFixture(name: string, variant: ModelVariant = 'auto'): Promise<LocalModel> {
-  return LocalModel.load({ model: fixture(name), variant, threads: 1 }, { packageRoot: repoRoot });
+export async function loadFixture(name: string, variant: ModelVariant = 'auto', matmulPrecision: 'fast' | 'exact' = 'fast'): Promise<LocalModel> {
+  return LocalModel.load({ model: fixture(name), variant, threads: 1, matmulPrecision }, { packageRoot: repoRoot });
 }
 
 export interface Collected {
