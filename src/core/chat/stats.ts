@@ -72,6 +72,6 @@ export function formatStats(stats: ChatStats): string {
   const parts = [`${stats.promptTokens} prompt`, `${stats.generatedTokens} generated`];
   if (stats.tokensPerSecond !== undefined) parts.push(`${stats.tokensPerSecond.toFixed(1)} tok/s`);
   if (stats.timeToFirstTokenMs !== undefined) parts.push(`${formatDuration(stats.timeToFirstTokenMs)} to first token`);
-  if (stats.cost) parts.push(`${formatUsd(stats.cost.usd)} on ${stats.cost.referenceModel}`);
+  if (stats.cost) parts.push(`≈${formatUsd(stats.cost.usd)} on ${stats.cost.referenceModel}`);
   return parts.join(' · ');
 }

@@ -40,7 +40,7 @@ export function registerChat(context: vscode.ExtensionContext, { log, commands }
     annotations,
     traces,
     editors,
-    estimateCost: () => referenceCostEstimator(readConfig().cost.referenceModel),
+    estimateCost: () => referenceCostEstimator(readConfig().cost.referenceModel, readConfig().cost.customModels),
     updateSetting,
   });
   const chat = controller;

@@ -29,5 +29,5 @@ test('formatting', () => {
   assert.equal(formatUsd(0.5), '$0.500');
   assert.equal(formatDuration(420), '420 ms');
   assert.equal(formatDuration(4200), '4.2 s');
-  assert.equal(formatStats({ promptTokens: 10, generatedTokens: 20, tokensPerSecond: 12.34, timeToFirstTokenMs: 300, totalMs: 2000, cost: { referenceModel: 'gpt-4o', usd: 0.0012 } }), '10 prompt · 20 generated · 12.3 tok/s · 300 ms to first token · $0.0012 on gpt-4o');
+  assert.equal(formatStats({ promptTokens: 10, generatedTokens: 20, tokensPerSecond: 12.34, timeToFirstTokenMs: 300, totalMs: 2000, cost: { referenceModel: 'gpt-4o', usd: 0.0012 } }), '10 prompt · 20 generated · 12.3 tok/s · 300 ms to first token · ≈$0.0012 on gpt-4o');
 });

@@ -1,0 +1,250 @@
+// The chat sidebar, Explain Selection and reasoning annotations in a real VS Code (code-server),
+// with model output from the replay backend: recorded-format transcripts (test/fixtures/transcripts)
+// streamed through the same path a model's tokens take.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { FrameLocator, Page } from 'playwright-core';
+import { repoRoot, startWorkbench, type Workbench } from './harness/workbench';
+
+const transcripts = join(repoRoot, 'test', 'fixtures', 'transcripts');
+const sampleWorkspace = join(transcripts, 'sample');
+
+/** Text after each line of the active editor drawn by `after` decorations (the annotations). */
+async function annotationTexts(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const texts: string[] = [];
+    for (const span of Array.from(document.querySelectorAll('.editor-group-container.active .view-lines span'))) {
+      const content = getComputedStyle(span, '::after').content;
+      if (content && content !== 'none' && content !== 'normal' && content.includes('◂')) texts.push(content);
+    }
+    return texts;
+  });
+}
+
+async function waitForAnswer(chat: FrameLocator, count: number): Promise<void> {
+  // Finished answers lose the `streaming` class and gain their stats line.
+  await chat.locator('.message.assistant:not(.streaming) .message-footer').nth(count - 1).waitFor({ timeout: 60_000 });
+}
+
+/**
+ * Opens the chat through its command (as a user with the keyboard would) and returns the webview's
+ * content frame: a webview view is an iframe holding another iframe with the extension's HTML.
+ */
+async function openChat(workbench: Workbench): Promise<FrameLocator> {
+  const { page } = workbench;
+  // Right after a reload the extension may not have registered its commands yet: retry briefly.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await workbench.runCommand('Tokenscope: Open Chat');
+      break;
+    } catch (error) {
+      if (attempt >= 10) throw error;
+      await page.keyboard.press('Escape');
+      await page.waitForTimeout(1000);
+    }
+  }
+  // Webviews live in an overlay of the workbench, not inside the side bar's DOM.
+  await page.locator('iframe.webview.ready').first().waitFor({ state: 'attached' });
+  const content = page.frameLocator('iframe.webview.ready').first().frameLocator('#active-frame');
+  try {
+    await content.locator('#app > *').first().waitFor();
+  } catch (error) {
+    await workbench.screenshot('chat-open-failed');
+    throw error;
+  }
+  return content;
+}
+
+async function send(chat: FrameLocator, text: string): Promise<void> {
+  const input = chat.locator('textarea.input');
+  await input.fill(text);
+  await input.press('Enter');
+}
+
+describe('Chat, Explain Selection and reasoning annotations (replay backend)', { timeout: 600_000 }, () => {
+  let workbench: Workbench;
+  let chat: FrameLocator;
+
+  before(async () => {
+    // Slow enough to watch (and stop) the stream, fast enough for a short test.
+    process.env.TOKENSCOPE_CHAT_REPLAY_DELAY_MS = '10';
+    workbench = await startWorkbench({ name: 'chat', workspace: sampleWorkspace, settings: { 'tokenscope.chat.testBackend': transcripts } });
+    await workbench.waitForLog(/Chat: replaying \d+ recorded transcripts/);
+  }, { timeout: 300_000 });
+
+  after(async () => {
+    await workbench?.stop();
+  });
+
+  it('sends a message and streams an answer with a collapsible Thinking block and stats', async () => {
+    chat = await openChat(workbench);
+    await chat.locator('.status .model', { hasText: /Replay/ }).waitFor();
+    await send(chat, 'When should I use retry with backoff?');
+    // Mid-stream: the answer is still streaming while the trace (or answer) grows.
+    const streaming = chat.locator('.message.assistant.streaming');
+    await streaming.waitFor();
+    await streaming.locator('details.thinking').waitFor();
+    await workbench.screenshot('chat-streaming');
+    await waitForAnswer(chat, 1);
+
+    const answer = chat.locator('.message.assistant').first();
+    const summary = (await answer.locator('details.thinking > summary').innerText()).trim();
+    assert.match(summary, /^Thinking · \d+ tokens · [\d.]+ (ms|s)$/);
+    assert.equal(await answer.locator('details.thinking').getAttribute('open'), null, 'the trace is collapsed once the answer is there');
+    assert.match(await answer.locator('.answer').innerText(), /idempotent/);
+    assert.ok(await answer.locator('.answer ol li').count() >= 3, 'the Markdown list rendered');
+    assert.match(await answer.locator('.answer .code-block code').innerText(), /Math\.random\(\)/);
+    for (const action of ['copy', 'insert', 'replace']) assert.equal(await answer.locator(`.code-action[data-action="${action}"]`).count(), 1);
+    assert.match(await answer.locator('.stats').innerText(), /^\d+ prompt · \d+ generated · [\d.]+ tok\/s · [\d.]+ (ms|s) to first token/);
+
+    await answer.locator('details.thinking > summary').click();
+    await answer.locator('.thinking-body', { hasText: /idempotent operations/ }).waitFor();
+    await workbench.screenshot('chat-thinking');
+  });
+
+  it('shows the prompt token count and context left before sending', async () => {
+    await chat.locator('textarea.input').fill('How long does it wait in total?');
+    const info = chat.locator('.prompt-info');
+    await info.filter({ hasText: /\d+ prompt tokens · [\d,]+ of 32,768 left/ }).waitFor();
+    await chat.locator('textarea.input').fill('');
+  });
+
+  it('renders model markup inert and never follows links without asking', async () => {
+    await send(chat, 'Show me untrusted markup');
+    await waitForAnswer(chat, 2);
+    const answer = chat.locator('.message.assistant').nth(1);
+    assert.match(await answer.locator('.answer').innerText(), /<img src=x onerror=/);
+    assert.equal(await chat.locator('.transcript img, .transcript script, .transcript iframe').count(), 0);
+    assert.equal(await chat.locator('body').evaluate((body) => body.dataset.pwned ?? null), null);
+    assert.equal(await chat.locator('.transcript a[href]').count(), 0, 'no link has an href');
+    // A `<think>` inside the answer's code block is code, not a trace.
+    assert.match(await answer.locator('.code-block code').innerText(), /<think>this is not a trace<\/think>/);
+
+    await answer.locator('.md-link').click();
+    const dialog = workbench.page.locator('.monaco-dialog-box');
+    await dialog.filter({ hasText: /links to https:\/\/example\.com\// }).waitFor();
+    await workbench.screenshot('chat-link-confirm');
+    await dialog.locator('.monaco-button', { hasText: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+  });
+
+  it('stops generation with the Stop button', async () => {
+    await send(chat, 'Tell me about retry and backoff again');
+    await chat.locator('.message.assistant.streaming').waitFor();
+    await chat.locator('button.stop').click();
+    await waitForAnswer(chat, 3);
+    const stopped = chat.locator('.message.assistant').nth(2);
+    assert.match(await stopped.locator('.stop-note').innerText(), /Stopped/);
+    await workbench.waitForLog(/Chat answer aborted/);
+  });
+
+  it('explains a selection and annotates the cited lines in the editor', async () => {
+    const { page } = workbench;
+    await workbench.openFile('retry.ts');
+    const editor = page.locator('.editor-group-container.active .monaco-editor .view-lines');
+    await editor.click();
+    await page.keyboard.press('Control+Home');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Home');
+    await page.keyboard.press('Control+Shift+End');
+    await page.keyboard.press('Control+Alt+KeyE');
+
+    const explainQuestion = chat.locator('.message.user', { hasText: 'Explain retry.ts:2-14' });
+    await explainQuestion.waitFor();
+    await waitForAnswer(chat, 4);
+    const answer = chat.locator('.message.assistant').nth(3);
+    assert.match(await answer.locator('.answer').innerText(), /^Summary: retry runs an async operation/);
+    assert.ok(await answer.locator('.citation').count() >= 5, 'line citations in the answer are clickable');
+
+    let texts: string[] = [];
+    for (let attempt = 0; attempt < 20 && texts.length < 5; attempt++) {
+      texts = await annotationTexts(page);
+      if (texts.length < 5) await page.waitForTimeout(250);
+    }
+    assert.ok(texts.length >= 5, `annotations beside the cited lines (found ${texts.length}: ${texts.join(' | ')})`);
+    assert.ok(texts.some((text) => /lastError remembers the most recent failure/.test(text)), 'L3 carries the answer sentence that cites it');
+    await page.keyboard.press('Escape');
+    await workbench.screenshot('explain-annotations');
+
+    // A citation in the chat selects its lines in the editor.
+    await answer.locator('.answer .citation', { hasText: 'L13' }).first().click();
+    await page.locator('.editor-group-container.active .selected-text').first().waitFor();
+  });
+
+  it('opens the whole trace as a highlighted tokenscope-trace document', async () => {
+    const { page } = workbench;
+    await chat.locator('.message.assistant').nth(3).locator('button.open-trace').click();
+    await page.locator('.tabs-container .tab.active', { hasText: /\.tokenscope-trace/ }).waitFor();
+    const lines = page.locator('.editor-group-container.active .view-lines');
+    await lines.filter({ hasText: 'Tokenscope reasoning trace' }).waitFor();
+    // Monaco renders spaces as U+00A0: \s matches both.
+    await lines.filter({ hasText: /━━\sThinking\s·\s\d+\stokens/ }).waitFor();
+    await lines.filter({ hasText: /━━\sAnswer\s━━/ }).waitFor();
+    // The grammar colours citations differently from the trace text around them.
+    // (A string, not a function: the TypeScript loader would wrap inner functions in helpers the page lacks.)
+    const colours = (await page.evaluate(`(() => {
+      const spans = Array.from(document.querySelectorAll('.editor-group-container.active .view-lines span span'));
+      const find = (pattern) => spans.find((span) => pattern.test(span.textContent || ''));
+      const citation = find(/^L3$/);
+      const thinking = find(/where\\sthe\\smost\\srecent/);
+      return { citation: citation && getComputedStyle(citation).color, thinking: thinking && getComputedStyle(thinking).color };
+    })()`)) as { citation?: string; thinking?: string };
+    assert.ok(colours.citation && colours.thinking && colours.citation !== colours.thinking, `citation ${colours.citation} vs thinking ${colours.thinking}`);
+    await page.locator('.statusbar-item', { hasText: 'Tokenscope Trace' }).first().waitFor();
+    await workbench.screenshot('trace-document');
+    await workbench.runCommand('View: Close Editor');
+  });
+
+  it('clears the annotations with a command', async () => {
+    const { page } = workbench;
+    await workbench.runCommand('View: Close All Editor Groups');
+    await workbench.openFile('retry.ts');
+    assert.ok((await annotationTexts(page)).length >= 5);
+    await workbench.runCommand('Tokenscope: Clear Reasoning Annotations');
+    for (let attempt = 0; attempt < 20 && (await annotationTexts(page)).length > 0; attempt++) await page.waitForTimeout(100);
+    assert.deepEqual(await annotationTexts(page), []);
+  });
+
+  it('restores the conversation after a reload (history in the extension storage)', async () => {
+    const { page } = workbench;
+    await page.reload();
+    await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+    chat = await openChat(workbench);
+    await chat.locator('.message.user', { hasText: 'When should I use retry with backoff?' }).waitFor();
+    await chat.locator('.message.user', { hasText: 'Explain retry.ts:2-14' }).waitFor();
+    assert.equal(await chat.locator('.message.assistant').count(), 4);
+    await workbench.screenshot('chat-restored');
+  });
+});
+
+describe('Chat with the built-in mini model', { timeout: 300_000 }, () => {
+  let workbench: Workbench;
+
+  before(async () => {
+    delete process.env.TOKENSCOPE_CHAT_REPLAY;
+    workbench = await startWorkbench({ name: 'chat-mini', workspace: sampleWorkspace, settings: { 'tokenscope.model': 'mini' } });
+  }, { timeout: 300_000 });
+
+  after(async () => {
+    await workbench?.stop();
+  });
+
+  it('says plainly that mini cannot chat and offers a chat model, for chat and for explain', async () => {
+    const chat = await openChat(workbench);
+    await chat.locator('.status .notice', { hasText: /cannot chat or explain/ }).waitFor();
+    await chat.locator('.status button.link', { hasText: 'Choose a chat model…' }).waitFor();
+    assert.equal(await chat.locator('textarea.input').isDisabled(), true);
+
+    const { page } = workbench;
+    await workbench.openFile('retry.ts');
+    await page.locator('.editor-group-container.active .monaco-editor .view-lines').click();
+    await page.keyboard.press('Control+A');
+    await page.locator('.editor-group-container.active .selected-text').first().waitFor();
+    await page.keyboard.press('Control+Alt+KeyE');
+    await chat.locator('.message.notice', { hasText: /cannot chat or explain/ }).waitFor();
+    await page.locator('.notifications-toasts', { hasText: /cannot chat or explain/ }).waitFor();
+    assert.equal(await chat.locator('.message.assistant').count(), 0, 'no generated text');
+    await workbench.screenshot('chat-mini');
+  });
+});
