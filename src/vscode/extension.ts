@@ -32,7 +32,7 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(models);
   commands.register('tokenscope.restartModel', () => models.restart());
 
-  const chat = registerChat(context, { log, commands });
+  const chat = registerChat(context, { log, commands, runtime: models });
   // Completions own the status item's state (loading, generating, idle with latency, error).
   registerCompletions(context, { log, status, commands, runtime: models });
 

@@ -44,10 +44,10 @@ export type ChatStreamEvent =
 
 export interface ChatBackend {
   readonly info: ChatBackendInfo;
-  /** Tokens in `text` with the model's tokenizer (for the "prompt tokens / context left" display). */
-  countTokens(text: string): number;
-  /** Tokens of the whole prompt the messages render to, chat template included. */
-  countPromptTokens(messages: readonly ChatMessage[], thinking: ThinkingMode): number;
+  /** Tokens in `text` with the model's tokenizer (attachment chips). Async: the tokenizer may live in the model process. */
+  countTokens(text: string): Promise<number>;
+  /** Tokens of the whole prompt the messages render to, chat template included ("context left"). */
+  countPromptTokens(messages: readonly ChatMessage[], thinking: ThinkingMode): Promise<number>;
   /** Streams the answer. Aborting `signal` stops generation in the model and ends the stream with `aborted`. */
   generate(request: ChatGenerateRequest, signal: AbortSignal): AsyncIterable<ChatStreamEvent>;
 }
@@ -60,11 +60,11 @@ export class UnavailableChatBackend implements ChatBackend {
     this.info = { label, canChat: false, supportsThinking: false, contextWindow: 0, notice };
   }
 
-  countTokens(text: string): number {
+  async countTokens(text: string): Promise<number> {
     return approximateTokenCount(text);
   }
 
-  countPromptTokens(messages: readonly ChatMessage[]): number {
+  async countPromptTokens(messages: readonly ChatMessage[]): Promise<number> {
     return messages.reduce((sum, message) => sum + approximateTokenCount(message.content) + 4, 0);
   }
 

@@ -67,7 +67,7 @@ export async function runChatTurn(backend: ChatBackend, request: ChatGenerateReq
   const endedAt = now();
   const parts = parser.snapshot();
   const usage = {
-    promptTokens: promptTokens ?? backend.countPromptTokens(request.messages, request.thinking),
+    promptTokens: promptTokens ?? (await backend.countPromptTokens(request.messages, request.thinking)),
     generatedTokens: reportedTokens ?? generatedTokens,
   };
   return {

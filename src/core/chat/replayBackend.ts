@@ -67,11 +67,15 @@ export class ReplayBackend implements ChatBackend {
     this.info = { label: `Replay (${transcripts.length} recorded transcripts)`, canChat: true, supportsThinking: true, contextWindow: options.contextWindow ?? 32768 };
   }
 
-  countTokens(text: string): number {
+  async countTokens(text: string): Promise<number> {
     return approximateTokenCount(text);
   }
 
-  countPromptTokens(messages: readonly ChatMessage[], thinking: ThinkingMode): number {
+  async countPromptTokens(messages: readonly ChatMessage[], thinking: ThinkingMode): Promise<number> {
+    return this.promptTokens(messages, thinking);
+  }
+
+  private promptTokens(messages: readonly ChatMessage[], thinking: ThinkingMode): number {
     // ChatML framing: `<|im_start|>role\n` … `<|im_end|>\n` is about 5 tokens a message, plus the assistant header.
     const body = messages.reduce((sum, message) => sum + approximateTokenCount(message.content) + 5, 0);
     return body + 3 + (thinking === 'on' ? 2 : 0);
@@ -80,7 +84,7 @@ export class ReplayBackend implements ChatBackend {
   async *generate(request: ChatGenerateRequest, signal: AbortSignal): AsyncIterable<ChatStreamEvent> {
     const lastUser = [...request.messages].reverse().find((message) => message.role === 'user')?.content ?? '';
     const transcript = pickTranscript(this.transcripts, lastUser, request.thinking);
-    yield { type: 'start', promptTokens: this.countPromptTokens(request.messages, request.thinking), promptOpensThinking: transcript.promptOpensThinking };
+    yield { type: 'start', promptTokens: this.promptTokens(request.messages, request.thinking), promptOpensThinking: transcript.promptOpensThinking };
     const next = random(this.seed + 1);
     let generatedTokens = 0;
     for (const chunk of chunkLikeTokens(transcript.output, this.seed)) {

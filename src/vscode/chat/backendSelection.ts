@@ -4,6 +4,7 @@ import { UnavailableChatBackend, type ChatBackend } from '../../core/chat/backen
 import { ReplayBackend } from '../../core/chat/replayBackend';
 import { loadTranscripts } from '../../core/chat/transcripts';
 import { builtInModelId, modelLabel } from '../modelCommands';
+import type { ChatRuntime } from '../../core/chat/runtimeChatBackend';
 import { createRuntimeChatBackend } from './runtimeBackend';
 
 /** Set by the end-to-end harness: a folder of transcripts to replay instead of running a model. */
@@ -31,7 +32,7 @@ function replayFolder(extensionPath: string): string | undefined {
  * The backend chat uses for the current settings: the replay backend when a test asks for it, an
  * honest "cannot chat" for the built-in model, otherwise the model runtime.
  */
-export function selectChatBackend(model: string, extensionPath: string, log: vscode.LogOutputChannel): ChatBackend {
+export function selectChatBackend(model: string, extensionPath: string, log: vscode.LogOutputChannel, runtime: ChatRuntime | undefined): ChatBackend {
   const replay = replayFolder(extensionPath);
   if (replay) {
     try {
@@ -45,5 +46,6 @@ export function selectChatBackend(model: string, extensionPath: string, log: vsc
     }
   }
   if (model === builtInModelId) return new UnavailableChatBackend(modelLabel(model), miniCannotChatNotice);
-  return createRuntimeChatBackend(model, log);
+  if (!runtime) return new UnavailableChatBackend(modelLabel(model), 'Chat needs the model runtime, which did not start in this window. Run "Tokenscope: Restart Model Process" or see the Tokenscope log.');
+  return createRuntimeChatBackend(model, runtime);
 }

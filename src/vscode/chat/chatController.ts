@@ -105,10 +105,10 @@ export class ChatController implements vscode.Disposable {
         if (this.active?.requestId === message.requestId) this.active.abort.abort();
         return;
       case 'measure':
-        this.measure(message.measureId, message.text, message.chips);
+        await this.measure(message.measureId, message.text, message.chips);
         return;
       case 'attach':
-        this.attach(message.kind);
+        await this.attach(message.kind);
         return;
       case 'codeAction':
         await this.codeAction(message.action, message.code);
@@ -192,7 +192,7 @@ export class ChatController implements vscode.Disposable {
     }
     const config = this.deps.config();
     const thinking: ThinkingMode = backend.info.supportsThinking ? config.chat.thinking : 'off';
-    const fitted = this.fitToContext(backend, [...modelMessages(this.conversation), { role: 'user', content: user.prompt ?? user.text }], thinking, config.chat.maxTokens);
+    const fitted = await this.fitToContext(backend, [...modelMessages(this.conversation), { role: 'user', content: user.prompt ?? user.text }], thinking, config.chat.maxTokens);
     if ('problem' in fitted) {
       this.deps.view.post({ type: 'notice', text: fitted.problem });
       return;
@@ -286,13 +286,16 @@ export class ChatController implements vscode.Disposable {
    * Drops the oldest exchanges until prompt + answer budget fit the context window; the new
    * message itself must fit, or the user is told what to remove.
    */
-  private fitToContext(backend: ChatBackend, messages: ChatMessage[], thinking: ThinkingMode, maxTokens: number): { messages: ChatMessage[] } | { problem: string } {
+  private async fitToContext(backend: ChatBackend, messages: ChatMessage[], thinking: ThinkingMode, maxTokens: number): Promise<{ messages: ChatMessage[] } | { problem: string }> {
     const window = backend.info.contextWindow;
     if (window <= 0) return { messages };
     const budget = Math.max(1, window - Math.min(maxTokens, Math.floor(window / 2)));
     let kept = messages;
-    while (kept.length > 1 && backend.countPromptTokens(kept, thinking) > budget) kept = kept.slice(kept[0]?.role === 'user' && kept[1]?.role === 'assistant' ? 2 : 1);
-    const tokens = backend.countPromptTokens(kept, thinking);
+    let tokens = await backend.countPromptTokens(kept, thinking);
+    while (kept.length > 1 && tokens > budget) {
+      kept = kept.slice(kept[0]?.role === 'user' && kept[1]?.role === 'assistant' ? 2 : 1);
+      tokens = await backend.countPromptTokens(kept, thinking);
+    }
     if (tokens > budget) {
       return { problem: `This message is about ${tokens} tokens, but ${backend.info.label} has room for ${budget} prompt tokens (a ${window}-token window, less room for the answer). Remove attachments or select less code.` };
     }
@@ -300,17 +303,23 @@ export class ChatController implements vscode.Disposable {
     return { messages: kept };
   }
 
-  private measure(measureId: number, text: string, chips: readonly ContextChip[]): void {
+  private async measure(measureId: number, text: string, chips: readonly ContextChip[]): Promise<void> {
     const backend = this.deps.backend();
     if (!backend.info.canChat) return;
     const config = this.deps.config();
     const content = chips.length > 0 ? withAttachments(text, chips) : text;
     const messages: ChatMessage[] = [...modelMessages(this.conversation), { role: 'user', content }];
-    const promptTokens = backend.countPromptTokens(messages, backend.info.supportsThinking ? config.chat.thinking : 'off');
+    let promptTokens: number;
+    try {
+      promptTokens = await backend.countPromptTokens(messages, backend.info.supportsThinking ? config.chat.thinking : 'off');
+    } catch (error) {
+      this.deps.log.debug(`Chat: counting prompt tokens failed: ${(error as Error).message}`);
+      return;
+    }
     this.deps.view.post({ type: 'promptInfo', measureId, promptTokens, contextWindow: backend.info.contextWindow, maxTokens: config.chat.maxTokens });
   }
 
-  private attach(kind: 'selection' | 'file'): void {
+  private async attach(kind: 'selection' | 'file'): Promise<void> {
     const editor = this.deps.editors.editor;
     if (!editor) {
       this.deps.view.post({ type: 'notice', text: 'Open a file in the editor first: attachments come from the active editor.' });
@@ -326,10 +335,10 @@ export class ChatController implements vscode.Disposable {
         return;
       }
       const end = lastLine(selection.explain);
-      chip = { id: randomUUID(), kind, label: `${basename(path)}:${selection.explain.startLine}-${end}`, path, languageId: document.languageId, startLine: selection.explain.startLine, text: selection.explain.text, tokens: this.deps.backend().countTokens(selection.explain.text) };
+      chip = { id: randomUUID(), kind, label: `${basename(path)}:${selection.explain.startLine}-${end}`, path, languageId: document.languageId, startLine: selection.explain.startLine, text: selection.explain.text, tokens: await this.deps.backend().countTokens(selection.explain.text) };
     } else {
       const text = document.getText();
-      chip = { id: randomUUID(), kind, label: basename(path), path, languageId: document.languageId, text, tokens: this.deps.backend().countTokens(text) };
+      chip = { id: randomUUID(), kind, label: basename(path), path, languageId: document.languageId, text, tokens: await this.deps.backend().countTokens(text) };
     }
     if (chip.text.length > maxChipTextLength) {
       this.deps.view.post({ type: 'notice', text: `${chip.label} is ${Math.round(chip.text.length / 1000)} KB; attachments are limited to ${maxChipTextLength / 1000} KB. Attach a selection instead.` });

@@ -2,18 +2,22 @@ import * as vscode from 'vscode';
 import type { ChatBackend } from '../../core/chat/backend';
 import { ChatHistoryStore } from '../../core/chat/historyStore';
 import type { CommandRegistry } from '../commandRegistry';
+import type { ModelService } from '../modelService';
 import { ChatViewProvider, chatViewId } from '../chatView';
 import { onConfigChange, readConfig, updateSetting } from '../config';
 import { selectChatBackend } from './backendSelection';
 import { ChatController } from './chatController';
 import { referenceCostEstimator } from './cost';
 import { EditorTracker } from './editorTracker';
+import { chatRuntimeFrom } from './runtimeBackend';
 import { TraceAnnotations } from './traceAnnotations';
 import { TraceDocuments, traceScheme } from './traceDocuments';
 
 export interface ChatRegistration {
   readonly log: vscode.LogOutputChannel;
   readonly commands: CommandRegistry;
+  /** The shared model process; chat with a model folder runs there. */
+  readonly runtime?: ModelService;
 }
 
 /**
@@ -21,21 +25,24 @@ export interface ChatRegistration {
  * trace documents, and their commands. Called once from activate(); all disposables go to the
  * extension's subscriptions.
  */
-export function registerChat(context: vscode.ExtensionContext, { log, commands }: ChatRegistration): ChatController {
+export function registerChat(context: vscode.ExtensionContext, { log, commands, runtime }: ChatRegistration): ChatController {
   const view = new ChatViewProvider(context.extensionUri, log);
   const editors = new EditorTracker();
   const annotations = new TraceAnnotations(log);
   const history = ChatHistoryStore.inFolder(context.globalStorageUri.fsPath, readConfig().chat.historyLimit, { warn: (message) => log.warn(message) });
 
-  // The backend follows the model setting; it is rebuilt only when that changes.
-  let backend: ChatBackend = selectChatBackend(readConfig().model, context.extensionPath, log);
+  const chatRuntime = runtime ? chatRuntimeFrom(runtime) : undefined;
+  // The backend follows the model setting; built on first use (activation stays cheap) and
+  // rebuilt only when the model changes.
+  let backend: ChatBackend | undefined;
+  const currentBackend = () => (backend ??= selectChatBackend(readConfig().model, context.extensionPath, log, chatRuntime));
   let controller: ChatController | undefined;
   const traces = new TraceDocuments((conversationId, messageId) => controller?.findAnswer(conversationId, messageId) ?? Promise.resolve(undefined));
   controller = new ChatController({
     view,
     log,
     history,
-    backend: () => backend,
+    backend: currentBackend,
     config: () => readConfig(),
     annotations,
     traces,
@@ -53,11 +60,14 @@ export function registerChat(context: vscode.ExtensionContext, { log, commands }
     chat,
     vscode.window.registerWebviewViewProvider(chatViewId, view, { webviewOptions: { retainContextWhenHidden: true } }),
     vscode.workspace.registerTextDocumentContentProvider(traceScheme, traces),
-    onConfigChange((config, event) => {
-      if (event.affectsConfiguration('tokenscope.model') || event.affectsConfiguration('tokenscope.chat.testBackend')) backend = selectChatBackend(config.model, context.extensionPath, log);
+    onConfigChange((_config, event) => {
+      if (event.affectsConfiguration('tokenscope.model') || event.affectsConfiguration('tokenscope.chat.testBackend')) backend = undefined;
       if (event.affectsConfiguration('tokenscope.chat') || event.affectsConfiguration('tokenscope.model')) chat.refreshStatus();
     }),
   );
+
+  // What the model can do (chat template, thinking, context window) is known once it has loaded.
+  if (runtime) context.subscriptions.push(runtime.onDidChangeState(() => chat.refreshStatus()));
 
   commands.register('tokenscope.explainSelection', () => chat.explain(vscode.window.activeTextEditor ?? editors.editor));
   commands.register('tokenscope.newChat', async () => {

@@ -63,7 +63,7 @@ test('replay through runChatTurn: R1 explain streams, reclassifies nothing (prom
   assert.ok(deltas.indexOf('answer') > deltas.lastIndexOf('thinking'), 'trace first, then answer');
   assert.match(result.answer, /^\*\*Summary:\*\*/);
   const transcript = transcripts.find((t) => t.id === 'deepseek-r1-explain-retry');
-  assert.equal(result.stats.generatedTokens, backend.countTokens(transcript?.output ?? ''));
+  assert.equal(result.stats.generatedTokens, await backend.countTokens(transcript?.output ?? ''));
   assert.ok((result.thinking?.tokens ?? 0) < result.stats.generatedTokens);
   assert.ok(result.stats.promptTokens > 100);
   const lines = annotateLines({ thinking: result.thinking?.text ?? '', answer: result.answer }, { start: 2, end: 14 }).map((a) => a.line);

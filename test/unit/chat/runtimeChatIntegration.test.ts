@@ -1,0 +1,48 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { ModelProcessClient } from '../../../src/core/runtime/modelProcessClient';
+import { RuntimeChatBackend, type ChatRuntime } from '../../../src/core/chat/runtimeChatBackend';
+import { runChatTurn } from '../../../src/core/chat/chatTurn';
+import type { ModelInfo } from '../../../src/core/runtime/types';
+import { fixture, repoRoot } from '../runtime/helpers';
+
+// Chat through the real model process with a tiny random-weight Qwen3-layout model: the text is
+// noise, but every step is the real one (chat template, encoding, streaming, Stop, counts).
+test('chat runs through the real model process: streamed tokens, exact prompt count, Stop', { timeout: 60_000 }, async () => {
+  const client = new ModelProcessClient({ entry: join(repoRoot, 'src', 'model-process', 'main.ts'), execArgv: ['--import', 'tsx'], packageRoot: repoRoot, restartDelaysMs: [50] });
+  const model = fixture('tiny-qwen3');
+  let loading: Promise<ModelInfo> | undefined;
+  const runtime: ChatRuntime = {
+    get loadedModel() {
+      return client.model;
+    },
+    ensureLoaded: () => (loading ??= client.load({ model, threads: 1 })),
+    encodePrompt: (prompt, signal) => client.encodePrompt(prompt, signal),
+    generate: (request, signal) => client.generate(request, signal),
+  };
+  try {
+    const backend = new RuntimeChatBackend(model, 'tiny-qwen3', runtime);
+    const messages = [{ role: 'user' as const, content: 'Explain L3 of this code.' }];
+    const promptTokens = await backend.countPromptTokens(messages, 'off');
+    assert.ok(promptTokens > 5);
+    assert.equal(backend.info.canChat, true);
+    assert.ok(backend.info.contextWindow > 0);
+
+    let deltas = 0;
+    const result = await runChatTurn(backend, { messages, thinking: 'off', temperature: 0, topP: 1, maxTokens: 12 }, new AbortController().signal, { onDelta: () => deltas++ });
+    assert.equal(result.stats.promptTokens, promptTokens, 'the start event and the count agree');
+    assert.ok(result.stats.generatedTokens > 0 && result.stats.generatedTokens <= 12);
+    assert.ok(deltas > 0, 'text streamed');
+    assert.ok(['stop', 'length'].includes(result.stopReason));
+
+    const controller = new AbortController();
+    const stopped = await runChatTurn(backend, { messages, thinking: 'off', temperature: 0, topP: 1, maxTokens: 400 }, controller.signal, {
+      onDelta: () => controller.abort(),
+    });
+    assert.equal(stopped.stopReason, 'aborted');
+    assert.ok(stopped.stats.generatedTokens < 400);
+  } finally {
+    await client.dispose();
+  }
+});
