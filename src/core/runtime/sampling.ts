@@ -69,14 +69,26 @@ export function argmax(values: Float32Array): number {
   return best;
 }
 
-/** log(sum(exp(values))) computed stably: one pass for the max, one for the sum. */
+/**
+ * Terms more than this far below the maximum (in natural-log units) are left out of sums of
+ * exponentials: each is < e^-24 = 3.8e-11 of the largest, so even 150k of them change a
+ * log-probability by less than 6e-6, while skipping their Math.exp makes a peaked distribution
+ * (what real models produce) several times cheaper to normalize.
+ */
+export const NEGLIGIBLE_LOG_RATIO = 24;
+
+/** log(sum(exp(values * scale))) computed stably: one pass for the max, one for the sum. */
 export function logSumExp(values: Float32Array, scale = 1): number {
   let max = -Infinity;
   for (let i = 0; i < values.length; i++) if (values[i] > max) max = values[i];
   if (max === -Infinity) return -Infinity;
   let sum = 0;
   const scaledMax = max * scale;
-  for (let i = 0; i < values.length; i++) sum += Math.exp(values[i] * scale - scaledMax);
+  const floor = -NEGLIGIBLE_LOG_RATIO;
+  for (let i = 0; i < values.length; i++) {
+    const exponent = values[i] * scale - scaledMax;
+    if (exponent > floor) sum += Math.exp(exponent);
+  }
   return scaledMax + Math.log(sum);
 }
 
@@ -230,8 +242,11 @@ export function pickToken(logits: Float32Array, sampling: ResolvedSampling, seen
     const logTotal = logSumExp(working, inverseTemperature);
     const target = random.next();
     let cumulative = 0;
+    const floor = -NEGLIGIBLE_LOG_RATIO;
     for (let id = 0; id < working.length; id++) {
-      cumulative += Math.exp(working[id] * inverseTemperature - logTotal);
+      const exponent = working[id] * inverseTemperature - logTotal;
+      if (exponent <= floor) continue;
+      cumulative += Math.exp(exponent);
       if (target < cumulative) return id;
     }
     return argmax(working);
