@@ -69,6 +69,15 @@ describe('inline completions in a real VS Code', { timeout: 420_000 }, () => {
     const statusText = (await status.innerText()).trim();
     assert.match(statusText, /tokenscope-mini \d+ ms/);
 
+    // Partial accept: Ctrl+Right takes the suggestion's next word; the rest stays as ghost text
+    // (VS Code asks again, and the engine serves the rest by typing-along, without a model request).
+    const wordAccepted = /\w/.test(ghostText) && ghostText.split('\n')[0].trim().length > 0;
+    if (wordAccepted) {
+      await page.keyboard.press('Control+ArrowRight');
+      await page.waitForTimeout(500);
+      await workbench.screenshot('completion-word-accepted');
+    }
+
     const before = workbench.workspaceDir;
     await page.keyboard.press('Tab');
     await page.locator(ghostSelector).first().waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);

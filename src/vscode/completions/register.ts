@@ -90,10 +90,12 @@ export function registerCompletions(context: vscode.ExtensionContext, services: 
     costs: (usage) => costs(usage),
     onRecord: (record) => {
       const line = `completion ${record.outcome}: ${record.promptTokens} prompt + ${record.generatedTokens} generated tokens in ${record.latencyMs.toFixed(0)} ms (${record.template}${record.speculative ? ', speculative' : ''}${record.reusedPromptTokens !== undefined ? `, ${record.reusedPromptTokens} prompt tokens reused` : ''})`;
-      // The first answered request of each template says at info level that completions work; the rest is debug.
-      if (record.outcome === 'completed' && !announced.has(record.template)) {
-        announced.add(record.template);
-        log.info(`First ${line}`);
+      // The first answer (and the first empty one) of each template is logged at info level, so the log
+      // says that completions run, and why nothing shows if the model has nothing to suggest; the rest is debug.
+      const kind = `${record.template}:${record.outcome}`;
+      if ((record.outcome === 'completed' || record.outcome === 'empty') && !announced.has(kind)) {
+        announced.add(kind);
+        log.info(record.outcome === 'empty' ? `First ${line}: the model's answer was empty after post-processing (stop token, loop or whitespace), so no ghost text.` : `First ${line}`);
       } else {
         log.debug(line);
       }
