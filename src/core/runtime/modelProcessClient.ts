@@ -133,6 +133,8 @@ export class ModelProcessClient {
   private restartTimer: NodeJS.Timeout | undefined;
   private readonly watchdog: NodeJS.Timeout;
   private disposed = false;
+  /** Set when restarting gave up: requests fail with it until load() or restart(). */
+  private gaveUp: ModelError | undefined;
   private currentState: ModelProcessState = { status: 'stopped' };
   private readonly events = new EventEmitter();
   private readonly logger: RuntimeLogger;
@@ -169,6 +171,7 @@ export class ModelProcessClient {
   /** Loads a model, replacing the current one (the process never holds two). */
   async load(request: LoadModelRequest, signal?: AbortSignal): Promise<ModelInfo> {
     this.crashesInARow = 0;
+    this.gaveUp = undefined;
     await this.ensureStarted();
     this.setState({ status: 'loading', model: request.model });
     try {
@@ -231,6 +234,7 @@ export class ModelProcessClient {
   /** Kills the process and starts a fresh one, reloading the last model. */
   async restart(): Promise<void> {
     this.crashesInARow = 0;
+    this.gaveUp = undefined;
     if (this.restartTimer) clearTimeout(this.restartTimer);
     this.restartTimer = undefined;
     const child = this.child;
@@ -371,6 +375,7 @@ export class ModelProcessClient {
   /** Starts the process if needed; waits while a restart is pending. */
   private ensureStarted(): Promise<void> {
     if (this.disposed) return Promise.reject(new ModelError('process', 'The model process was shut down.'));
+    if (this.gaveUp) return Promise.reject(this.gaveUp);
     if (this.child && !this.starting) return Promise.resolve();
     if (this.starting) return this.starting;
     if (this.restartTimer) {
@@ -475,6 +480,7 @@ export class ModelProcessClient {
     this.logger.error('model process stopped', { reason, exitCode, signal, failedRequests: failed, crashesInARow: this.crashesInARow });
     if (this.crashesInARow > maxRestarts) {
       const error = new ModelError('process', `The model process crashed ${this.crashesInARow} times in a row (last: ${reason}). Tokenscope stopped restarting it. Check the model files (try another variant or model) and run "Tokenscope: Restart Model Process".`);
+      this.gaveUp = error;
       this.setState({ status: 'failed', error });
       this.events.emit('crash', { reason, exitCode, signal, failedRequests: failed } satisfies CrashInfo);
       return;

@@ -140,6 +140,9 @@ test('restarting stops after repeated crashes; test hooks are refused without th
     await target.sendTestMessage({ type: 'test-crash' });
     const failed = await waitForState(target, 'failed');
     assert.match(failed.status === 'failed' ? failed.error.message : '', /crashed 2 times in a row/);
+    // Requests fail fast instead of restarting a crashing process again and again.
+    await assert.rejects(collect(target.generate(request)), /crashed 2 times in a row/);
+    assert.equal(target.pid, undefined);
     // An explicit load starts over.
     await target.load({ model: fixture('tiny-bigcode'), threads: 1 });
     assert.equal(target.state.status, 'ready');
