@@ -244,3 +244,22 @@ export async function loadTokenizerFromFolder(dir: string, info?: { id?: string;
   const [tokenizerJson, tokenizerConfig] = await Promise.all([readJson(tokenizerPath, true), readJson(join(dir, 'tokenizer_config.json'), false)]);
   return loadHuggingFaceTokenizer(tokenizerJson, tokenizerConfig, { id: info?.id ?? 'model', label: info?.label ?? dir, source: tokenizerPath });
 }
+
+const sharedFolderTokenizers = new Map<string, Promise<HuggingFaceTokenizer>>();
+
+/**
+ * {@link loadTokenizerFromFolder}, loaded once per folder and process: the Token lens and
+ * completions both need the active model's tokenizer, and a 150k vocabulary costs tens of
+ * megabytes. A failed load is forgotten so that the next call retries.
+ */
+export function loadSharedTokenizerFromFolder(dir: string, info?: { id?: string; label?: string }): Promise<HuggingFaceTokenizer> {
+  let pending = sharedFolderTokenizers.get(dir);
+  if (!pending) {
+    pending = loadTokenizerFromFolder(dir, info);
+    sharedFolderTokenizers.set(dir, pending);
+    pending.catch(() => {
+      if (sharedFolderTokenizers.get(dir) === pending) sharedFolderTokenizers.delete(dir);
+    });
+  }
+  return pending;
+}

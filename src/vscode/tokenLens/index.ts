@@ -1,0 +1,100 @@
+import * as vscode from 'vscode';
+import type { CommandRegistry } from '../commandRegistry';
+import { onConfigChange, readConfig, updateSetting } from '../config';
+import { BoundaryDecorations } from './boundaries';
+import { showComparePanel } from './comparePanel';
+import { TokenHoverProvider } from './hover';
+import { LensCounts } from './lensCounts';
+import { LensDocuments } from './lensDocuments';
+import { LensTokenizers } from './lensTokenizers';
+import { TOKEN_LENS_MENU_COMMAND, TokenStatusItem } from './statusItem';
+
+export interface TokenLensServices {
+  readonly log: vscode.LogOutputChannel;
+  readonly commands: CommandRegistry;
+}
+
+/**
+ * The Token lens: token boundaries in the editor, the token hover with counts and costs, the token
+ * status item, and the commands `tokenscope.toggleTokenBoundaries`, `tokenscope.chooseTokenizer`,
+ * `tokenscope.chooseReferenceModel` and `tokenscope.compareTokenizers`. Everything it creates is
+ * disposed with the extension.
+ */
+export function registerTokenLens(context: vscode.ExtensionContext, services: TokenLensServices): void {
+  const { log, commands } = services;
+  const tokenizers = new LensTokenizers(context.extensionPath, log);
+  const documents = new LensDocuments(log);
+  const counts = new LensCounts(tokenizers, documents);
+  const boundaries = new BoundaryDecorations(tokenizers, documents, log);
+  const status = new TokenStatusItem(tokenizers, documents, counts);
+  context.subscriptions.push(tokenizers, documents, boundaries, status);
+  context.subscriptions.push(
+    vscode.languages.registerHoverProvider([{ scheme: 'file' }, { scheme: 'untitled' }, { scheme: 'vscode-remote' }], new TokenHoverProvider(tokenizers, documents, counts)),
+    vscode.workspace.onDidCloseTextDocument((document) => counts.forget(document)),
+    onConfigChange((_config, event) => {
+      tokenizers.onConfigChange(event);
+      if (event.affectsConfiguration('tokenscope.tokenLens.tokenizer') || event.affectsConfiguration('tokenscope.tokenLens.maxFileSizeKB')) documents.clear();
+      if (event.affectsConfiguration('tokenscope.tokenLens') || event.affectsConfiguration('tokenscope.model')) boundaries.refresh();
+      status.schedule();
+    }),
+  );
+
+  commands.register('tokenscope.toggleTokenBoundaries', async () => {
+    const show = !readConfig().tokenLens.showBoundaries;
+    await updateSetting('tokenLens.showBoundaries', show);
+    log.info(`Token lens: boundaries ${show ? 'shown' : 'hidden'} (${tokenizers.chosenId})`);
+  });
+  commands.register('tokenscope.chooseTokenizer', () => chooseTokenizer(tokenizers));
+  commands.register('tokenscope.chooseReferenceModel', () => chooseReferenceModel(tokenizers));
+  commands.register('tokenscope.compareTokenizers', () => showComparePanel(tokenizers, log));
+  commands.register(TOKEN_LENS_MENU_COMMAND, () => showMenu(tokenizers));
+
+  // Warm the chosen tokenizer in the background so the first hover or toggle is quick.
+  tokenizers.peek(tokenizers.chosenId);
+  boundaries.refresh();
+}
+
+async function chooseTokenizer(tokenizers: LensTokenizers): Promise<void> {
+  const chosen = tokenizers.chosenId;
+  const items = tokenizers.list().map((entry) => ({
+    label: `${entry.id === chosen ? '$(check) ' : ''}${entry.label}`,
+    description: `${entry.id}${entry.estimate ? ' · estimate' : ''}`,
+    detail: tokenizers.failure(entry.id) ? `Unavailable: ${tokenizers.failure(entry.id)}` : entry.description,
+    id: entry.id,
+  }));
+  const picked = await vscode.window.showQuickPick(items, { title: 'Tokenizer for boundaries, hovers and counts', matchOnDescription: true });
+  if (picked) await updateSetting('tokenLens.tokenizer', picked.id);
+}
+
+async function chooseReferenceModel(tokenizers: LensTokenizers): Promise<void> {
+  const current = tokenizers.referenceModel.id;
+  type Item = vscode.QuickPickItem & { readonly id?: string };
+  const items: Item[] = [];
+  let provider = '';
+  for (const model of tokenizers.prices.models) {
+    if (model.provider !== provider) {
+      provider = model.provider;
+      items.push({ label: provider, kind: vscode.QuickPickItemKind.Separator });
+    }
+    items.push({
+      label: `${model.id === current ? '$(check) ' : ''}${model.label}`,
+      description: `$${model.inputPerMTok} in · $${model.outputPerMTok} out per M tokens · as of ${model.asOf}`,
+      detail: `${model.tokenizer}${model.tokenizerEstimate ? ' (estimate)' : ''} · ${model.contextWindow.toLocaleString('en-US')}-token context${model.notes ? ` · ${model.notes}` : ''}`,
+      id: model.id,
+    });
+  }
+  const picked = await vscode.window.showQuickPick(items, { title: 'Reference model for costs', matchOnDescription: true, matchOnDetail: true });
+  if (picked?.id) await updateSetting('cost.referenceModel', picked.id);
+}
+
+async function showMenu(tokenizers: LensTokenizers): Promise<void> {
+  const config = readConfig();
+  const items: (vscode.QuickPickItem & { readonly command: string })[] = [
+    { label: '$(symbol-key) Choose tokenizer…', description: tokenizers.list().find((entry) => entry.id === config.tokenLens.tokenizer)?.label ?? config.tokenLens.tokenizer, command: 'tokenscope.chooseTokenizer' },
+    { label: '$(credit-card) Choose reference model…', description: tokenizers.referenceModel.label, command: 'tokenscope.chooseReferenceModel' },
+    { label: config.tokenLens.showBoundaries ? '$(eye-closed) Hide token boundaries' : '$(eye) Show token boundaries', command: 'tokenscope.toggleTokenBoundaries' },
+    { label: '$(table) Compare tokenizers', command: 'tokenscope.compareTokenizers' },
+  ];
+  const picked = await vscode.window.showQuickPick(items, { title: 'Tokenscope tokens' });
+  if (picked) await vscode.commands.executeCommand(picked.command);
+}
