@@ -52,9 +52,11 @@ export function indentWidth(line: string): number {
 
 const isBlank = (line: string) => line.trim().length === 0;
 
-/** Cuts raw output at the first stop string. */
+/** Cuts raw output at the first stop string (or control character). */
 export function cutAtStop(raw: string, stopStrings: readonly string[]): { text: string; stopped: boolean } {
-  let end = raw.length;
+  // Control characters and U+FFFD (bytes that decode to no character) never belong in code: stop there.
+  const junk = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\ufffd]/.exec(raw);
+  let end = junk ? junk.index : raw.length;
   for (const stop of stopStrings) {
     if (stop.length === 0) continue;
     const index = raw.indexOf(stop);

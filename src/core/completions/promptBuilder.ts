@@ -213,7 +213,9 @@ export function buildPrompt(window: LocalWindow, options: BuildPromptOptions): B
     else ids.push(...encodeParts(tokenizer, [part]));
   }
 
-  const stopStrings = template.stopTokens.filter((token) => controlTokenId(tokenizer, token) !== undefined);
+  // The documented stop tokens, and the template's own control tokens: a generated <|fim_prefix|> or
+  // <|file_sep|> can only mean the model has left the hole it was asked to fill.
+  const stopStrings = [...new Set([...template.stopTokens, ...template.controlTokens])].filter((token) => controlTokenId(tokenizer, token) !== undefined);
   const stopTokenIds = [...new Set([...stopStrings.map((token) => controlTokenId(tokenizer, token) as number), ...(options.eosTokenIds ?? [])])];
   return {
     ids,

@@ -19,6 +19,12 @@ test('stops at the first stop token', () => {
   assert.equal(postProcess('a + b<|file_sep|>src/other.py\nimport os', at('def add(a, b):\n    return |')), 'a + b');
 });
 
+test('control characters and undecodable bytes end a suggestion', () => {
+  // Real output of the random-weight test model in the e2e run.
+  assert.equal(postProcess('valo/tuadtu returnct\b\u0002\u000b iThe\ufffdad', at('    return |')), 'valo/tuadtu returnct');
+  assert.equal(postProcess('x = 1\ty', at('|')), 'x = 1\ty');
+});
+
 test('single line unless the cursor starts a block or sits on an empty line', () => {
   assert.equal(completionShape('    return ', ''), 'single-line');
   assert.equal(completionShape('def add(a, b):', ''), 'multi-line');

@@ -65,7 +65,8 @@ test('the budget is capped by the model context minus the generated tokens', () 
 test('prompt ids are exactly the template around the cut text, with the stop ids resolved', () => {
   const { prompt } = build(10, 9, { windowTokens: 1000 });
   assert.equal(tokenizer.decode(prompt.ids), `<|fim_prefix|>${prompt.prefixText}<|fim_suffix|>${prompt.suffixText}<|fim_middle|>`);
-  assert.deepEqual(prompt.stopStrings, ['<|endoftext|>', '<|fim_pad|>', '<|file_sep|>', '<|im_start|>', '<|im_end|>']);
+  // Documented stops, then the template's own control tokens (a generated <|fim_prefix|> means the hole is left).
+  assert.deepEqual(prompt.stopStrings, ['<|endoftext|>', '<|fim_pad|>', '<|file_sep|>', '<|im_start|>', '<|im_end|>', '<|fim_prefix|>', '<|fim_suffix|>', '<|fim_middle|>', '<|repo_name|>']);
   assert.deepEqual(prompt.stopTokenIds, prompt.stopStrings.map((token) => tokenizer.specialTokens.get(token)));
 });
 
