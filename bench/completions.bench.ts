@@ -227,7 +227,10 @@ async function qwenShapeSection(file: SourceFile): Promise<{ lines: string[]; js
 async function main(): Promise<void> {
   const fileCount = Number(flag('files', '6'));
   const sessionsPerFile = Number(flag('sessions', '4'));
-  const keyDelayMs = Number(flag('key-delay', '45'));
+  // Keystroke gaps drawn from [min, max] ms: at ~60 words a minute some gaps exceed the debounce,
+  // so requests start and are then cancelled by the next key, as in real typing.
+  const [keyDelayMin, keyDelayMax] = (flag('key-delay', '40-220') ?? '40-220').split('-').map(Number);
+  const keyDelayMs = (keyDelayMin + keyDelayMax) / 2;
   const debounceMs = Number(flag('debounce', '120'));
   const requested = flag('model', existsSync(join(root, 'models/tokenscope-mini/config.json')) ? 'mini' : undefined);
   const modelRef = requested ?? join(root, 'test/fixtures/models/tiny-qwen2');
@@ -292,7 +295,7 @@ async function main(): Promise<void> {
           controller = new AbortController();
           lastKeyAt = performance.now();
           last = engine.complete({ document, position: cursor, path: file.path, trigger: 'automatic' }, controller.signal);
-          await sleep(keyDelayMs);
+          await sleep(keyDelayMin + rng() * (keyDelayMax - keyDelayMin));
         }
         // The pause: wait for the suggestion of the last keystroke.
         const result = await last;
@@ -362,7 +365,7 @@ async function main(): Promise<void> {
   const f = (value: number) => (Number.isFinite(value) ? value.toFixed(0) : 'n/a');
   const lines = [
     `Inline completions benchmark — ${report.model} (${report.template})`,
-    `files: ${files.length} ${report.filesOrigin}; ${report.pauses} pauses (${report.warmPauses} after the first request), ${report.suggestionsShown} suggestions shown, ${accepted} accepted`,
+    `files: ${files.length} ${report.filesOrigin}; keystroke gaps ${keyDelayMin}-${keyDelayMax} ms; ${report.pauses} pauses (${report.warmPauses} after the first request), ${report.suggestionsShown} suggestions shown, ${accepted} accepted`,
     '',
     '| metric | value |',
     '|---|---|',
