@@ -247,14 +247,8 @@ export class CompletionEngine {
       return result;
     }
     // A speculative request for exactly this window is already running: wait for it instead.
-    if (this.inFlight && this.inFlight.key === key) {
-      const joined = await this.inFlight.promise.catch(() => undefined);
-      if (supersededNow() || signal?.aborted) return undefined;
-      if (joined) {
-        this.stats.speculativeHits++;
-        return { ...joined, latencyMs: this.now() - startedAt, key };
-      }
-    }
+    const beforeDebounce = await this.joinInFlight(key, signal, supersededNow, startedAt);
+    if (beforeDebounce.joined) return beforeDebounce.result;
 
     // Debounce: wait for a pause in typing; a newer call or the signal settles this one with undefined.
     const settled = await this.debounce(request.trigger === 'explicit' ? 0 : this.settings.debounceMs, signal);
@@ -262,6 +256,9 @@ export class CompletionEngine {
       if (!signal?.aborted) this.stats.superseded++;
       return undefined;
     }
+    // The accept that started a speculation for this window may have arrived during the debounce.
+    const afterDebounce = await this.joinInFlight(key, signal, supersededNow, startedAt);
+    if (afterDebounce.joined) return afterDebounce.result;
     return this.request(model, window, key, { speculative: false, signal, startedAt });
   }
 
@@ -311,6 +308,20 @@ export class CompletionEngine {
     if (prefilledTokens === undefined || firstTokenMs === undefined || prefilledTokens < 32 || firstTokenMs <= 0) return;
     const rate = prefilledTokens / firstTokenMs;
     this.prefillRate = this.prefillRate === undefined ? rate : this.prefillRate * 0.7 + rate * 0.3;
+  }
+
+  /** Waits for a running request for the same window; `joined: false` when there is none (or it was aborted). */
+  private async joinInFlight(key: string, signal: AbortSignal | undefined, supersededNow: () => boolean, startedAt: number): Promise<{ joined: boolean; result?: CompletionResult }> {
+    const running = this.inFlight;
+    if (!running || running.key !== key) return { joined: false };
+    const result = await running.promise.catch(() => undefined);
+    if (supersededNow() || signal?.aborted) return { joined: true };
+    if (result) {
+      this.stats.speculativeHits++;
+      return { joined: true, result: { ...result, latencyMs: this.now() - startedAt, key } };
+    }
+    // It finished with nothing to suggest (cached as empty), or it was aborted (then ask again).
+    return { joined: this.cache.peek(key) !== undefined };
   }
 
   private keyOf(model: CompletionModel, window: LocalWindow): string {

@@ -228,3 +228,16 @@ test('the suffix is capped to what the model prefills in the target time, as mea
   const capped = suffixOf(backend.calls[2].prompt);
   assert.ok(uncapped > 200 && capped <= 40, `suffix ${uncapped} → ${capped} characters (1 token each)`);
 });
+
+test('a call that arrives before the accept command joins the speculation started during its debounce', async () => {
+  const { engine, backend } = setup((prompt) => (prompt.includes('alpha();<|fim_suffix|>') ? 'beta();' : 'alpha();'), { msPerToken: 2, settings: { debounceMs: 40 } });
+  const text = 'function f() {\n  |\n}';
+  const shown = await engine.complete({ ...doc(text), trigger: 'explicit' });
+  const after = doc(text.replace('|', 'alpha();|'));
+  // VS Code asks at the new position first, then runs the item's command.
+  const next = engine.complete(after);
+  engine.accept(shown!, after);
+  assert.equal((await next)?.text, 'beta();');
+  assert.equal(backend.calls.length, 2, 'the speculative request served the call; no third request');
+  assert.equal(backend.calls[1].aborted, false);
+});
