@@ -34,6 +34,8 @@ export interface CodeServer {
   serverLogPath: string;
   /** The running processes of this code-server (its own and its descendants). */
   processIds(): number[];
+  /** Settles when code-server's process exits (after stop(), or on its own). */
+  exited: Promise<{ code: number | null; signalName: NodeJS.Signals | null }>;
   /** Stops every process of this code-server and removes the profile unless keepProfile. Idempotent. */
   stop(): Promise<void>;
 }

@@ -30,6 +30,8 @@ export const QUIET_SETTINGS = {
   'git.enabled': false,
   'chat.disableAIFeatures': true,
   'window.restoreWindows': 'none',
+  // A process of ours listening on a port would otherwise raise a "port forwarded" notification.
+  'remote.autoForwardPorts': false,
 };
 
 /** The environment code-server runs in: a private HOME and XDG folders, and no extension gallery. */
@@ -246,7 +248,9 @@ export async function launchCodeServer(options = {}) {
   // for the line that says it listens.
   const serverLogPath = join(profileDir, 'code-server.log');
   const serverLog = createWriteStream(serverLogPath);
-  const child = spawn(process.execPath, args, { env, cwd: workspace ?? profileDir, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: a terminal's Ctrl+C then reaches only us, and we stop the tree in order
+  // (leaves first) instead of every process dying at once and orphaning the rest.
+  const child = spawn(process.execPath, args, { env, cwd: workspace ?? profileDir, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   running.add(child.pid);
   let exited = false;
   const exitedPromise = new Promise((done) => child.on('exit', (code, signalName) => {
@@ -319,6 +323,7 @@ export async function launchCodeServer(options = {}) {
     logsDir: join(userDataDir, 'logs'),
     serverLogPath,
     processIds: () => processTree(child.pid).filter(isRunning),
+    exited: exitedPromise,
     stop,
   };
 }
