@@ -248,9 +248,9 @@ function createWorkbench(page: Page, server: CodeServer, workspaceDir: string, p
     // Clicking an active container's icon would hide the side bar: click only when it is not active.
     if (!(await item.evaluate((element) => element.classList.contains('checked')))) await item.click();
     await page.locator('.part.sidebar .composite.title').filter({ hasText: /tokenscope/i }).first().waitFor({ state: 'visible' });
-    // A webview view is an iframe holding another iframe with the extension's HTML.
-    const outer = page.locator('.part.sidebar iframe.webview.ready, .webview.ready').first();
-    await outer.waitFor({ state: 'attached' });
+    // A webview view is an iframe holding another iframe with the extension's HTML. Webviews live in
+    // an overlay of the workbench, not inside the side bar's DOM.
+    await page.locator('iframe.webview.ready').first().waitFor({ state: 'attached' });
     const content = page.frameLocator('iframe.webview.ready').first().frameLocator('#active-frame');
     await content.locator('body').waitFor({ state: 'attached' });
     return content;
