@@ -256,9 +256,16 @@ export class CompletionEngine {
       if (!signal?.aborted) this.stats.superseded++;
       return undefined;
     }
-    // The accept that started a speculation for this window may have arrived during the debounce.
+    // The accept that started a speculation for this window may have arrived during the debounce:
+    // it is running (join it) or already done (its answer is in the cache).
     const afterDebounce = await this.joinInFlight(key, signal, supersededNow, startedAt);
     if (afterDebounce.joined) return afterDebounce.result;
+    const finished = this.cache.get(key);
+    if (finished) {
+      this.stats.cacheHits++;
+      if (finished.result.source === 'speculative') this.stats.speculativeHits++;
+      return finished.text.length === 0 ? undefined : { ...finished.result, text: finished.text, latencyMs: this.now() - startedAt, modelLatencyMs: 0, key };
+    }
     return this.request(model, window, key, { speculative: false, signal, startedAt });
   }
 
