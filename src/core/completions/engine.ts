@@ -234,12 +234,7 @@ export class CompletionEngine {
     const cached = this.cache.get(key);
     const along = cached ? undefined : this.typingAlong(model, window);
     this.noteSync(syncStart);
-    if (cached) {
-      this.stats.cacheHits++;
-      if (cached.result.source === 'speculative') this.stats.speculativeHits++;
-      if (cached.text.length === 0) return undefined;
-      return { ...cached.result, text: cached.text, source: cached.result.source === 'speculative' ? 'speculative' : 'cache', latencyMs: this.now() - startedAt, modelLatencyMs: 0, key };
-    }
+    if (cached) return this.fromCache(cached, key, startedAt);
     if (along) {
       this.stats.typingAlongHits++;
       const result: CompletionResult = { ...along.result, text: along.text, source: 'typing-along', latencyMs: this.now() - startedAt, modelLatencyMs: 0, key };
@@ -261,11 +256,7 @@ export class CompletionEngine {
     const afterDebounce = await this.joinInFlight(key, signal, supersededNow, startedAt);
     if (afterDebounce.joined) return afterDebounce.result;
     const finished = this.cache.get(key);
-    if (finished) {
-      this.stats.cacheHits++;
-      if (finished.result.source === 'speculative') this.stats.speculativeHits++;
-      return finished.text.length === 0 ? undefined : { ...finished.result, text: finished.text, latencyMs: this.now() - startedAt, modelLatencyMs: 0, key };
-    }
+    if (finished) return this.fromCache(finished, key, startedAt);
     return this.request(model, window, key, { speculative: false, signal, startedAt });
   }
 
@@ -315,6 +306,15 @@ export class CompletionEngine {
     if (prefilledTokens === undefined || firstTokenMs === undefined || prefilledTokens < 32 || firstTokenMs <= 0) return;
     const rate = prefilledTokens / firstTokenMs;
     this.prefillRate = this.prefillRate === undefined ? rate : this.prefillRate * 0.7 + rate * 0.3;
+  }
+
+  /** A cached answer (an empty one means "nothing to suggest here": undefined, without asking again). */
+  private fromCache(entry: CacheEntry, key: string, startedAt: number): CompletionResult | undefined {
+    this.stats.cacheHits++;
+    const speculative = entry.result.source === 'speculative';
+    if (speculative) this.stats.speculativeHits++;
+    if (entry.text.length === 0) return undefined;
+    return { ...entry.result, text: entry.text, source: speculative ? 'speculative' : 'cache', latencyMs: this.now() - startedAt, modelLatencyMs: 0, key };
   }
 
   /** Waits for a running request for the same window; `joined: false` when there is none (or it was aborted). */
