@@ -334,7 +334,9 @@ export class LocalModel {
     for (;;) {
       checkAbort();
       const id = pickToken(logits, sampling, seen, random, this.scratch);
-      const logTotal = logSumExp(logits);
+      // Greedy on raw logits picked the maximum: no second pass to find it.
+      const greedyOnRaw = sampling.temperature <= 0 && (sampling.repetitionPenalty === 1 || seen.size === 0);
+      const logTotal = logSumExp(logits, 1, greedyOnRaw ? logits[id] : undefined);
       const logprob = logits[id] - logTotal;
       const top = topLogprobs > 0 ? topKIndices(logits, topLogprobs).map((alt) => ({ id: alt, text: this.tokenizer.decode([alt]), logprob: logits[alt] - logTotal })) : [];
       if (eos.has(id)) {

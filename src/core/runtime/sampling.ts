@@ -77,17 +77,38 @@ export function argmax(values: Float32Array): number {
  */
 export const NEGLIGIBLE_LOG_RATIO = 24;
 
-/** log(sum(exp(values * scale))) computed stably: one pass for the max, one for the sum. */
-export function logSumExp(values: Float32Array, scale = 1): number {
-  let max = -Infinity;
-  for (let i = 0; i < values.length; i++) if (values[i] > max) max = values[i];
+const EXP_STEPS = 1024;
+const twoToMinusFraction = Float64Array.from({ length: EXP_STEPS + 1 }, (_, i) => 2 ** (-i / EXP_STEPS));
+const twoToMinusWhole = Float64Array.from({ length: 64 }, (_, n) => 2 ** -n);
+const STEPS_PER_NAT = Math.LOG2E * EXP_STEPS;
+
+/**
+ * e^d for -NEGLIGIBLE_LOG_RATIO < d <= 0, relative error < 6e-8 (2^-y from a 1024-step table with
+ * linear interpolation). About 5x faster than Math.exp, which matters: normalizing 150k logits
+ * every token took a third of a small model's step time.
+ */
+export function expOfNonPositive(d: number): number {
+  const y = d * -STEPS_PER_NAT;
+  const whole = y | 0;
+  const step = whole & (EXP_STEPS - 1);
+  const low = twoToMinusFraction[step];
+  return twoToMinusWhole[whole >> 10] * (low + (twoToMinusFraction[step + 1] - low) * (y - whole));
+}
+
+/**
+ * log(sum(exp(values * scale))) computed stably: one pass for the max (skipped when the caller
+ * knows it, e.g. the logit greedy decoding just picked), one for the sum.
+ */
+export function logSumExp(values: Float32Array, scale = 1, knownMax?: number): number {
+  let max = knownMax ?? -Infinity;
+  if (knownMax === undefined) for (let i = 0; i < values.length; i++) if (values[i] > max) max = values[i];
   if (max === -Infinity) return -Infinity;
   let sum = 0;
   const scaledMax = max * scale;
   const floor = -NEGLIGIBLE_LOG_RATIO;
   for (let i = 0; i < values.length; i++) {
     const exponent = values[i] * scale - scaledMax;
-    if (exponent > floor) sum += Math.exp(exponent);
+    if (exponent > floor) sum += expOfNonPositive(exponent);
   }
   return scaledMax + Math.log(sum);
 }
@@ -246,7 +267,7 @@ export function pickToken(logits: Float32Array, sampling: ResolvedSampling, seen
     for (let id = 0; id < working.length; id++) {
       const exponent = working[id] * inverseTemperature - logTotal;
       if (exponent <= floor) continue;
-      cumulative += Math.exp(exponent);
+      cumulative += expOfNonPositive(Math.min(0, exponent));
       if (target < cumulative) return id;
     }
     return argmax(working);
