@@ -22,6 +22,17 @@ async function annotationTexts(page: Page): Promise<string[]> {
   });
 }
 
+/** Polls until at least `min` annotations are drawn (they are applied as editors become visible). */
+async function waitForAnnotations(page: Page, min: number): Promise<string[]> {
+  let texts: string[] = [];
+  for (let attempt = 0; attempt < 40; attempt++) {
+    texts = await annotationTexts(page);
+    if (texts.length >= min) return texts;
+    await page.waitForTimeout(250);
+  }
+  return texts;
+}
+
 async function waitForAnswer(chat: FrameLocator, count: number): Promise<void> {
   // Finished answers lose the `streaming` class and gain their stats line.
   await chat.locator('.message.assistant:not(.streaming) .message-footer').nth(count - 1).waitFor({ timeout: 60_000 });
@@ -156,15 +167,31 @@ describe('Chat, Explain Selection and reasoning annotations (replay backend)', {
     assert.match(await answer.locator('.answer').innerText(), /^Summary: retry runs an async operation/);
     assert.ok(await answer.locator('.citation').count() >= 5, 'line citations in the answer are clickable');
 
-    let texts: string[] = [];
-    for (let attempt = 0; attempt < 20 && texts.length < 5; attempt++) {
-      texts = await annotationTexts(page);
-      if (texts.length < 5) await page.waitForTimeout(250);
-    }
+    const texts = await waitForAnnotations(page, 5);
     assert.ok(texts.length >= 5, `annotations beside the cited lines (found ${texts.length}: ${texts.join(' | ')})`);
     assert.ok(texts.some((text) => /lastError remembers the most recent failure/.test(text)), 'L3 carries the answer sentence that cites it');
     await page.keyboard.press('Escape');
     await workbench.screenshot('explain-annotations');
+
+    // The hover over an annotation holds the whole paragraph that cites the line.
+    const box = await page.evaluate(() => {
+      for (const span of Array.from(document.querySelectorAll('.editor-group-container.active .view-lines span'))) {
+        if (getComputedStyle(span, '::after').content.includes('lastError remembers')) {
+          // The decoration's span sits at the line's end; its ::after text starts 3em further right.
+          const rect = span.getBoundingClientRect();
+          return { x: rect.left + 80, y: rect.top + rect.height / 2 };
+        }
+      }
+      return undefined;
+    });
+    assert.ok(box, 'the annotation of L3 is on screen');
+    await page.mouse.move(box.x, box.y);
+    const hover = page.locator('.monaco-hover', { hasText: /Answer about line 3/ });
+    await hover.waitFor();
+    assert.match(await hover.innerText(), /remembers the most recent failure so it can be rethrown later/);
+    await page.waitForTimeout(500); // the hover fades in
+    await workbench.screenshot('explain-hover');
+    await page.mouse.move(5, 5);
 
     // A citation in the chat selects its lines in the editor.
     await answer.locator('.answer .citation', { hasText: 'L13' }).first().click();
@@ -181,14 +208,19 @@ describe('Chat, Explain Selection and reasoning annotations (replay backend)', {
     await lines.filter({ hasText: /━━\sThinking\s·\s\d+\stokens/ }).waitFor();
     await lines.filter({ hasText: /━━\sAnswer\s━━/ }).waitFor();
     // The grammar colours citations differently from the trace text around them.
+    // Tokenizing with the grammar is asynchronous: poll until the coloured spans are there.
     // (A string, not a function: the TypeScript loader would wrap inner functions in helpers the page lacks.)
-    const colours = (await page.evaluate(`(() => {
-      const spans = Array.from(document.querySelectorAll('.editor-group-container.active .view-lines span span'));
-      const find = (pattern) => spans.find((span) => pattern.test(span.textContent || ''));
-      const citation = find(/^L3$/);
-      const thinking = find(/where\\sthe\\smost\\srecent/);
-      return { citation: citation && getComputedStyle(citation).color, thinking: thinking && getComputedStyle(thinking).color };
-    })()`)) as { citation?: string; thinking?: string };
+    let colours: { citation?: string; thinking?: string } = {};
+    for (let attempt = 0; attempt < 40 && !(colours.citation && colours.thinking); attempt++) {
+      if (attempt > 0) await page.waitForTimeout(250);
+      colours = (await page.evaluate(`(() => {
+        const spans = Array.from(document.querySelectorAll('.view-lines span span'));
+        const find = (pattern) => spans.find((span) => pattern.test(span.textContent || ''));
+        const citation = find(/^L3$/);
+        const thinking = find(/where\\sthe\\smost\\srecent/);
+        return { citation: citation && getComputedStyle(citation).color, thinking: thinking && getComputedStyle(thinking).color };
+      })()`)) as { citation?: string; thinking?: string };
+    }
     assert.ok(colours.citation && colours.thinking && colours.citation !== colours.thinking, `citation ${colours.citation} vs thinking ${colours.thinking}`);
     await page.locator('.statusbar-item', { hasText: 'Tokenscope Trace' }).first().waitFor();
     await workbench.screenshot('trace-document');
@@ -199,10 +231,30 @@ describe('Chat, Explain Selection and reasoning annotations (replay backend)', {
     const { page } = workbench;
     await workbench.runCommand('View: Close All Editor Groups');
     await workbench.openFile('retry.ts');
-    assert.ok((await annotationTexts(page)).length >= 5);
+    assert.ok((await waitForAnnotations(page, 5)).length >= 5, 'annotations come back when the file is shown again');
     await workbench.runCommand('Tokenscope: Clear Reasoning Annotations');
     for (let attempt = 0; attempt < 20 && (await annotationTexts(page)).length > 0; attempt++) await page.waitForTimeout(100);
     assert.deepEqual(await annotationTexts(page), []);
+  });
+
+  it('with thinking set to off, explains from the answer alone (no trace)', async () => {
+    const { page } = workbench;
+    await workbench.openFile('retry.ts');
+    // Opening a file through the explorer hid the chat: show it again.
+    chat = await openChat(workbench);
+    await chat.locator('.thinking-setting select').selectOption('off');
+    await chat.locator('.thinking-setting select option[value="off"]:checked').waitFor({ state: 'attached' });
+    await page.locator('.editor-group-container.active .monaco-editor .view-lines').click();
+    await page.keyboard.press('Control+Home');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Control+Shift+End');
+    await page.keyboard.press('Control+Alt+KeyE');
+    await waitForAnswer(chat, 5);
+    const answer = chat.locator('.message.assistant').nth(4);
+    assert.equal(await answer.locator('details.thinking').count(), 0);
+    assert.match(await answer.locator('.answer').innerText(), /calls an async operation until it succeeds/);
+    const texts = await waitForAnnotations(page, 5);
+    assert.ok(texts.length >= 5 && texts.every((text) => !text.includes('thinking:')), `annotations from the answer alone: ${texts.join(' | ')}`);
   });
 
   it('restores the conversation after a reload (history in the extension storage)', async () => {
@@ -211,8 +263,8 @@ describe('Chat, Explain Selection and reasoning annotations (replay backend)', {
     await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
     chat = await openChat(workbench);
     await chat.locator('.message.user', { hasText: 'When should I use retry with backoff?' }).waitFor();
-    await chat.locator('.message.user', { hasText: 'Explain retry.ts:2-14' }).waitFor();
-    assert.equal(await chat.locator('.message.assistant').count(), 4);
+    await chat.locator('.message.user', { hasText: 'Explain retry.ts:2-14' }).nth(1).waitFor();
+    assert.equal(await chat.locator('.message.assistant').count(), 5);
     await workbench.screenshot('chat-restored');
   });
 });

@@ -191,7 +191,8 @@ export class ChatController implements vscode.Disposable {
       return;
     }
     const config = this.deps.config();
-    const thinking: ThinkingMode = backend.info.supportsThinking ? config.chat.thinking : 'off';
+    // Templates without a thinking switch ignore it; before a model loads its support is unknown.
+    const thinking: ThinkingMode = config.chat.thinking;
     const fitted = await this.fitToContext(backend, [...modelMessages(this.conversation), { role: 'user', content: user.prompt ?? user.text }], thinking, config.chat.maxTokens);
     if ('problem' in fitted) {
       this.deps.view.post({ type: 'notice', text: fitted.problem });
@@ -311,7 +312,7 @@ export class ChatController implements vscode.Disposable {
     const messages: ChatMessage[] = [...modelMessages(this.conversation), { role: 'user', content }];
     let promptTokens: number;
     try {
-      promptTokens = await backend.countPromptTokens(messages, backend.info.supportsThinking ? config.chat.thinking : 'off');
+      promptTokens = await backend.countPromptTokens(messages, config.chat.thinking);
     } catch (error) {
       this.deps.log.debug(`Chat: counting prompt tokens failed: ${(error as Error).message}`);
       return;
