@@ -17,6 +17,8 @@ export interface ModelProcessClientOptions {
   readonly entry: string;
   /** Where `models/` lives (built-in `mini`). */
   readonly packageRoot: string;
+  /** The Node binary to run the process with (default: this process's, as `fork` does). */
+  readonly execPath?: string;
   /** Node flags for the child, e.g. `['--import', 'tsx']` to run the TypeScript entry in tests. */
   readonly execArgv?: readonly string[];
   /** Extra environment for the child. */
@@ -417,6 +419,7 @@ export class ModelProcessClient {
     return new Promise<void>((resolve, reject) => {
       const child = fork(this.options.entry, [], {
         execArgv: [...(this.options.execArgv ?? [])],
+        ...(this.options.execPath ? { execPath: this.options.execPath } : {}),
         env: {
           ...process.env,
           ...this.options.env,
