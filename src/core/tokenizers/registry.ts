@@ -90,7 +90,7 @@ export class TokenizerRegistry {
   list(): TokenizerDescriptor[] {
     const model: TokenizerDescriptor = {
       id: MODEL_TOKENIZER_ID,
-      label: this.modelTokenizer ? `Local model (${this.modelTokenizer.label})` : 'Local model',
+      label: this.modelTokenizer ? `Local model: ${this.modelTokenizer.label}` : 'Local model',
       estimate: false,
       description: this.modelTokenizer ? 'The active local model’s own tokenizer' : 'No local model loaded yet',
     };

@@ -75,28 +75,33 @@ export class LensDocuments implements vscode.Disposable {
       return undefined;
     }
     const tokens = new DocumentTokens(tokenizer, document.getText(), { deferBuild: true });
-    let entry!: Entry;
-    const ready = this.build(document, tokens, () => entry);
-    entry = { tokenizer, tokens, version: undefined, ready, cancelled: false };
+    let markReady!: () => void;
+    const entry: Entry = { tokenizer, tokens, version: undefined, ready: new Promise<void>((resolve) => (markReady = resolve)), cancelled: false };
     this.entries.set(key, entry);
+    void this.build(document, entry).finally(markReady);
     return entry;
   }
 
   /** Builds in slices, yielding to the event loop; restarts if the document changes meanwhile. */
-  private async build(document: vscode.TextDocument, tokens: DocumentTokens, entry: () => Entry): Promise<void> {
+  private async build(document: vscode.TextDocument, entry: Entry): Promise<void> {
     const started = performance.now();
     const version = document.version;
+    const tokens = entry.tokens;
+    // Start on the next tick: the caller is in the middle of a redraw or hover.
+    await new Promise((resolve) => setImmediate(resolve));
     for (const _ of tokens.buildSteps(BUILD_SLICE_CHARS)) {
       await new Promise((resolve) => setImmediate(resolve));
-      if (entry().cancelled) return;
-      if (document.version !== version) {
-        // Edited while building: start over on the new text (rare, and cheap compared to being wrong).
-        this.entries.delete(document.uri.toString());
-        return;
-      }
+      if (entry.cancelled) return;
+      if (document.version !== version) break;
     }
-    if (entry().cancelled || document.version !== version) return;
-    entry().version = version;
+    if (entry.cancelled) return;
+    if (document.version !== version) {
+      // Edited while building: start over on the new text (listeners peek again and rebuild).
+      this.entries.delete(document.uri.toString());
+      this.changed.fire(document);
+      return;
+    }
+    entry.version = version;
     this.log.debug(`Token lens: ${tokens.tokenCount} ${tokens.tokenizer.id} tokens in ${document.uri.fsPath || document.uri.toString()} (${Math.round(performance.now() - started)} ms, cut rule ${tokens.rule})`);
     this.changed.fire(document);
   }

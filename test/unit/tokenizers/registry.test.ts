@@ -85,7 +85,7 @@ test('"model" serves the active local model tokenizer, with a clear error when n
   const qwen = await registry.get('qwen2.5');
   local.setModelTokenizer(qwen);
   assert.equal(await local.get('model'), qwen);
-  assert.match(local.list()[0].label, /Local model \(Qwen2\.5/);
+  assert.match(local.list()[0].label, /Local model: Qwen2\.5/);
   local.setModelTokenizer(undefined);
   assert.equal(local.peek('model'), undefined);
 });
