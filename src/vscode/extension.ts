@@ -8,6 +8,7 @@ import { chooseModel, modelLabel } from './modelCommands';
 import { ModelService } from './modelService';
 import { unsupportedPlatformMessage } from './platform';
 import { ModelStatusItem } from './statusBar';
+import { registerTokenLens } from './tokenLens';
 
 /** Set by the esbuild banner as the bundle starts loading, so activation time includes module load. */
 declare const __tokenscopeBundleStart: number | undefined;
@@ -35,6 +36,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const chat = registerChat(context, { log, commands, runtime: models });
   // Completions own the status item's state (loading, generating, idle with latency, error).
   registerCompletions(context, { log, status, commands, runtime: models });
+  registerTokenLens(context, { log, commands });
 
   const applyConfig = () => {
     const config = readConfig();
