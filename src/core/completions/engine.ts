@@ -1,4 +1,3 @@
-import type { ModelTokenizer } from '../tokenizers/types';
 import { isAbortError, SupersededError, type CompletionBackend, type GenerateSummary } from './backend';
 import type { CostEstimator, CostLine } from './cost';
 import type { CursorPosition, DocumentLines } from './document';
@@ -6,14 +5,15 @@ import type { ExtraContextBuffer } from './extraContext';
 import type { FimTemplate } from './fimTemplates';
 import { LruCache } from './lruCache';
 import { completionShape, cutRepetition, postProcess, shapeCompletion, type CompletionShape, type CursorContext } from './postProcess';
-import { buildPrompt, defaultPromptBudget, extractWindow, LineTokenCounter, windowKey, type LocalWindow, type PromptBudget } from './promptBuilder';
+import { defaultPromptBudget, extractWindow, windowKey, type LocalWindow, type PromptBuilder } from './promptBuilder';
 
 /** A loaded model as the completion engine sees it. */
 export interface CompletionModel {
   /** Stable id (`mini`, a folder path) for cache keys. */
   readonly id: string;
   readonly label: string;
-  readonly tokenizer: ModelTokenizer;
+  /** Builds token-id prompts with the model's tokenizer (in this thread or a worker). */
+  readonly prompts: PromptBuilder;
   readonly template: FimTemplate;
   /** max_position_embeddings of config.json. */
   readonly contextLength: number;
@@ -167,7 +167,6 @@ const wordChar = /[\p{L}\p{N}_$]/u;
 export class CompletionEngine {
   private settings: EngineSettings;
   private cache: LruCache<string, CacheEntry>;
-  private readonly counters = new WeakMap<ModelTokenizer, LineTokenCounter>();
   private pending: { readonly settle: () => void } | undefined;
   /** Number of the newest complete() call; an older call that finds a newer number settles with undefined. */
   private callSeq = 0;
@@ -223,7 +222,7 @@ export class CompletionEngine {
     const model = await this.options.getModel();
     if (supersededNow() || signal?.aborted) return undefined;
     const syncStart = this.now();
-    const window = extractWindow(request.document, request.position, this.settings, request.path);
+    const window = extractWindow(request.document, request.position, this.settings, request.path, request.repoName);
     const key = this.keyOf(model, window);
     // The user moved on: a running request for another window is useless now (a speculative one may
     // still be what the next pause needs, so it runs until a real request replaces it).
@@ -273,7 +272,7 @@ export class CompletionEngine {
   async prefetch(request: Omit<CompletionRequest, 'trigger'>): Promise<CompletionResult | undefined> {
     try {
       const model = await this.options.getModel();
-      const window = extractWindow(request.document, request.position, this.settings, request.path);
+      const window = extractWindow(request.document, request.position, this.settings, request.path, request.repoName);
       const key = this.keyOf(model, window);
       if (this.cache.peek(key) || this.inFlight?.key === key) return undefined;
       return await this.request(model, window, key, { speculative: true, startedAt: this.now() });
@@ -388,24 +387,19 @@ export class CompletionEngine {
   private async generate(model: CompletionModel, window: LocalWindow, key: string, signal: AbortSignal, speculative: boolean, startedAt: number): Promise<CompletionResult | undefined> {
     const modelStart = this.now();
     this.stats.modelRequests++;
-    let counter = this.counters.get(model.tokenizer);
-    if (!counter) {
-      counter = new LineTokenCounter(model.tokenizer);
-      this.counters.set(model.tokenizer, counter);
-    }
     const buildStart = this.now();
-    const prompt = buildPrompt(window, {
-      tokenizer: model.tokenizer,
-      template: model.template,
+    const built = model.prompts.build({
+      window,
       budget: { ...this.settings, prefixShare: defaultPromptBudget.prefixShare, extraContextTokens: this.settings.extraContext ? this.settings.extraContextTokens : 0 },
       contextLength: model.contextLength,
       maxTokens: this.settings.maxTokens,
-      counter,
-      extraChunks: this.settings.extraContext ? this.options.extraContext?.snapshot(window.path) : undefined,
-      repoName: undefined,
+      extraChunks: this.settings.extraContext ? this.options.extraContext?.snapshot(window.path).map((chunk) => ({ path: chunk.path, content: chunk.content })) : undefined,
       eosTokenIds: model.eosTokenIds,
       maxSuffixTokens: this.prefillRate === undefined ? undefined : Math.max(minimumSuffixTokens, Math.round(this.prefillRate * this.settings.prefillTargetMs)),
     });
+    // A local builder works on this thread (count it); a worker's build is waited for, not blocking.
+    if (!(built instanceof Promise)) this.noteSync(buildStart);
+    const prompt = await built;
     const context: CursorContext = {
       linePrefix: window.linePrefix,
       lineSuffix: window.lineSuffix,
@@ -415,7 +409,6 @@ export class CompletionEngine {
       maxLines: this.settings.maxLines,
     };
     const shape = completionShape(window.linePrefix, window.lineSuffix);
-    this.noteSync(buildStart);
     let raw = '';
     let generatedTokens = 0;
     let outcome: CompletionRecord['outcome'] = 'completed';

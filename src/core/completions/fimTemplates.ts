@@ -204,5 +204,15 @@ function incomplete(name: string, tokens: readonly string[], probe: VocabularyPr
 function withoutMissingRepoTokens(template: FimTemplate, probe: VocabularyProbe): FimTemplate {
   const repoTokens = template.controlTokens.slice(3);
   if (repoTokens.every((token) => probe.hasToken(token))) return template;
+  return withoutRepoContext(template);
+}
+
+function withoutRepoContext(template: FimTemplate): FimTemplate {
+  if (!template.supportsRepoContext) return template;
   return { ...template, supportsRepoContext: false, controlTokens: template.controlTokens.slice(0, 3), build: (input) => template.build({ ...input, repoFiles: undefined }) };
+}
+
+/** The template a detection chose, rebuilt from plain data (family and repo support) in another thread. */
+export function templateFor(family: FimFamily, supportsRepoContext: boolean): FimTemplate {
+  return supportsRepoContext ? fimTemplates[family] : withoutRepoContext(fimTemplates[family]);
 }

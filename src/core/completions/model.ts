@@ -4,6 +4,7 @@ import type { ModelTokenizer } from '../tokenizers/types';
 import type { CompletionBackend } from './backend';
 import type { CompletionModel } from './engine';
 import { detectFimTemplate } from './fimTemplates';
+import { LocalPromptBuilder } from './promptBuilder';
 import { RuntimeCompletionBackend, type GenerationSource } from './runtimeBackend';
 
 /** Raised when a model cannot complete at the cursor; the message is for the user. */
@@ -39,7 +40,7 @@ export function completionModelFrom(parts: CompletionModelParts): CompletionMode
     hasToken: (token) => tokenizer.specialTokens.has(token) || tokenizer.tokenToId(token) !== undefined,
   });
   if (!detection.ok) throw new NoFimSupportError(`${parts.label}: ${detection.reason}`);
-  return { id: parts.id, label: parts.label, tokenizer, template: detection.template, contextLength: parts.contextLength, eosTokenIds: parts.eosTokenIds, backend: parts.backend };
+  return { id: parts.id, label: parts.label, prompts: new LocalPromptBuilder(tokenizer, detection.template), template: detection.template, contextLength: parts.contextLength, eosTokenIds: parts.eosTokenIds, backend: parts.backend };
 }
 
 /** The catalog's answer to "is this loaded model one of Tokenscope's built-in models" (ModelInfo.id). */

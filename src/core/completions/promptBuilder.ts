@@ -1,6 +1,5 @@
 import type { ModelTokenizer, Tokenizer } from '../tokenizers/types';
 import type { CursorPosition, DocumentLines } from './document';
-import type { ContextChunk } from './extraContext';
 import { renderPrompt, tokenSpellings, type FimTemplate, type PromptPart, type RepoFile } from './fimTemplates';
 import { hashString } from './hash';
 import { LruCache } from './lruCache';
@@ -42,9 +41,11 @@ export interface LocalWindow {
   /** First line of the prefix window (0-based). */
   readonly startLine: number;
   readonly cursor: CursorPosition;
+  /** Workspace name for repository context. */
+  readonly repoName?: string;
 }
 
-export function extractWindow(document: DocumentLines, cursor: CursorPosition, budget: Pick<PromptBudget, 'linesBefore' | 'linesAfter'>, path = 'untitled'): LocalWindow {
+export function extractWindow(document: DocumentLines, cursor: CursorPosition, budget: Pick<PromptBudget, 'linesBefore' | 'linesAfter'>, path = 'untitled', repoName?: string): LocalWindow {
   const line = document.lineText(cursor.line);
   const linePrefix = line.slice(0, cursor.character);
   const lineSuffix = line.slice(cursor.character);
@@ -56,7 +57,7 @@ export function extractWindow(document: DocumentLines, cursor: CursorPosition, b
   for (let index = cursor.line + 1; index <= endLine; index++) nextLines.push(document.lineText(index));
   const prefix = before.length > 0 ? `${before.join('\n')}\n${linePrefix}` : linePrefix;
   const suffix = nextLines.length > 0 ? `${lineSuffix}\n${nextLines.join('\n')}` : lineSuffix;
-  return { path, prefix, suffix, linePrefix, lineSuffix, nextLines, startLine, cursor };
+  return { path, prefix, suffix, linePrefix, lineSuffix, nextLines, startLine, cursor, repoName };
 }
 
 function alignUp(value: number, step: number): number {
@@ -112,7 +113,7 @@ export interface BuildPromptOptions {
   readonly contextLength: number;
   readonly maxTokens: number;
   readonly counter: LineTokenCounter;
-  readonly extraChunks?: readonly ContextChunk[];
+  readonly extraChunks?: readonly RepoFile[];
   readonly repoName?: string;
   /** Extra stop ids from generation_config.json (eos_token_id). */
   readonly eosTokenIds?: readonly number[];
@@ -274,4 +275,53 @@ function cutSuffix(lines: readonly string[], counts: readonly number[], budget: 
 /** For logs and the CLI: the prompt as the model sees it, control tokens spelled out. */
 export function describePrompt(prompt: BuiltPrompt): string {
   return renderPrompt(prompt.parts);
+}
+
+/** Everything a prompt build needs besides the tokenizer and template; plain data (crosses to a worker). */
+export interface PromptRequest {
+  readonly window: LocalWindow;
+  readonly budget: PromptBudget;
+  readonly contextLength: number;
+  readonly maxTokens: number;
+  readonly extraChunks?: readonly RepoFile[];
+  readonly eosTokenIds?: readonly number[];
+  readonly maxSuffixTokens?: number;
+}
+
+/** A built prompt as the engine needs it; plain data. */
+export type PromptIds = Pick<BuiltPrompt, 'ids' | 'stopTokenIds' | 'stopStrings' | 'prefixTokens' | 'suffixTokens' | 'extraTokens' | 'extraChunks'>;
+
+/**
+ * Builds prompts for one model. Local: in this thread (CLI, benchmark, tests). The extension uses a
+ * worker thread (promptWorkerClient.ts), so loading a large tokenizer and encoding never block the
+ * extension host.
+ */
+export interface PromptBuilder {
+  build(request: PromptRequest): PromptIds | Promise<PromptIds>;
+  dispose?(): void;
+}
+
+export class LocalPromptBuilder implements PromptBuilder {
+  private readonly counter: LineTokenCounter;
+
+  constructor(private readonly tokenizer: ModelTokenizer, private readonly template: FimTemplate) {
+    this.counter = new LineTokenCounter(tokenizer);
+  }
+
+  build(request: PromptRequest): PromptIds {
+    const prompt = buildPrompt(request.window, {
+      tokenizer: this.tokenizer,
+      template: this.template,
+      budget: request.budget,
+      contextLength: request.contextLength,
+      maxTokens: request.maxTokens,
+      counter: this.counter,
+      extraChunks: request.extraChunks,
+      repoName: request.window.repoName,
+      eosTokenIds: request.eosTokenIds,
+      maxSuffixTokens: request.maxSuffixTokens,
+    });
+    const { ids, stopTokenIds, stopStrings, prefixTokens, suffixTokens, extraTokens, extraChunks } = prompt;
+    return { ids, stopTokenIds, stopStrings, prefixTokens, suffixTokens, extraTokens, extraChunks };
+  }
 }

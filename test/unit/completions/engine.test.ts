@@ -4,6 +4,7 @@ import { TextLines } from '../../../src/core/completions/document';
 import { CompletionEngine, type CompletionModel, type CompletionRecord, type EngineSettings } from '../../../src/core/completions/engine';
 import { costEstimatorFrom } from '../../../src/core/completions/cost';
 import { fimTemplates } from '../../../src/core/completions/fimTemplates';
+import { LocalPromptBuilder } from '../../../src/core/completions/promptBuilder';
 import { CharTokenizer, FakeBackend, qwenSpecials } from './fakes';
 
 const tokenizer = new CharTokenizer(qwenSpecials);
@@ -12,7 +13,7 @@ const letters = (length: number) => Array.from({ length }, (_, index) => String.
 
 function setup(answer: (prompt: string) => string, options: { msPerToken?: number; settings?: Partial<EngineSettings> } = {}) {
   const backend = new FakeBackend(tokenizer, answer, options.msPerToken ?? 0);
-  const model: CompletionModel = { id: 'fake', label: 'fake', tokenizer, template: fimTemplates['qwen2.5-coder'], contextLength: 4096, eosTokenIds: [], backend };
+  const model: CompletionModel = { id: 'fake', label: 'fake', prompts: new LocalPromptBuilder(tokenizer, fimTemplates['qwen2.5-coder']), template: fimTemplates['qwen2.5-coder'], contextLength: 4096, eosTokenIds: [], backend };
   const records: CompletionRecord[] = [];
   const events: string[] = [];
   const engine = new CompletionEngine({
@@ -179,7 +180,7 @@ test('a failing backend rejects with its reason and still ends the request', asy
   };
   const events: string[] = [];
   const engine = new CompletionEngine({
-    getModel: () => ({ id: 'broken', label: 'broken', tokenizer, template: fimTemplates['qwen2.5-coder'], contextLength: 4096, eosTokenIds: [], backend }),
+    getModel: () => ({ id: 'broken', label: 'broken', prompts: new LocalPromptBuilder(tokenizer, fimTemplates['qwen2.5-coder']), template: fimTemplates['qwen2.5-coder'], contextLength: 4096, eosTokenIds: [], backend }),
     settings: { debounceMs: 0 },
     onRequestStart: () => events.push('start'),
     onRequestEnd: (outcome) => events.push(`end:${outcome.error instanceof Error ? outcome.error.message : ''}`),
