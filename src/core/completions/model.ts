@@ -5,6 +5,7 @@ import type { CompletionBackend } from './backend';
 import type { CompletionModel } from './engine';
 import { detectFimTemplate } from './fimTemplates';
 import { LocalPromptBuilder } from './promptBuilder';
+import { WorkerPromptBuilder, type PromptWorkerOptions } from './promptWorkerClient';
 import { RuntimeCompletionBackend, type GenerationSource } from './runtimeBackend';
 
 /** Raised when a model cannot complete at the cursor; the message is for the user. */
@@ -56,6 +57,8 @@ export interface LoadedModelInfo {
   readonly modelType: string;
   readonly contextLength: number;
   readonly eosTokenIds: readonly number[];
+  /** Added/special tokens of the vocabulary (ModelInfo.specialTokens): lets the template be chosen without the tokenizer. */
+  readonly specialTokens?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -63,34 +66,55 @@ export interface LoadedModelInfo {
  * in this process once per model folder (prompt budgets are counted where the document is, so only
  * token ids cross to the model process). A model without FIM tokens fails here, with the reason.
  */
+export interface CompletionModelCacheOptions {
+  /** Build prompts in a worker thread (the extension); without it, in this thread. */
+  readonly worker?: PromptWorkerOptions;
+  /** Tokenizer loader for in-thread builds (tests inject one). */
+  readonly loadTokenizer?: (dir: string) => Promise<ModelTokenizer>;
+}
+
 export class CompletionModelCache {
   private current: { readonly key: string; readonly model: Promise<CompletionModel> } | undefined;
 
   constructor(
     private readonly source: GenerationSource,
-    private readonly loadTokenizer: (dir: string) => Promise<ModelTokenizer> = (dir) => loadTokenizerFromFolder(dir),
+    private readonly options: CompletionModelCacheOptions = {},
   ) {}
 
   forInfo(info: LoadedModelInfo): Promise<CompletionModel> {
     const key = `${info.id}\u0000${info.dir}`;
     if (this.current?.key === key) return this.current.model;
-    const model = this.loadTokenizer(info.dir).then((tokenizer) =>
-      completionModelFrom({
-        id: info.id,
-        label: info.label,
-        modelType: info.modelType,
-        builtin: isBuiltinModel(info.id),
-        contextLength: info.contextLength,
-        eosTokenIds: info.eosTokenIds,
-        tokenizer,
-        backend: new RuntimeCompletionBackend(this.source),
-      }),
-    );
-    // A failed tokenizer load is retried on the next request, not remembered forever.
+    const previous = this.current?.model;
+    const model = this.create(info);
+    // The previous model's worker (if any) is no longer needed.
+    void previous?.then((old) => old.prompts.dispose?.(), () => undefined);
+    // A failed load is retried on the next request, not remembered forever.
     model.catch(() => {
       if (this.current?.model === model) this.current = undefined;
     });
     this.current = { key, model };
     return model;
+  }
+
+  dispose(): void {
+    void this.current?.model.then((model) => model.prompts.dispose?.(), () => undefined);
+    this.current = undefined;
+  }
+
+  private async create(info: LoadedModelInfo): Promise<CompletionModel> {
+    const backend = new RuntimeCompletionBackend(this.source);
+    const builtin = isBuiltinModel(info.id);
+    const { worker } = this.options;
+    if (worker && info.specialTokens) {
+      // The runtime reports the vocabulary's added tokens: enough to choose the template here,
+      // while the tokenizer itself loads in the worker.
+      const special = info.specialTokens;
+      const detection = detectFimTemplate({ modelType: info.modelType, builtin, hasToken: (token) => Object.prototype.hasOwnProperty.call(special, token) });
+      if (!detection.ok) throw new NoFimSupportError(`${info.label}: ${detection.reason}`);
+      const prompts = await WorkerPromptBuilder.start(info.dir, detection.template, worker);
+      return { id: info.id, label: info.label, prompts, template: detection.template, contextLength: info.contextLength, eosTokenIds: info.eosTokenIds, backend };
+    }
+    const tokenizer = await (this.options.loadTokenizer ?? loadTokenizerFromFolder)(info.dir);
+    return completionModelFrom({ id: info.id, label: info.label, modelType: info.modelType, builtin, contextLength: info.contextLength, eosTokenIds: info.eosTokenIds, tokenizer, backend });
   }
 }

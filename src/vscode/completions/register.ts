@@ -1,4 +1,6 @@
 import * as vscode from 'vscode';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { CompletionEngine, type CompletionModel, type CompletionRecord, type CompletionResult } from '../../core/completions/engine';
 import { CompletionModelCache, type LoadedModelInfo } from '../../core/completions/model';
 import type { GenerationSource } from '../../core/completions/runtimeBackend';
@@ -63,7 +65,13 @@ export function registerCompletions(context: vscode.ExtensionContext, services: 
   const announced = new Set<string>();
   const pricedCosts = () => costEstimatorFromPriceTable(buildPriceTable(readConfig().cost.customModels).models);
   let costs: CostEstimator = services.costs ?? pricedCosts();
-  const models = new CompletionModelCache(services.runtime.client);
+  // Tokenizers load and prompts encode in a worker thread (dist/promptWorker.js): a 7 MB tokenizer.json
+  // would otherwise stall the extension host for most of a second.
+  const workerEntry = context.asAbsolutePath(join('dist', 'promptWorker.js'));
+  const worker = existsSync(workerEntry) ? { entry: workerEntry } : undefined;
+  if (!worker) log.warn(`${workerEntry} is missing: completion prompts are built on the extension host's thread (rebuild with node esbuild.mjs).`);
+  const models = new CompletionModelCache(services.runtime.client, { worker });
+  disposables.push({ dispose: () => models.dispose() });
   /**
    * The model for a request. While it loads (first use, a model switch, a restart after a crash)
    * the status says so; it always leaves `loading` again, whatever happens.

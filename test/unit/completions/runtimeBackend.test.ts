@@ -51,9 +51,11 @@ test('the model cache builds a CompletionModel from loaded-model info once per m
   const source = { generate: () => ({ [Symbol.asyncIterator]: async function* () { generated.push('x'); } }) };
   let tokenizerLoads = 0;
   const { loadTokenizerFromFolder } = await import('../../../src/core/tokenizers/huggingface');
-  const cache = new CompletionModelCache(source, (dir) => {
-    tokenizerLoads++;
-    return loadTokenizerFromFolder(dir);
+  const cache = new CompletionModelCache(source, {
+    loadTokenizer: (dir) => {
+      tokenizerLoads++;
+      return loadTokenizerFromFolder(dir);
+    },
   });
   const info = { id: resolve('test/fixtures/models/tiny-qwen2'), label: 'tiny', dir: resolve('test/fixtures/models/tiny-qwen2'), modelType: 'qwen2', contextLength: 128, eosTokenIds: [352] };
   const model = await cache.forInfo(info);
@@ -67,4 +69,30 @@ test('the model cache builds a CompletionModel from loaded-model info once per m
   await assert.rejects(cache.forInfo({ ...info, id: '/nowhere', dir: '/nowhere' }));
   await assert.rejects(cache.forInfo({ ...info, id: '/nowhere', dir: '/nowhere' }));
   assert.equal(tokenizerLoads, 4);
+});
+
+test('prompts built in a worker thread equal the in-thread ones, and the host thread never loads the tokenizer', async () => {
+  const dir = resolve('test/fixtures/models/tiny-qwen2');
+  const { loadTokenizerFromFolder } = await import('../../../src/core/tokenizers/huggingface');
+  const source = { generate: () => ({ [Symbol.asyncIterator]: async function* () {} }) };
+  const info = { id: dir, label: 'tiny', dir, modelType: 'qwen2', contextLength: 128, eosTokenIds: [352], specialTokens: Object.fromEntries((await loadTokenizerFromFolder(dir)).specialTokens) };
+  let hostLoads = 0;
+  const worker = new CompletionModelCache(source, { worker: { entry: resolve('src/core/completions/promptWorker.ts') }, loadTokenizer: async () => { hostLoads++; throw new Error('not here'); } });
+  const local = new CompletionModelCache(source);
+  const [inWorker, inThread] = await Promise.all([worker.forInfo(info), local.forInfo(info)]);
+  try {
+    assert.equal(hostLoads, 0);
+    assert.equal(inWorker.template.family, inThread.template.family);
+    const document = new TextLines('def add(a, b):\n    return a + b\n\ndef sub(a, b):\n    return a');
+    const { extractWindow, defaultPromptBudget } = await import('../../../src/core/completions/promptBuilder');
+    const request = { window: extractWindow(document, { line: 4, character: 12 }, defaultPromptBudget, 'x.py'), budget: defaultPromptBudget, contextLength: 128, maxTokens: 16, eosTokenIds: [352] };
+    const fromWorker = await inWorker.prompts.build(request);
+    assert.deepEqual(fromWorker, await inThread.prompts.build(request));
+    assert.ok(fromWorker.ids.length > 10);
+    // A vocabulary without FIM tokens is refused before any worker starts.
+    await assert.rejects(worker.forInfo({ ...info, id: 'other', specialTokens: { '<|im_start|>': 1 } }), /no fill-in-the-middle tokens/);
+  } finally {
+    worker.dispose();
+    local.dispose();
+  }
 });
