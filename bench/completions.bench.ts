@@ -22,12 +22,11 @@ import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { TextLines, type CursorPosition } from '../src/core/completions/document';
-import { CompletionEngine, type CompletionRecord, type CompletionResult } from '../src/core/completions/engine';
-import { completionModelFrom, isBuiltinModel } from '../src/core/completions/model';
+import { CompletionEngine, type CompletionModel, type CompletionRecord, type CompletionResult } from '../src/core/completions/engine';
+import { CompletionModelCache } from '../src/core/completions/model';
 import { RuntimeCompletionBackend, type GenerationSource } from '../src/core/completions/runtimeBackend';
 import type { ModelInfo } from '../src/core/runtime/types';
 import type { ModelTokenizer } from '../src/core/tokenizers/types';
-import { loadTokenizerFromFolder } from '../src/core/tokenizers/huggingface';
 import type { CompletionBackend } from '../src/core/completions/backend';
 import { tokenizerFilesFrom, writeModelFolder } from '../tools/make-test-models';
 import type { DecoderSpec, GraphOptions } from '../tools/test-models/decoder';
@@ -35,6 +34,7 @@ import { LocalModel } from '../src/core/runtime/localModel';
 import { ModelProcessClient } from '../src/core/runtime/modelProcessClient';
 
 const root = resolve(__dirname, '..');
+const promptWorkerEntry = join(root, 'src', 'core', 'completions', 'promptWorker.ts');
 
 interface OpenedSource {
   readonly info: ModelInfo;
@@ -161,9 +161,9 @@ function ensureQwenShapeModel(): string {
 async function qwenShapeSection(file: SourceFile): Promise<{ lines: string[]; json: Record<string, unknown> }> {
   const dir = ensureQwenShapeModel();
   const client = new ModelProcessClient({ entry: join(root, 'src/model-process/main.ts'), execArgv: ['--import', 'tsx'], packageRoot: root });
+  const models = new CompletionModelCache(client, { worker: { entry: promptWorkerEntry } });
   try {
     const info = await client.load({ model: dir });
-    const tokenizer = await loadTokenizerFromFolder(dir);
     const forcedLength: GenerationSource = { generate: (request, signal) => client.generate({ ...request, ignoreEos: true, stopTokenIds: [] }, signal) };
     const runtime = new RuntimeCompletionBackend(forcedLength);
     const backend: CompletionBackend = {
@@ -172,7 +172,7 @@ async function qwenShapeSection(file: SourceFile): Promise<{ lines: string[]; js
       },
       lastSummary: () => runtime.lastSummary(),
     };
-    const model = completionModelFrom({ id: info.id, label: 'Qwen2.5-Coder-0.5B shape', modelType: info.modelType, contextLength: info.contextLength, eosTokenIds: [], tokenizer, backend });
+    const model: CompletionModel = { ...(await models.forInfo(info)), label: 'Qwen2.5-Coder-0.5B shape', eosTokenIds: [], backend };
     // Records, not results: random text often post-processes to nothing, but the request still ran.
     let record: CompletionRecord | undefined;
     const engine = new CompletionEngine({ getModel: () => model, settings: { debounceMs: 0, maxTokens: 16, speculative: false }, onRecord: (entry) => (record = entry) });
@@ -220,6 +220,7 @@ async function qwenShapeSection(file: SourceFile): Promise<{ lines: string[]; js
       ],
     };
   } finally {
+    models.dispose();
     await client.dispose();
   }
 }
@@ -242,17 +243,10 @@ async function main(): Promise<void> {
 
   const opened = await openGenerationSource(modelRef, root);
   notes.push(`Model runs ${opened.where}.`);
-  const tokenizer: ModelTokenizer = opened.tokenizer ?? (await loadTokenizerFromFolder(opened.info.dir));
-  const model = completionModelFrom({
-    id: opened.info.id,
-    label: opened.info.label,
-    modelType: opened.info.modelType,
-    builtin: isBuiltinModel(opened.info.id),
-    contextLength: opened.info.contextLength,
-    eosTokenIds: opened.info.eosTokenIds,
-    tokenizer,
-    backend: new RuntimeCompletionBackend(opened.source),
-  });
+  // As in the extension: prompts are built in the worker thread, unless the model itself runs here.
+  const models = new CompletionModelCache(opened.source, opened.tokenizer ? {} : { worker: { entry: promptWorkerEntry } });
+  const model = await models.forInfo(opened.info);
+  notes.push(opened.tokenizer ? 'Prompts are built in this thread.' : 'Prompts are built in the prompt worker thread, as in the extension.');
   const engine = new CompletionEngine({ getModel: () => model, settings: { debounceMs, maxTokens: 48 } });
 
   const pauses: PauseSample[] = [];
@@ -322,6 +316,7 @@ async function main(): Promise<void> {
     }
   }
   const elapsedS = (performance.now() - started) / 1000;
+  models.dispose();
   await opened.close();
 
   const qwen = process.argv.includes('--skip-0.5b') ? undefined : await qwenShapeSection(files[0]);
