@@ -298,13 +298,14 @@ function renderStreaming(): void {
 function endTurn(requestId: string, message: StoredAssistantMessage): void {
   if (streaming?.requestId === requestId && streaming.frame !== undefined) cancelAnimationFrame(streaming.frame);
   const node = streaming?.requestId === requestId ? streaming.node : transcript.querySelector<HTMLElement>(`[data-request-id="${CSS.escape(requestId)}"]`);
+  // An answer to a conversation no longer shown (New Chat while it streamed) stays in its own history.
+  if (!node) return;
   const lastUser = conversation ? [...conversation.messages].reverse().find((m): m is StoredUserMessage => m.role === 'user') : undefined;
   const wasOpen = node?.querySelector<HTMLDetailsElement>('details.thinking')?.open;
   const final = renderAssistant(message, lastUser?.explain !== undefined);
   const finalDetails = final.querySelector<HTMLDetailsElement>('details.thinking');
   if (finalDetails && wasOpen !== undefined && streaming?.userToggled) finalDetails.open = wasOpen;
-  if (node) node.replaceWith(final);
-  else transcript.append(final);
+  node.replaceWith(final);
   if (conversation) conversation = { ...conversation, messages: [...conversation.messages, message] };
   if (streaming?.requestId === requestId) streaming = undefined;
   setBusy(false);

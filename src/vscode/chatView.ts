@@ -24,10 +24,6 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     this.handler = handler;
   }
 
-  get isVisible(): boolean {
-    return this.view?.visible ?? false;
-  }
-
   resolveWebviewView(view: vscode.WebviewView): void {
     this.disposeView();
     this.view = view;

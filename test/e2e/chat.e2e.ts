@@ -243,7 +243,7 @@ describe('Chat, Explain Selection and reasoning annotations (replay backend)', {
     // Opening a file through the explorer hid the chat: show it again.
     chat = await openChat(workbench);
     await chat.locator('.thinking-setting select').selectOption('off');
-    await chat.locator('.thinking-setting select option[value="off"]:checked').waitFor({ state: 'attached' });
+    await workbench.waitForLog(/Chat: thinking set to off/);
     await page.locator('.editor-group-container.active .monaco-editor .view-lines').click();
     await page.keyboard.press('Control+Home');
     await page.keyboard.press('ArrowDown');
@@ -255,6 +255,9 @@ describe('Chat, Explain Selection and reasoning annotations (replay backend)', {
     assert.match(await answer.locator('.answer').innerText(), /calls an async operation until it succeeds/);
     const texts = await waitForAnnotations(page, 5);
     assert.ok(texts.length >= 5 && texts.every((text) => !text.includes('thinking:')), `annotations from the answer alone: ${texts.join(' | ')}`);
+    // Back to the default for the tests after this one (the setting is the user's, it persists).
+    await chat.locator('.thinking-setting select').selectOption('auto');
+    await workbench.waitForLog(/Chat: thinking set to auto/);
   });
 
   it('restores the conversation after a reload (history in the extension storage)', async () => {
@@ -266,6 +269,33 @@ describe('Chat, Explain Selection and reasoning annotations (replay backend)', {
     await chat.locator('.message.user', { hasText: 'Explain retry.ts:2-14' }).nth(1).waitFor();
     assert.equal(await chat.locator('.message.assistant').count(), 5);
     await workbench.screenshot('chat-restored');
+  });
+
+  it('attaches the selection as context, inserts a code block at the cursor, starts a new chat', async () => {
+    const { page } = workbench;
+    await workbench.openFile('retry.ts');
+    // The chat first: the command palette's Escape would clear an editor selection made before.
+    chat = await openChat(workbench);
+    await page.locator('.editor-group-container.active .monaco-editor .view-lines').click();
+    await page.keyboard.press('Control+Home');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Control+Shift+End');
+    await chat.locator('button', { hasText: 'Attach selection' }).click();
+    await chat.locator('.chips .chip', { hasText: /Selection: retry\.ts:2-14 · \d+ tokens/ }).waitFor();
+    await chat.locator('.prompt-info', { hasText: /[\d,]+ prompt tokens/ }).waitFor();
+    await send(chat, 'When should I add jitter here?');
+    await waitForAnswer(chat, 6);
+    await chat.locator('.message.user .attachments .chip', { hasText: 'retry.ts:2-14' }).waitFor();
+    assert.equal(await chat.locator('.chips .chip').count(), 0, 'chips are used up by the message');
+    await workbench.screenshot('chat-attach');
+
+    const last = chat.locator('.message.assistant').last();
+    await last.locator('.code-action[data-action="insert"]').click();
+    await page.locator('.editor-group-container.active .view-lines', { hasText: /full\sjitter/ }).waitFor();
+
+    await workbench.runCommand('Tokenscope: New Chat');
+    await chat.locator('.transcript .empty').waitFor();
+    assert.equal(await chat.locator('.message').count(), 0);
   });
 });
 

@@ -54,6 +54,8 @@ export class ChatController implements vscode.Disposable {
   private active: ActiveTurn | undefined;
   private restored: Promise<void>;
   private disposed = false;
+  /** Bumped by Clear History: an answer that finishes afterwards must not write its conversation back. */
+  private historyEpoch = 0;
 
   constructor(private readonly deps: ChatControllerDeps) {
     deps.view.onMessage((message) => void this.handle(message));
@@ -199,6 +201,7 @@ export class ChatController implements vscode.Disposable {
       return;
     }
     const conversationId = this.conversation.id;
+    const epoch = this.historyEpoch;
     const active: ActiveTurn = { requestId, conversationId, user, abort: new AbortController(), thinking: '', answer: '' };
     this.active = active;
     this.conversation = {
@@ -258,14 +261,16 @@ export class ChatController implements vscode.Disposable {
           model: backend.info.label,
           createdAt: Date.now(),
         };
-    const conversation = conversationId === this.conversation.id ? this.conversation : await this.deps.history.get(conversationId);
-    const updated: StoredConversation = { ...(conversation ?? this.conversation), updatedAt: Date.now(), messages: [...(conversation ?? this.conversation).messages, assistant] };
-    if (conversationId === this.conversation.id) this.conversation = updated;
+    // The user may have started a new chat (or cleared history) while this answer streamed: it
+    // then belongs to its own conversation on disk, or nowhere.
+    const conversation = conversationId === this.conversation.id ? this.conversation : epoch === this.historyEpoch ? await this.deps.history.get(conversationId) : undefined;
+    const updated: StoredConversation | undefined = conversation && { ...conversation, updatedAt: Date.now(), messages: [...conversation.messages, assistant] };
+    if (updated && conversationId === this.conversation.id) this.conversation = updated;
     if (!this.disposed) this.deps.view.post({ type: 'turnEnd', requestId, message: assistant });
     if (user.explain) this.annotate(user.explain, assistant.thinking?.text ?? '', assistant.text, conversationId, assistantId);
     const stats = assistant.stats;
     this.deps.log.info(`Chat answer ${assistant.stopReason}${stats ? `: ${stats.promptTokens} prompt + ${stats.generatedTokens} generated tokens in ${Math.round(stats.totalMs)} ms` : ''}.`);
-    await this.persist(updated);
+    if (updated && epoch === this.historyEpoch) await this.persist(updated);
   }
 
   private annotate(ref: ExplainRef, thinking: string, answer: string, conversationId: string, messageId: string): void {
@@ -441,6 +446,7 @@ export class ChatController implements vscode.Disposable {
   async clearHistory(): Promise<void> {
     const choice = await vscode.window.showWarningMessage('Delete all Tokenscope chat history?', { modal: true, detail: `This removes every stored conversation from ${this.deps.history.path}.` }, 'Delete History');
     if (choice !== 'Delete History') return;
+    this.historyEpoch++;
     this.active?.abort.abort();
     await this.deps.history.clear();
     this.deps.annotations.clear();

@@ -60,7 +60,8 @@ export function registerChat(context: vscode.ExtensionContext, { log, commands, 
     chat,
     vscode.window.registerWebviewViewProvider(chatViewId, view, { webviewOptions: { retainContextWhenHidden: true } }),
     vscode.workspace.registerTextDocumentContentProvider(traceScheme, traces),
-    onConfigChange((_config, event) => {
+    onConfigChange((config, event) => {
+      if (event.affectsConfiguration('tokenscope.chat.thinking')) log.info(`Chat: thinking set to ${config.chat.thinking}.`);
       if (event.affectsConfiguration('tokenscope.model') || event.affectsConfiguration('tokenscope.chat.testBackend')) backend = undefined;
       if (event.affectsConfiguration('tokenscope.chat') || event.affectsConfiguration('tokenscope.model')) chat.refreshStatus();
     }),
