@@ -80,7 +80,7 @@ describe('Chat, Explain Selection and reasoning annotations (replay backend)', {
   before(async () => {
     // Slow enough to watch (and stop) the stream, fast enough for a short test.
     process.env.TOKENSCOPE_CHAT_REPLAY_DELAY_MS = '10';
-    workbench = await startWorkbench({ name: 'chat', workspace: sampleWorkspace, settings: { 'tokenscope.chat.testBackend': transcripts } });
+    workbench = await startWorkbench({ name: 'chat', workspace: sampleWorkspace, settings: { 'tokenscope.chat.testBackend': transcripts, 'tokenscope.tokenLens.hover': false } });
   }, { timeout: 300_000 });
 
   after(async () => {
