@@ -155,7 +155,7 @@ function ensureQwenShapeModel(): string {
  * Single-line suggestions of exactly 16 new tokens from the 0.5B-shaped model while the user types
  * one line of a real file, one pause per keystroke: the first request prefills the whole prompt,
  * the next ones reuse the prefix's KV cache and recompute only the cursor line and the (capped) suffix.
- * Random weights would stop at random newlines or eos: eos is ignored and line breaks are read as
+ * Random weights would stop at random newlines or eos: eos is ignored and such text is read as
  * spaces, so every request generates its 16 tokens.
  */
 async function qwenShapeSection(file: SourceFile): Promise<{ lines: string[]; json: Record<string, unknown> }> {
@@ -168,7 +168,9 @@ async function qwenShapeSection(file: SourceFile): Promise<{ lines: string[]; js
     const runtime = new RuntimeCompletionBackend(forcedLength);
     const backend: CompletionBackend = {
       async *generate(request, signal) {
-        for await (const chunk of runtime.generate(request, signal)) yield { ...chunk, text: chunk.text.replace(/[\r\n]/g, ' ') };
+        // Random tokens: line breaks, control characters, broken UTF-8 and control-token text would all
+        // (rightly) end a suggestion early; read as spaces, every request generates its 16 tokens.
+        for await (const chunk of runtime.generate(request, signal)) yield { ...chunk, text: chunk.text.replace(/[\u0000-\u001f\u007f\ufffd]/g, ' ').replace(/<\|/g, '< ') };
       },
       lastSummary: () => runtime.lastSummary(),
     };
