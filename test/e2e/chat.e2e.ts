@@ -329,3 +329,31 @@ describe('Chat with the built-in mini model', { timeout: 300_000 }, () => {
     await workbench.screenshot('chat-mini');
   });
 });
+
+describe('Chat on the real model process', { timeout: 300_000 }, () => {
+  let workbench: Workbench;
+
+  before(async () => {
+    // A tiny random-weight model in the Qwen3 layout with a ChatML template: its text is noise,
+    // but the prompt, the process, the token stream and the counts are the real ones.
+    const model = join(repoRoot, 'test', 'fixtures', 'models', 'tiny-qwen3');
+    workbench = await startWorkbench({ name: 'chat-runtime', workspace: sampleWorkspace, settings: { 'tokenscope.model': model, 'tokenscope.chat.maxTokens': 24, 'tokenscope.completions.enabled': false } });
+  }, { timeout: 300_000 });
+
+  after(async () => {
+    await workbench?.stop();
+  });
+
+  it('streams an answer from the model process with its stats', async () => {
+    const chat = await openChat(workbench);
+    // The model loads when the chat first needs it; then the header knows its context window.
+    await chat.locator('.prompt-info', { hasText: /of 256 left in the context window/ }).waitFor({ timeout: 60_000 });
+    await send(chat, 'Hello?');
+    await waitForAnswer(chat, 1);
+    const answer = chat.locator('.message.assistant').first();
+    assert.match(await answer.locator('.stats').innerText(), /^\d+ prompt · ([1-9]|1\d|2[0-4]) generated/);
+    assert.equal(await answer.locator('.stop-note.error').count(), 0);
+    await workbench.waitForLog(/Chat answer (stop|length): \d+ prompt \+ \d+ generated tokens/);
+    await workbench.screenshot('chat-runtime');
+  });
+});

@@ -44,12 +44,15 @@ export class RuntimeChatBackend implements ChatBackend {
     private readonly runtime: ChatRuntime,
   ) {}
 
-  /** What is known before the model loads is its name; the rest comes from ModelInfo once loaded. */
+  /**
+   * What is known before the model loads is its name (the same short label as the status bar);
+   * what it can do comes from ModelInfo once loaded.
+   */
   get info(): ChatBackendInfo {
     const loaded = this.runtime.loadedModel;
     if (!loaded || loaded.id !== this.model) return { label: this.label, canChat: true, supportsThinking: false, contextWindow: 0 };
-    if (!loaded.hasChatTemplate) return { label: loaded.label, canChat: false, supportsThinking: false, contextWindow: loaded.contextLength, notice: noChatTemplateNotice(loaded.label) };
-    return { label: loaded.label, canChat: true, supportsThinking: loaded.templateSupportsThinking, contextWindow: loaded.contextLength };
+    if (!loaded.hasChatTemplate) return { label: this.label, canChat: false, supportsThinking: false, contextWindow: loaded.contextLength, notice: noChatTemplateNotice(this.label) };
+    return { label: this.label, canChat: true, supportsThinking: loaded.templateSupportsThinking, contextWindow: loaded.contextLength };
   }
 
   async countTokens(text: string): Promise<number> {
@@ -69,7 +72,7 @@ export class RuntimeChatBackend implements ChatBackend {
 
   async *generate(request: ChatGenerateRequest, signal: AbortSignal): AsyncIterable<ChatStreamEvent> {
     const info = await this.runtime.ensureLoaded();
-    if (!info.hasChatTemplate) throw new Error(noChatTemplateNotice(info.label));
+    if (!info.hasChatTemplate) throw new Error(noChatTemplateNotice(this.label));
     const prompt = this.prompt(request.messages, request.thinking);
     let generated = 0;
     try {

@@ -75,7 +75,7 @@ test('runtime backend: R1 tokens stream through the parser with the trace detect
   assert.deepEqual(calls.generated[0]?.prompt, { kind: 'chat', messages: [{ role: 'user', content: 'Explain L3' }], addGenerationPrompt: true, variables: { enable_thinking: true } });
   assert.deepEqual(calls.generated[0]?.sampling, { temperature: 0.6, topP: 0.95 });
   assert.equal(calls.generated[0]?.maxTokens, 64);
-  assert.deepEqual(backend.info, { label: 'DeepSeek-R1-Distill-Qwen-1.5B', canChat: true, supportsThinking: true, contextWindow: 4096 });
+  assert.deepEqual(backend.info, { label: 'r1', canChat: true, supportsThinking: true, contextWindow: 4096 });
 });
 
 test('runtime backend: Stop ends the stream as aborted with the text so far', async () => {
@@ -95,7 +95,7 @@ test('runtime backend: Stop ends the stream as aborted with the text so far', as
 test('runtime backend: a model without a chat template cannot chat, and says why', async () => {
   const info = modelInfo({ id: '/models/base', label: 'Qwen2.5-Coder-0.5B', hasChatTemplate: false });
   const { runtime } = fakeRuntime(info, [1], ['x']);
-  const backend = new RuntimeChatBackend('/models/base', 'base', runtime);
+  const backend = new RuntimeChatBackend('/models/base', 'Qwen2.5-Coder-0.5B', runtime);
   assert.equal(backend.info.canChat, false);
   assert.match(backend.info.notice ?? '', /no chat template.*Choose an instruct or chat model/);
   await assert.rejects(runChatTurn(backend, request, new AbortController().signal), /no chat template/);
