@@ -24,6 +24,7 @@ export const REQUIRED_FILES = [
   'extension/node_modules/onnxruntime-common/dist/cjs/index.js',
 ];
 
+const BUILT_IN_MODEL = 'extension/models/tokenscope-mini/';
 const LINUX_X64_BINARIES = 'extension/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/';
 
 /** Lists a zip's entries from its central directory: name, sizes, and where the data starts. */
@@ -86,6 +87,10 @@ export function vsixProblems(entries, totalBytes, manifest) {
   if (!entries.some((entry) => entry.name.startsWith(LINUX_X64_BINARIES) && /\/libonnxruntime\.so(\.\d+)*$/.test(entry.name))) {
     problems.push(`missing ${LINUX_X64_BINARIES}libonnxruntime.so*`);
   }
+  // The built-in model: without it the default setting (`tokenscope.model: mini`) cannot complete anything.
+  for (const [what, pattern] of [['ONNX graph', /\.onnx$/], ['tokenizer.json', /\/tokenizer\.json$/]]) {
+    if (!entries.some((entry) => entry.name.startsWith(BUILT_IN_MODEL) && pattern.test(entry.name))) problems.push(`missing the built-in model's ${what} under ${BUILT_IN_MODEL}`);
+  }
   for (const entry of entries) {
     const reason = foreignPlatform(entry.name);
     if (reason) problems.push(`foreign-platform file ${entry.name} (${reason})`);
@@ -144,5 +149,5 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     if (result.problems.length > 50) console.error(`  ... and ${result.problems.length - 50} more`);
     process.exit(1);
   }
-  console.log('check-vsix: OK (linux-x64 ONNX Runtime only, bundles present, under the size limit)');
+  console.log('check-vsix: OK (linux-x64 ONNX Runtime only, bundles and built-in model present, under the size limit)');
 }
