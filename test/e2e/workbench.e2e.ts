@@ -43,7 +43,13 @@ describe('Tokenscope in a real VS Code', { timeout: 300_000 }, () => {
 
   it('activates without errors, within the activation budget', async () => {
     const activationMs = await workbench.activationMs();
-    console.log(`# Tokenscope activation: ${activationMs} ms (budget ${ACTIVATION_BUDGET_MS} ms)`);
+    // VS Code's own figure (code loading + activate()), shown by Developer: Show Running Extensions,
+    // printed beside the extension's for comparison; the budget applies to the extension's line.
+    await workbench.runCommand('Developer: Show Running Extensions');
+    const row = workbench.page.locator('.runtime-extensions-editor .monaco-list-row').filter({ hasText: 'Tokenscope' }).first();
+    const vscodeFigure = (await row.locator('.activation-time').first().textContent({ timeout: 30_000 }).catch(() => null))?.trim() ?? 'not shown';
+    await workbench.runCommand('View: Close Editor');
+    console.log(`# Tokenscope activation: ${activationMs} ms by its log line (budget ${ACTIVATION_BUDGET_MS} ms); VS Code's Running Extensions: ${vscodeFigure}`);
     assert.ok(activationMs < ACTIVATION_BUDGET_MS, `activation took ${activationMs} ms, over the ${ACTIVATION_BUDGET_MS} ms budget`);
 
     const errors = workbench.readLog().split('\n').filter((line) => /\[error\]/.test(line));
