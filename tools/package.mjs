@@ -7,7 +7,7 @@
 // keeps an existing VSIX that is newer than every input (the e2e tests use it to package once);
 // --quiet prints the build's and vsce's output only when they fail.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -86,13 +86,17 @@ if (!existsSync(join(repoRoot, 'node_modules', 'onnxruntime-node', 'bin', 'napi-
 }
 
 mkdirSync(dirname(out), { recursive: true });
-rmSync(out, { force: true });
+// Written beside the target and renamed into place once checked: several test runs may share one
+// output path, and none of them must install a half-written or failed VSIX.
+const staged = `${out}.${process.pid}.partial`;
+rmSync(staged, { force: true });
+process.on('exit', () => rmSync(staged, { force: true }));
 const vsce = join(dirname(createRequire(import.meta.url).resolve('@vscode/vsce/package.json')), 'vsce');
 step(`vsce package --target ${TARGET}`, process.execPath, [
   vsce,
   'package',
   '--target', TARGET,
-  '--out', out,
+  '--out', staged,
   // Dependencies on: vsce then adds node_modules, and .vscodeignore keeps only onnxruntime-node/-common.
   '--dependencies',
   '--no-yarn',
@@ -100,7 +104,7 @@ step(`vsce package --target ${TARGET}`, process.execPath, [
   '--no-rewrite-relative-links',
 ]);
 
-const result = checkVsix(out);
+const result = checkVsix(staged);
 console.log(`package: ${out}: ${(result.bytes / 1e6).toFixed(2)} MB, ${result.fileCount} files`);
 if (result.problems.length > 0) {
   console.error(`package: the VSIX failed its contents check:\n${result.problems.map((problem) => `  - ${problem}`).join('\n')}`);
@@ -111,8 +115,9 @@ console.log('package: contents check passed');
 // The binaries being present is not enough: load ONNX Runtime from the VSIX's own files, as the
 // extension will, so that a missing shared library or a broken layout fails here and not for a user.
 const unpacked = mkdtempSync(join(tmpdir(), 'tokenscope-vsix-'));
+let loaded;
 try {
-  const zip = readFileSync(out);
+  const zip = readFileSync(staged);
   for (const entry of readZipEntries(zip)) {
     if (!entry.name.startsWith('extension/node_modules/onnxruntime-')) continue;
     const path = join(unpacked, entry.name);
@@ -120,11 +125,13 @@ try {
     writeFileSync(path, readZipEntry(zip, entry));
   }
   const probe = `const ort = require(${JSON.stringify(join(unpacked, 'extension', 'node_modules', 'onnxruntime-node'))}); if (typeof ort.InferenceSession?.create !== 'function') throw new Error('no InferenceSession'); console.log('package: ONNX Runtime ' + ort.env.versions.node + ' loads from the VSIX');`;
-  const loaded = spawnSync(process.execPath, ['-e', probe], { stdio: ['ignore', 'inherit', 'inherit'] });
-  if (loaded.status !== 0) {
-    console.error('package: ONNX Runtime from the VSIX does not load (see above)');
-    process.exit(1);
-  }
+  loaded = spawnSync(process.execPath, ['-e', probe], { stdio: ['ignore', 'inherit', 'inherit'] });
 } finally {
   rmSync(unpacked, { recursive: true, force: true });
 }
+if (loaded.status !== 0) {
+  console.error('package: ONNX Runtime from the VSIX does not load (see above)');
+  process.exit(1);
+}
+renameSync(staged, out);
+console.log(`package: wrote ${out}`);
