@@ -80,6 +80,10 @@ describe('Tokenscope in a real VS Code', { timeout: 300_000 }, () => {
     await workbench.screenshot('show-logs');
   });
 
+  it('made no request to any host but code-server', () => {
+    assert.deepEqual(workbench.externalRequests, []);
+  });
+
   it('stops without leaving processes behind', async () => {
     const { server } = workbench;
     const processes = server.processIds();

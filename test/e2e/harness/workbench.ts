@@ -43,6 +43,8 @@ export interface Workbench {
   readonly workspaceDir: string;
   /** Browser errors (uncaught exceptions in the workbench page) seen so far. */
   readonly pageErrors: string[];
+  /** Requests the page (webviews included) made to any host but code-server's: should stay empty. */
+  readonly externalRequests: string[];
   /** Opens a workspace file (path relative to the workspace, `/`-separated) through the explorer. */
   openFile(relativePath: string): Promise<void>;
   /** Runs a command from the command palette by its full title, e.g. "Tokenscope: Show Logs". */
@@ -115,6 +117,7 @@ export async function startWorkbench(options: StartWorkbenchOptions = {}): Promi
   let server: CodeServer | undefined;
   let browser: Browser | undefined;
   const pageErrors: string[] = [];
+  const externalRequests: string[] = [];
   const cleanUp = async () => {
     // code-server first: a closing page makes VS Code shut its extension host down by itself,
     // racing our leaves-first stop, and the language servers it leaves behind become orphans.
@@ -140,10 +143,18 @@ export async function startWorkbench(options: StartWorkbenchOptions = {}): Promi
     const page = await browser.newPage({ viewport: options.viewport ?? { width: 1400, height: 900 } });
     page.setDefaultTimeout(UI_TIMEOUT_MS);
     page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('request', (request) => {
+      const url = new URL(request.url());
+      if (!['http:', 'https:', 'ws:', 'wss:'].includes(url.protocol) || url.hostname === '127.0.0.1') return;
+      // Webview resources (asWebviewUri) use this host name but are answered by VS Code's webview
+      // service worker from the extension's files; they never leave the browser.
+      if (url.hostname.endsWith('.vscode-resource.vscode-cdn.net')) return;
+      externalRequests.push(request.url());
+    });
     await page.goto(server.workbenchUrl, { timeout: 60_000 });
     await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
     await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: 90_000 });
-    const workbench = createWorkbench(page, server, workspaceDir, pageErrors, cleanUp);
+    const workbench = createWorkbench(page, server, workspaceDir, pageErrors, externalRequests, cleanUp);
     if (options.waitForActivation ?? true) await workbench.activationMs();
     return workbench;
   } catch (error) {
@@ -163,7 +174,7 @@ function saveLogs(server: CodeServer, name: string): void {
 
 const activationPattern = /Tokenscope\b.*\bactivated in (\d+(?:\.\d+)?) ms/;
 
-function createWorkbench(page: Page, server: CodeServer, workspaceDir: string, pageErrors: string[], cleanUp: () => Promise<void>): Workbench {
+function createWorkbench(page: Page, server: CodeServer, workspaceDir: string, pageErrors: string[], externalRequests: string[], cleanUp: () => Promise<void>): Workbench {
   const logFile = () => findFiles(server.logsDir, /\/exthost\d*\/tokenscope\.tokenscope\/Tokenscope\.log$/).at(-1);
   const readLog = () => {
     const file = logFile();
@@ -269,6 +280,7 @@ function createWorkbench(page: Page, server: CodeServer, workspaceDir: string, p
     server,
     workspaceDir,
     pageErrors,
+    externalRequests,
     openFile,
     runCommand,
     openChatView,
