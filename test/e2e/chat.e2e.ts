@@ -283,8 +283,9 @@ describe('Chat, Explain Selection and reasoning annotations (replay backend)', {
     await chat.locator('button', { hasText: 'Attach selection' }).click();
     await chat.locator('.chips .chip', { hasText: /Selection: retry\.ts:2-14 · \d+ tokens/ }).waitFor();
     await chat.locator('.prompt-info', { hasText: /[\d,]+ prompt tokens/ }).waitFor();
+    const answered = await chat.locator('.message.assistant').count();
     await send(chat, 'When should I add jitter here?');
-    await waitForAnswer(chat, 6);
+    await waitForAnswer(chat, answered + 1);
     await chat.locator('.message.user .attachments .chip', { hasText: 'retry.ts:2-14' }).waitFor();
     assert.equal(await chat.locator('.chips .chip').count(), 0, 'chips are used up by the message');
     await workbench.screenshot('chat-attach');
@@ -293,7 +294,8 @@ describe('Chat, Explain Selection and reasoning annotations (replay backend)', {
     await last.locator('.code-action[data-action="insert"]').click();
     await page.locator('.editor-group-container.active .view-lines', { hasText: /full\sjitter/ }).waitFor();
 
-    await workbench.runCommand('Tokenscope: New Chat');
+    // The view's title bar button (package.json menus: view/title → tokenscope.newChat).
+    await page.locator('.part.sidebar .title-actions .action-label[aria-label="New Chat"]').click();
     await chat.locator('.transcript .empty').waitFor();
     assert.equal(await chat.locator('.message').count(), 0);
   });
