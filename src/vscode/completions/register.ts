@@ -63,6 +63,8 @@ export function registerCompletions(context: vscode.ExtensionContext, services: 
   const restingState = (): ModelState => (enabled ? lastIdle : { kind: 'disabled' });
 
   const announced = new Set<string>();
+  /** Model requests running (a superseded one may still be winding down while its successor runs). */
+  let activeRequests = 0;
   const pricedCosts = () => costEstimatorFromPriceTable(buildPriceTable(readConfig().cost.customModels).models);
   let costs: CostEstimator = services.costs ?? pricedCosts();
   // Tokenizers load and prompts encode in a worker thread (dist/promptWorker.js): a 7 MB tokenizer.json
@@ -109,8 +111,12 @@ export function registerCompletions(context: vscode.ExtensionContext, services: 
       }
       services.onRecord?.(record);
     },
-    onRequestStart: () => status.setState({ kind: 'generating' }),
+    onRequestStart: () => {
+      activeRequests++;
+      status.setState({ kind: 'generating' });
+    },
     onRequestEnd: ({ result, error, cancelled }) => {
+      activeRequests = Math.max(0, activeRequests - 1);
       if (error) {
         const reason = error instanceof Error ? error.message : String(error);
         status.setState({ kind: 'error', reason });
@@ -119,10 +125,9 @@ export function registerCompletions(context: vscode.ExtensionContext, services: 
       if (result && !cancelled && enabled) {
         lastError = undefined;
         lastIdle = { kind: 'idle', lastLatencyMs: result.latencyMs, tokensPerSecond: result.tokensPerSecond };
-        status.setState(lastIdle);
-        return;
       }
-      status.setState(restingState());
+      // A superseded request ends after its successor started: the successor still generates.
+      status.setState(activeRequests > 0 ? { kind: 'generating' } : restingState());
     },
   });
   disposables.push({ dispose: () => engine.dispose() });
