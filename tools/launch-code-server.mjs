@@ -163,10 +163,24 @@ export async function killProcessTree(pid, { graceMs = 2000, deadlineMs = 15_000
 }
 
 /** Launches still running, killed synchronously if the Node process exits without stopping them. */
-const running = new Set();
-process.on('exit', () => {
-  for (const pid of running) for (const target of processTree(pid).reverse()) signal(target, 'SIGKILL');
-});
+const running = new Map(); // pid -> the profile folder to remove with it (undefined with keepProfile)
+const killRunning = () => {
+  for (const [pid, profileDir] of running) {
+    for (const target of processTree(pid).reverse()) signal(target, 'SIGKILL');
+    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+  }
+};
+process.on('exit', killRunning);
+// code-server runs in its own process group (see launchCodeServer), so a signal that ends this process
+// (Ctrl+C, the test runner's SIGTERM on a timeout) does not reach it, and Node skips 'exit' handlers on
+// a fatal signal. Where nobody else handles the signal, kill our launches and exit as the signal would.
+for (const [name, number] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]]) {
+  process.on(name, () => {
+    if (process.listenerCount(name) > 1) return; // e.g. npm start stops its server gracefully itself
+    killRunning();
+    process.exit(128 + number);
+  });
+}
 
 function runToEnd(command, args, { env, timeoutMs, what }) {
   return new Promise((done, fail) => {
@@ -214,8 +228,9 @@ export async function launchCodeServer(options = {}) {
   writeFileSync(join(userDataDir, 'User', 'settings.json'), JSON.stringify({ ...QUIET_SETTINGS, ...settings }, null, 2));
   const env = isolatedEnv(profileDir);
   const dirArgs = ['--user-data-dir', userDataDir, '--extensions-dir', extensionsDir];
-  const removeProfile = () => {
-    if (!options.keepProfile) rmSync(profileDir, { recursive: true, force: true });
+  // keepProfile keeps it after stop(); a launch that fails removes it anyway (the caller never learns its path).
+  const removeProfile = ({ always = false } = {}) => {
+    if (always || !options.keepProfile) rmSync(profileDir, { recursive: true, force: true });
   };
 
   try {
@@ -226,7 +241,7 @@ export async function launchCodeServer(options = {}) {
       log(`code-server: installed ${vsix} in ${Date.now() - started} ms`);
     }
   } catch (error) {
-    removeProfile();
+    removeProfile({ always: true });
     throw error;
   }
 
@@ -251,7 +266,7 @@ export async function launchCodeServer(options = {}) {
   // Its own process group: a terminal's Ctrl+C then reaches only us, and we stop the tree in order
   // (leaves first) instead of every process dying at once and orphaning the rest.
   const child = spawn(process.execPath, args, { env, cwd: workspace ?? profileDir, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  running.add(child.pid);
+  running.set(child.pid, options.keepProfile ? undefined : profileDir);
   let exited = false;
   const exitedPromise = new Promise((done) => child.on('exit', (code, signalName) => {
     exited = true;
@@ -303,6 +318,7 @@ export async function launchCodeServer(options = {}) {
     }
   } catch (error) {
     await stop();
+    removeProfile({ always: true });
     throw error;
   }
 
