@@ -32,6 +32,7 @@ import { tokenizerFilesFrom, writeModelFolder } from '../tools/make-test-models'
 import type { DecoderSpec, GraphOptions } from '../tools/test-models/decoder';
 import { LocalModel } from '../src/core/runtime/localModel';
 import { ModelProcessClient } from '../src/core/runtime/modelProcessClient';
+import { mulberry32 as random } from '../src/core/random';
 
 const root = resolve(__dirname, '..');
 const promptWorkerEntry = join(root, 'src', 'core', 'completions', 'promptWorker.ts');
@@ -71,17 +72,6 @@ interface SourceFile {
   readonly origin: string;
 }
 
-/** Deterministic PRNG (mulberry32): the same sessions every run. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function heldOutFiles(limit: number): SourceFile[] {
   const evalPath = join(root, 'tools/mini-model/work/corpus/eval.jsonl');

@@ -9,6 +9,7 @@
  */
 import { GraphBuilder } from './graphBuilder';
 import { writeModel, type DataTypeName, type ModelBytes } from './onnxProto';
+import { mulberry32 as prng } from '../../src/core/random';
 
 export type Family = 'qwen2' | 'qwen3' | 'gpt_bigcode';
 
@@ -48,19 +49,7 @@ export interface GraphOptions {
 export const headDim = (spec: DecoderSpec): number => spec.hiddenSize / spec.numHeads;
 
 // ---------------------------------------------------------------------------------------------
-// Deterministic random weights
-
-/** mulberry32: small, fast, good enough for test weights. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Deterministic random weights (mulberry32, so committed fixtures stay byte-identical)
 
 /** Hash of a tensor name so each tensor's values do not depend on creation order. */
 function nameSeed(seed: number, name: string): number {

@@ -1,5 +1,6 @@
 import { approximateTokenCount, pseudoTokenPattern, type ChatBackend, type ChatBackendInfo, type ChatGenerateRequest, type ChatMessage, type ChatStreamEvent, type ThinkingMode } from './backend';
 import { pickTranscript, type Transcript } from './transcripts';
+import { mulberry32 as random } from '../random';
 
 export interface ReplayOptions {
   /** Mean pause between chunks; 0 replays as fast as the consumer reads (unit tests). */
@@ -9,17 +10,6 @@ export interface ReplayOptions {
   readonly contextWindow?: number;
 }
 
-/** Small deterministic PRNG (mulberry32). */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Splits text into chunks of one to three token-like pieces, the way a detokenising stream arrives:

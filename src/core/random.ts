@@ -1,0 +1,15 @@
+/**
+ * mulberry32: a tiny, fast, deterministic PRNG returning floats in [0, 1). For reproducible test
+ * data, replayed streams and benchmark sessions; the sampler has its own generator (SeededRandom in
+ * runtime/sampling.ts) whose sequence is part of seeded generation's contract.
+ */
+export function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
