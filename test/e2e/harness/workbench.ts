@@ -47,7 +47,10 @@ export interface Workbench {
   readonly externalRequests: string[];
   /** Opens a workspace file (path relative to the workspace, `/`-separated) through the explorer. */
   openFile(relativePath: string): Promise<void>;
-  /** Runs a command from the command palette by its full title, e.g. "Tokenscope: Show Logs". */
+  /**
+   * Runs a command from the command palette by its full title, e.g. "Tokenscope: Show Logs". Returns
+   * once the palette is gone, or has become the command's own quick pick (interact with it next).
+   */
   runCommand(title: string): Promise<void>;
   /** Opens the Tokenscope view container and returns the chat webview's content frame. */
   openChatView(): Promise<FrameLocator>;
@@ -217,7 +220,14 @@ function createWorkbench(page: Page, server: CodeServer, workspaceDir: string, p
       throw new Error(`The command palette has no command titled "${title}". It offers: ${offered.slice(0, 15).join(' | ') || '(nothing)'}`);
     }
     await row.click();
-    await quickInput.waitFor({ state: 'hidden' });
+    // The palette closes, or (for a command that asks something, e.g. "Choose Tokenizer…") the same
+    // widget turns into the command's own quick pick, whose text no longer starts with ">".
+    await page.waitForFunction(() => {
+      const widget = document.querySelector<HTMLElement>('.quick-input-widget');
+      if (!widget || !widget.checkVisibility()) return true;
+      const input = widget.querySelector<HTMLInputElement>('input.input');
+      return !input || !input.value.startsWith('>');
+    });
   };
 
   const showExplorer = async () => {
