@@ -33,10 +33,17 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(models);
   commands.register('tokenscope.restartModel', () => models.restart());
 
-  const chat = registerChat(context, { log, commands, runtime: models });
+  // Each feature's share of activation goes to the debug log, so a slow start can be traced.
+  const timed = <T>(feature: string, register: () => T): T => {
+    const started = performance.now();
+    const result = register();
+    log.debug(`Activation: ${feature} registered in ${(performance.now() - started).toFixed(1)} ms`);
+    return result;
+  };
+  const chat = timed('chat', () => registerChat(context, { log, commands, runtime: models }));
   // Completions own the status item's state (loading, generating, idle with latency, error).
-  registerCompletions(context, { log, status, commands, runtime: models });
-  registerTokenLens(context, { log, commands });
+  timed('completions', () => registerCompletions(context, { log, status, commands, runtime: models }));
+  timed('token lens', () => registerTokenLens(context, { log, commands }));
 
   const applyConfig = () => {
     const config = readConfig();
