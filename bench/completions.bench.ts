@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance as nodePerformance } from 'node:perf_hooks';
 import { TextLines, type CursorPosition } from '../src/core/completions/document';
 import { CompletionEngine, type CompletionModel, type CompletionRecord, type CompletionResult } from '../src/core/completions/engine';
 import { CompletionModelCache } from '../src/core/completions/model';
@@ -145,8 +145,8 @@ function ensureQwenShapeModel(): string {
  * Single-line suggestions of exactly 16 new tokens from the 0.5B-shaped model while the user types
  * one line of a real file, one pause per keystroke: the first request prefills the whole prompt,
  * the next ones reuse the prefix's KV cache and recompute only the cursor line and the (capped) suffix.
- * Random weights would stop at random newlines or eos: eos is ignored and such text is read as
- * spaces, so every request generates its 16 tokens.
+ * Random weights would stop at random newlines, loops or eos: eos is ignored and each token's text
+ * is replaced by a distinct word, so every request generates its 16 tokens.
  */
 async function qwenShapeSection(file: SourceFile): Promise<{ lines: string[]; json: Record<string, unknown> }> {
   const dir = ensureQwenShapeModel();
@@ -158,9 +158,11 @@ async function qwenShapeSection(file: SourceFile): Promise<{ lines: string[]; js
     const runtime = new RuntimeCompletionBackend(forcedLength);
     const backend: CompletionBackend = {
       async *generate(request, signal) {
-        // Random tokens: line breaks, control characters, broken UTF-8 and control-token text would all
-        // (rightly) end a suggestion early; read as spaces, every request generates its 16 tokens.
-        for await (const chunk of runtime.generate(request, signal)) yield { ...chunk, text: chunk.text.replace(/[\u0000-\u001f\u007f\ufffd]/g, ' ').replace(/<\|/g, '< ') };
+        // Random weights emit line breaks, broken UTF-8, control tokens and loops, which would all
+        // (rightly) end a suggestion early: each token's text is replaced by a distinct word, so every
+        // request generates its 16 tokens (and typing never matches them). The timings are the model's own.
+        let index = 0;
+        for await (const chunk of runtime.generate(request, signal)) yield { ...chunk, text: `\u00b7w${index++}` };
       },
       lastSummary: () => runtime.lastSummary(),
     };
@@ -254,7 +256,27 @@ async function main(): Promise<void> {
   baseline.enable();
   for (let tick = 0; tick < 100; tick++) await sleep(keyDelayMs);
   baseline.disable();
+  // Control: the same idle host while the model process generates non-stop (its threads take the
+  // cores): what remains is CPU contention, not work of the completion code on the host's thread.
+  const busyBaseline = monitorEventLoopDelay({ resolution: 5 });
+  {
+    const stopBusy = new AbortController();
+    const busy = (async () => {
+      for (let round = 0; round < 50 && !stopBusy.signal.aborted; round++) {
+        const events = opened.source.generate({ prompt: { kind: 'tokens', ids: [1, 2, 3, 4, 5, 6, 7, 8] }, maxTokens: 64, ignoreEos: true, reuseCache: false, sampling: { temperature: 0 } }, stopBusy.signal);
+        for await (const _event of events) if (stopBusy.signal.aborted) break;
+      }
+    })().catch(() => undefined);
+    await sleep(300);
+    busyBaseline.enable();
+    for (let tick = 0; tick < 100; tick++) await sleep(keyDelayMs);
+    busyBaseline.disable();
+    stopBusy.abort();
+    await busy;
+  }
   const started = performance.now();
+  // How busy the host's thread is while typing (all its work, ours included), not how long it waits for a core.
+  const utilizationStart = nodePerformance.eventLoopUtilization();
 
   for (const file of files) {
     const lines = file.text.split('\n');
@@ -309,6 +331,7 @@ async function main(): Promise<void> {
     }
   }
   const elapsedS = (performance.now() - started) / 1000;
+  const hostUtilization = nodePerformance.eventLoopUtilization(utilizationStart).utilization;
   models.dispose();
   await opened.close();
 
@@ -342,7 +365,9 @@ async function main(): Promise<void> {
     generatedTokensShown: answered.reduce((sum, pause) => sum + pause.generatedTokens, 0),
     eventLoopDelayMs: { max: loopDelay.max / 1e6, p99: loopDelay.percentile(99) / 1e6, mean: loopDelay.mean / 1e6 },
     eventLoopDelayIdleBaselineMs: { max: baseline.max / 1e6, p99: baseline.percentile(99) / 1e6, mean: baseline.mean / 1e6 },
+    eventLoopDelayModelBusyBaselineMs: { max: busyBaseline.max / 1e6, p99: busyBaseline.percentile(99) / 1e6, mean: busyBaseline.mean / 1e6 },
     engineMaxSyncMs: stats.maxSyncMs,
+    hostThreadUtilization: hostUtilization,
     // Share of prompt tokens whose KV cache the model process reused from the previous request.
     promptReuse: (() => {
       const measured = records.filter((record) => record.reusedPromptTokens !== undefined && record.promptTokens > 0);
@@ -373,6 +398,8 @@ async function main(): Promise<void> {
     `| wasted tokens (generated by cancelled requests) | ${report.wastedTokens} |`,
     `| host event-loop delay during typing: max / p99 | ${report.eventLoopDelayMs.max.toFixed(1)} / ${report.eventLoopDelayMs.p99.toFixed(1)} ms |`,
     `| same process idle (baseline, same machine load): max / p99 | ${report.eventLoopDelayIdleBaselineMs.max.toFixed(1)} / ${report.eventLoopDelayIdleBaselineMs.p99.toFixed(1)} ms |`,
+    `| same process idle while the model process generates non-stop (CPU contention only): max / p99 | ${report.eventLoopDelayModelBusyBaselineMs.max.toFixed(1)} / ${report.eventLoopDelayModelBusyBaselineMs.p99.toFixed(1)} ms |`,
+    `| host thread busy during the sessions (event-loop utilization) | ${(report.hostThreadUtilization * 100).toFixed(1)} % |`,
     `| longest synchronous engine step on the host (window, cache, prompt, post-processing) | ${report.engineMaxSyncMs.toFixed(1)} ms |`,
     '',
     ...(qwen ? qwen.lines : ['', 'Qwen2.5-Coder-0.5B-shaped section skipped (--skip-0.5b).']),
