@@ -147,7 +147,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--steps", type=int, default=2400)
-    ap.add_argument("--max-minutes", type=float, default=80, help="training-time budget (resumes count)")
+    ap.add_argument("--max-minutes", type=float, default=110, help="training-time budget (resumes count)")
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--seq", type=int, default=512)
     ap.add_argument("--lr", type=float, default=2e-3)
@@ -197,9 +197,14 @@ def main():
         torch.set_rng_state(ck["torch_rng"])
         random.setstate(ck["py_rng"])
         print(f"resumed at step {state['step']} ({state['train_seconds']/60:.1f} min trained)", flush=True)
-    if state["done"]:
-        print("train: already finished (delete work/run to retrain)")
+    # A finished run continues when its budget was raised (--steps or --max-minutes): the schedule
+    # picks up at the new, earlier point of its cosine, a warm restart.
+    if max(state["step"] / args.steps, state["train_seconds"] / (args.max_minutes * 60)) >= 1.0:
+        print("train: already finished (raise --max-minutes/--steps to continue, or delete work/run to retrain)")
         return
+    if state["done"]:
+        print(f"train: extending a finished run to a budget of {args.max_minutes:g} min / {args.steps} steps", flush=True)
+        state["done"] = False
     print(f"model: {model.num_params()} parameters, config {cfg}", flush=True)
     with open(os.path.join(args.run, "args.json"), "w") as f:
         json.dump({"args": vars(args), "config": cfg.hf_config(), "torch": torch.__version__}, f, indent=1)
