@@ -226,7 +226,7 @@ async function main(): Promise<void> {
   // so requests start and are then cancelled by the next key, as in real typing.
   const [keyDelayMin, keyDelayMax] = (flag('key-delay', '40-220') ?? '40-220').split('-').map(Number);
   const keyDelayMs = (keyDelayMin + keyDelayMax) / 2;
-  const debounceMs = Number(flag('debounce', '120'));
+  const debounceMs = Number(flag('debounce', '100'));
   const requested = flag('model', existsSync(join(root, 'models/tokenscope-mini/config.json')) ? 'mini' : undefined);
   const modelRef = requested ?? join(root, 'test/fixtures/models/tiny-qwen2');
   const notes: string[] = [];

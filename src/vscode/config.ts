@@ -69,7 +69,7 @@ export function readConfig(scope?: vscode.ConfigurationScope): TokenscopeConfig 
     runtimeThreads: Math.round(clampNumber(c.get('runtime.threads'), 0, 0, 64)),
     completions: {
       enabled: bool('completions.enabled', true),
-      debounceMs: Math.round(clampNumber(c.get('completions.debounceMs'), 120, 0, 2000)),
+      debounceMs: Math.round(clampNumber(c.get('completions.debounceMs'), 100, 0, 2000)),
       maxTokens: Math.round(clampNumber(c.get('completions.maxTokens'), 48, 1, 512)),
       linesBefore: Math.round(clampNumber(c.get('completions.linesBefore'), 256, 1, 4096)),
       linesAfter: Math.round(clampNumber(c.get('completions.linesAfter'), 64, 0, 4096)),

@@ -46,7 +46,7 @@ export interface EngineSettings {
 }
 
 export const defaultEngineSettings: EngineSettings = {
-  debounceMs: 120,
+  debounceMs: 100,
   maxTokens: 48,
   linesBefore: defaultPromptBudget.linesBefore,
   linesAfter: defaultPromptBudget.linesAfter,
