@@ -23,6 +23,17 @@ const WORD_CHARS = '\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}';
 const WORD_CLASS = `[${WORD_CHARS}]`;
 const NON_WORD_CLASS = `[^${WORD_CHARS}]`;
 
+/** Control-character escapes, spelled the same inside and outside character classes. */
+const CONTROL_CHARACTER_ESCAPES: readonly (readonly [string, string])[] = [
+  ['n', '\\n'],
+  ['r', '\\r'],
+  ['t', '\\t'],
+  ['f', '\\f'],
+  ['v', '\\v'],
+  ['a', '\\x07'],
+  ['e', '\\x1B'],
+];
+
 const ESCAPES_OUTSIDE_CLASS: ReadonlyMap<string, string> = new Map([
   ['s', '\\p{White_Space}'],
   ['S', '\\P{White_Space}'],
@@ -37,13 +48,7 @@ const ESCAPES_OUTSIDE_CLASS: ReadonlyMap<string, string> = new Map([
   ['Z', '(?=\\n?(?![\\s\\S]))'],
   ['b', `(?:(?<!${WORD_CLASS})(?=${WORD_CLASS})|(?<=${WORD_CLASS})(?!${WORD_CLASS}))`],
   ['B', `(?:(?<!${WORD_CLASS})(?!${WORD_CLASS})|(?<=${WORD_CLASS})(?=${WORD_CLASS}))`],
-  ['n', '\\n'],
-  ['r', '\\r'],
-  ['t', '\\t'],
-  ['f', '\\f'],
-  ['v', '\\v'],
-  ['a', '\\x07'],
-  ['e', '\\x1B'],
+  ...CONTROL_CHARACTER_ESCAPES,
   ['0', '\\0'],
 ]);
 
@@ -54,13 +59,7 @@ const ESCAPES_IN_CLASS: ReadonlyMap<string, string> = new Map([
   ['D', '\\P{Nd}'],
   ['w', WORD_CHARS],
   ['h', '0-9A-Fa-f'],
-  ['n', '\\n'],
-  ['r', '\\r'],
-  ['t', '\\t'],
-  ['f', '\\f'],
-  ['v', '\\v'],
-  ['a', '\\x07'],
-  ['e', '\\x1B'],
+  ...CONTROL_CHARACTER_ESCAPES,
 ]);
 
 const RAW_WHITESPACE: ReadonlyMap<string, string> = new Map([
