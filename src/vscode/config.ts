@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { defaultEngineSettings } from '../core/completions/engine';
 
 /** Every Tokenscope setting, typed. Declared (with defaults and descriptions) in package.json. */
 export interface TokenscopeConfig {
@@ -67,14 +68,16 @@ export function readConfig(scope?: vscode.ConfigurationScope): TokenscopeConfig 
     model: str('model', 'mini'),
     modelVariant: oneOf(c.get('modelVariant'), ['auto', 'q4', 'q4f16', 'int8', 'fp16', 'fp32'] as const, 'auto'),
     runtimeThreads: Math.round(clampNumber(c.get('runtime.threads'), 0, 0, 64)),
+    // The completion engine's defaults are the one source (the CLI and the bench use them too);
+    // a unit test keeps package.json's declared defaults equal to them.
     completions: {
       enabled: bool('completions.enabled', true),
-      debounceMs: Math.round(clampNumber(c.get('completions.debounceMs'), 100, 0, 2000)),
-      maxTokens: Math.round(clampNumber(c.get('completions.maxTokens'), 48, 1, 512)),
-      linesBefore: Math.round(clampNumber(c.get('completions.linesBefore'), 256, 1, 4096)),
-      linesAfter: Math.round(clampNumber(c.get('completions.linesAfter'), 64, 0, 4096)),
-      triggerInMiddleOfWord: bool('completions.triggerInMiddleOfWord', false),
-      extraContext: bool('completions.extraContext', true),
+      debounceMs: Math.round(clampNumber(c.get('completions.debounceMs'), defaultEngineSettings.debounceMs, 0, 2000)),
+      maxTokens: Math.round(clampNumber(c.get('completions.maxTokens'), defaultEngineSettings.maxTokens, 1, 512)),
+      linesBefore: Math.round(clampNumber(c.get('completions.linesBefore'), defaultEngineSettings.linesBefore, 1, 4096)),
+      linesAfter: Math.round(clampNumber(c.get('completions.linesAfter'), defaultEngineSettings.linesAfter, 0, 4096)),
+      triggerInMiddleOfWord: bool('completions.triggerInMiddleOfWord', defaultEngineSettings.triggerInMiddleOfWord),
+      extraContext: bool('completions.extraContext', defaultEngineSettings.extraContext),
     },
     tokenLens: {
       showBoundaries: bool('tokenLens.showBoundaries', false),
