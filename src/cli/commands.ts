@@ -2,6 +2,7 @@ import type { CliCommand } from './command';
 import { completeCommand } from './completeCommand';
 import { costCommand } from './costCommand';
 import { generateCommand } from './generateCommand';
+import { modelInfoCommand } from './modelInfoCommand';
 import { tokenizeCommand } from './tokenizeCommand';
 
 /**
@@ -13,4 +14,5 @@ export const cliCommands: readonly CliCommand[] = [
   generateCommand,
   tokenizeCommand,
   costCommand,
+  modelInfoCommand,
 ];

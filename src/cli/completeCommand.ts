@@ -1,6 +1,5 @@
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { TextLines, validatePosition } from '../core/completions/document';
 import { CompletionEngine, type CompletionRecord } from '../core/completions/engine';
 import { completionModelFrom, isBuiltinModel } from '../core/completions/model';
@@ -8,6 +7,7 @@ import { RuntimeCompletionBackend } from '../core/completions/runtimeBackend';
 import { MODEL_VARIANTS, type ModelVariant } from '../core/models/modelFolder';
 import { LocalModel } from '../core/runtime/localModel';
 import { numberFlag, parseFlags, UsageError, type CliCommand } from './command';
+import { packageRoot } from './packageRoot';
 
 const usage = `Usage: tokenscope complete --model <dir|id> --file F --line L --character C [options]
 
@@ -27,16 +27,6 @@ Options:
 
 Example:
   tokenscope complete --model mini --file src/app.ts --line 12 --character 8 --json`;
-
-/** The folder holding package.json (the CLI runs from dist/ in the package, or from src/ with tsx). */
-function packageRoot(): string {
-  let dir = __dirname;
-  for (let depth = 0; depth < 6; depth++) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    dir = dirname(dir);
-  }
-  return process.cwd();
-}
 
 export const completeCommand: CliCommand = {
   name: 'complete',

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { buildPriceTable, estimateCost, formatUSD } from '../core/pricing/cost';
 import { TokenizerRegistry } from '../core/tokenizers/registry';
 import { parseFlags, UsageError, type CliCommand, type CliIO } from './command';
+import { formatTable } from './table';
 
 const usage = `Usage: tokenscope cost [--json] [--custom-models file.json] < file
 
@@ -77,10 +78,7 @@ async function run(args: readonly string[], io: CliIO): Promise<number> {
     contextPercent(row.tokens / row.contextWindow),
     row.asOf,
   ]);
-  const widths = header.map((title, column) => Math.max(title.length, ...body.map((cells) => cells[column].length)));
-  const numeric = new Set([2, 3, 4, 5, 6]);
-  const format = (cells: string[]): string => cells.map((cell, column) => (numeric.has(column) ? cell.padStart(widths[column]) : cell.padEnd(widths[column]))).join('  ').trimEnd();
-  io.stdout.write(`${[`${text.length.toLocaleString('en-US')} characters; cost of sending them as input (USD; ~ = estimated count)`, format(header), ...body.map(format)].join('\n')}\n`);
+  io.stdout.write(`${[`${text.length.toLocaleString('en-US')} characters; cost of sending them as input (USD; ~ = estimated count)`, ...formatTable(header, body, new Set([2, 3, 4, 5, 6]))].join('\n')}\n`);
   return 0;
 }
 

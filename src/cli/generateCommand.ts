@@ -1,10 +1,10 @@
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { MODEL_VARIANTS, type ModelVariant } from '../core/models/modelFolder';
 import { LocalModel } from '../core/runtime/localModel';
 import { GenerationAbortedError, type GenerateRequest, type GenerationEnd, type GenerationStart, type PromptInput, type RuntimeLogger, type SamplingOptions, type TokenEvent } from '../core/runtime/types';
 import { numberFlag, parseFlags, UsageError, type CliCommand, type CliIO } from './command';
+import { packageRoot } from './packageRoot';
 
 const usage = `Usage: tokenscope generate --model <dir|id> (--prompt S | --prompt-file F) [options]
 
@@ -34,16 +34,6 @@ Without --json the text streams to stdout and the timings go to stderr.
 Examples:
   tokenscope generate --model test/fixtures/models/tiny-qwen2 --prompt hi --json
   tokenscope generate --model ~/models/Qwen2.5-Coder-0.5B-Instruct --chat --prompt "Write fizzbuzz in Go"`;
-
-/** The folder holding package.json: dist/cli.js → the package root, where `models/` lives. */
-export function packageRoot(): string {
-  let dir = __dirname;
-  for (let depth = 0; depth < 6; depth++) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    dir = dirname(dir);
-  }
-  return process.cwd();
-}
 
 function stderrLogger(io: CliIO): RuntimeLogger {
   const write = (level: string) => (message: string, data?: Readonly<Record<string, unknown>>) => io.stderr.write(`[${level}] ${message}${data ? ` ${JSON.stringify(data)}` : ''}\n`);

@@ -5,6 +5,7 @@ import { registerChat } from './chat/registerChat';
 import { registerCompletions } from './completions/register';
 import { onConfigChange, readConfig, updateSetting } from './config';
 import { chooseModel, modelLabel } from './modelCommands';
+import { registerModelInfo } from './modelInfo/modelInfoPanel';
 import { ModelService } from './modelService';
 import { unsupportedPlatformMessage } from './platform';
 import { ModelStatusItem } from './statusBar';
@@ -44,6 +45,7 @@ export function activate(context: vscode.ExtensionContext): void {
   // Completions own the status item's state (loading, generating, idle with latency, error).
   timed('completions', () => registerCompletions(context, { log, status, commands, runtime: models }));
   timed('token lens', () => registerTokenLens(context, { log, commands }));
+  timed('model info', () => registerModelInfo(context, { log, commands }));
 
   const applyConfig = () => {
     const config = readConfig();
@@ -78,6 +80,7 @@ async function showStatusMenu(): Promise<void> {
   const items: Item[] = [
     { label: config.completions.enabled ? '$(circle-slash) Disable inline completions' : '$(check) Enable inline completions', run: () => updateSetting('completions.enabled', !config.completions.enabled) },
     { label: '$(arrow-swap) Switch model…', description: modelLabel(config.model), run: () => vscode.commands.executeCommand('tokenscope.chooseModel') },
+    { label: '$(info) Show model architecture', description: 'layers, heads, parameters vs real models', run: () => vscode.commands.executeCommand('tokenscope.showModelInfo') },
     { label: '$(symbol-key) Toggle token boundaries', run: () => vscode.commands.executeCommand('tokenscope.toggleTokenBoundaries') },
     { label: '$(output) Show logs', run: () => vscode.commands.executeCommand('tokenscope.showLogs') },
   ];

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { after, before, describe, it } from 'node:test';
+import type { Frame, Page } from 'playwright-core';
 import { startWorkbench, type Workbench } from './harness/workbench';
 
 /** "pid state parent-pid command" of a process, for a readable assertion failure. */
@@ -16,6 +17,18 @@ function describeProcess(pid: number): string {
   } catch {
     return `${pid} (gone while we looked)`;
   }
+}
+
+/** The content frame of the webview whose page has `selector`: webviews are iframes in iframes. */
+async function findFrame(page: Page, selector: string): Promise<Frame> {
+  for (let attempt = 0; attempt < 80; attempt++) {
+    for (const frame of page.frames()) {
+      if (frame === page.mainFrame()) continue;
+      if ((await frame.locator(selector).count().catch(() => 0)) > 0) return frame;
+    }
+    await page.waitForTimeout(250);
+  }
+  throw new Error(`no webview shows ${selector}`);
 }
 
 /** The issue's goal for what activation adds to the extension host: reported, not asserted. */
@@ -87,6 +100,27 @@ describe('Tokenscope in a real VS Code', { timeout: 300_000 }, () => {
     // editor renders spaces as no-break spaces, which \s matches).
     await panel.locator('.view-lines', { hasText: /Tokenscope\s.*activated\sin\s/ }).first().waitFor();
     await workbench.screenshot('show-logs');
+  });
+
+  it('shows the built-in model next to real models (Tokenscope: Show Model Architecture)', async () => {
+    const { page } = workbench;
+    await workbench.runCommand('View: Hide Panel'); // the Output panel from the previous test
+    await workbench.runCommand('Tokenscope: Show Model Architecture');
+    await page.locator('.tabs-container .tab', { hasText: 'Model Architecture' }).waitFor();
+    // An editor webview is an iframe (in the workbench's overlay) holding the page's own iframe.
+    const frame = await findFrame(page, 'ul.insights');
+    const rows = frame.locator('tbody tr');
+    assert.ok((await rows.count()) >= 6, 'mini and at least five reference models');
+    const running = frame.locator('tr.active-row');
+    assert.match(await running.innerText(), /tokenscope-mini[\s\S]*qwen2[\s\S]*\b5\b[\s\S]*192[\s\S]*6 \/ 2[\s\S]*8,192[\s\S]*3\.54 M/);
+    assert.match(await frame.locator('ul.insights').innerText(), /embedding table/);
+    // Bars are drawn: widths come from the nonce'd stylesheet, which a CSP mistake would block.
+    const widths = await frame.locator('tr.active-row .seg').evaluateAll((segments) => segments.map((segment) => segment.getBoundingClientRect().width));
+    assert.ok(widths.length >= 3 && widths.every((width) => width > 0), `parameter bar segments: ${widths.join(', ')}`);
+    await workbench.runCommand('View: Toggle Primary Side Bar Visibility'); // room for the whole table
+    await workbench.screenshot('model-architecture');
+    await workbench.runCommand('View: Toggle Primary Side Bar Visibility');
+    await workbench.runCommand('View: Close Editor');
   });
 
   it('made no request to any host but code-server', () => {

@@ -8,6 +8,42 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 WORK = os.path.join(HERE, "work")
 MODEL_DIR = os.path.normpath(os.path.join(HERE, "..", "..", "models", "tokenscope-mini"))
 COMMAND = "npm run train:mini"
+REFERENCES = os.path.normpath(os.path.join(HERE, "..", "..", "src", "core", "models", "referenceModels.json"))
+
+
+def training_command(targs):
+    """`npm run train:mini` plus every train.py option the run used that differs from its default."""
+    sys.path.insert(0, HERE)
+    from train import build_parser  # noqa: E402 (imports torch: only when writing the card)
+    defaults = vars(build_parser().parse_args([]))
+    extra = [f"--{k.replace('_', '-')} {v:g}" if isinstance(v, float) else f"--{k.replace('_', '-')} {v}"
+             for k, v in targs.items() if k != "run" and k in defaults and v != defaults[k]]
+    return COMMAND + (" -- -- " + " ".join(extra) if extra else "")
+
+
+def count(n):
+    for size, unit in ((1e12, "T"), (1e9, "B"), (1e6, "M")):
+        if n >= size:
+            v = n / size
+            return f"{v:.{0 if v >= 100 else 1 if v >= 10 else 2}f}".rstrip("0").rstrip(".") + f" {unit}"
+    return f"{n:,}"
+
+
+def comparison_table(cfg, params, tokens):
+    """The built-in model next to the real models of referenceModels.json (the same data as the
+    editor's Show Model Architecture command and `tokenscope model-info`)."""
+    refs = sorted(load(REFERENCES)["models"], key=lambda m: m["parameters"])
+    rows = ["| model | layers | hidden | heads q/kv | vocabulary | context | parameters | embedding share | trained on |",
+            "|---|---|---|---|---|---|---|---|---|"]
+
+    def row(name, c, p, trained):
+        share = c["vocab_size"] * c["hidden_size"] / p
+        rows.append(f"| {name} | {c['num_hidden_layers']} | {c['hidden_size']} | {c['num_attention_heads']}/{c['num_key_value_heads']} | "
+                    f"{c['vocab_size']:,} | {c['max_position_embeddings']:,} | {count(p)} | {share:.0%} | {count(trained) if trained else '—'} |")
+    row("**tokenscope-mini**", cfg, params, tokens)
+    for m in refs:
+        row(f"[{m['label']}](https://huggingface.co/{m['repo']})", m["config"], m["parameters"], m.get("trainingTokens"))
+    return "\n".join(rows)
 
 
 def load(path):
@@ -59,7 +95,7 @@ def main():
                      "stop_reason": stop_reason, "training_minutes": round(state["train_seconds"] / 60, 1),
                      "batch": targs["batch"], "sequence_length": targs["seq"], "fim_rate": targs["fim_rate"],
                      "learning_rate": targs["lr"], "seed": targs["seed"], "device": targs["device"],
-                     "threads": targs["threads"], "command": COMMAND},
+                     "threads": targs["threads"], "command": training_command(targs)},
         "data": {"train_files": manifest["train"]["files"], "train_bytes": manifest["train"]["bytes"],
                  "eval_files": manifest["eval"]["files"], "eval_bytes": manifest["eval"]["bytes"],
                  "sources": [{"name": py["name"], "licences": [py["licence"]], "files": py["files"], "bytes": py["bytes"]},
@@ -105,6 +141,11 @@ def main():
     w(f"| norm | RMSNorm, eps {cfg['rms_norm_eps']:g} |")
     w(f"| vocabulary | {cfg['vocab_size']} (byte-level BPE with the Qwen2 pre-tokenizer; Qwen2.5 special tokens) |")
     w(f"| format | `onnx/model.onnx`, float32, transformers.js decoder I/O with KV cache |\n")
+    w("### Next to real models\n")
+    w("Real models have the same kind of blocks, many more of them, and far more training: "
+      "the embedding table is a fixed cost that dominates a tiny model.\n")
+    w(comparison_table(cfg, ts["params"], state["tokens"]) + "\n")
+    w("In the editor: **Tokenscope: Show Model Architecture**; in a terminal: `tokenscope model-info`.\n")
     w("Prompt formats are those of Qwen2.5-Coder: `<|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>` "
       "for fill-in-the-middle, stop at `<|endoftext|>`; ChatML `chat_template` (present for compatibility only).\n")
     w("## Training data\n")
@@ -134,11 +175,17 @@ def main():
     if evals:
         w(f"- Held-out loss during training (nats/token, {len(evals)} checks): " +
           ", ".join(f"step {r['step']}: {r['eval_loss']:.2f}" for r in evals) + ".")
-    w(f"- Throughput averaged {state['tokens'] / state['train_seconds']:.0f} tokens/s: the 2 cores were shared with "
-      "other jobs for most of the run (about 340 tokens/s at the worst, 2,000 when the machine was quiet).")
+    rates = []
+    marks = [r for r in log if r["step"] % 100 == 0]
+    for a, b in zip(marks, marks[1:]):
+        if b["minutes"] > a["minutes"] and b["tokens"] > a["tokens"]:
+            rates.append((b["tokens"] - a["tokens"]) / ((b["minutes"] - a["minutes"]) * 60))
+    if rates:
+        w(f"- Throughput averaged {state['tokens'] / state['train_seconds']:,.0f} tokens/s, between {min(rates):,.0f} and "
+          f"{max(rates):,.0f} tokens/s per 100 steps: the 2 cores are shared with other jobs, and the machine's load sets the pace.")
     if notes:
         w(f"- Run notes: {notes}")
-    w(f"\nReproduce: `{COMMAND}` (= `/usr/bin/python3 tools/mini-model/train_all.py`; needs Debian's "
+    w(f"\nReproduce: `{card['training']['command']}` (`npm run train:mini` = `/usr/bin/python3 tools/mini-model/train_all.py`; needs Debian's "
       "`python3-torch python3-onnx python3-numpy python3-regex libopenblas0-pthread`). Every file in this folder "
       "was written by that command. `-- --device cuda --hidden 512 --layers 8 ...` trains a larger model on a GPU "
       "with no other change. Timing-based stopping makes reruns close, not bit-identical.\n")

@@ -140,7 +140,8 @@ def save_atomic(obj, path):
     os.replace(tmp, path)
 
 
-def main():
+def build_parser():
+    """train.py's options (card.py reads their defaults to record the exact training command)."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--run", default=os.path.join(WORK, "run"))
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
@@ -161,7 +162,11 @@ def main():
     ap.add_argument("--kv-heads", type=int, default=2)
     ap.add_argument("--ckpt-minutes", type=float, default=4)
     ap.add_argument("--eval-every", type=int, default=200)
-    args = ap.parse_args()
+    return ap
+
+
+def main():
+    args = build_parser().parse_args()
 
     torch.set_num_threads(args.threads)
     os.makedirs(args.run, exist_ok=True)

@@ -1,25 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
 import { join } from 'node:path';
-import { UsageError, type CliIO } from '../../../src/cli/command';
+import { UsageError } from '../../../src/cli/command';
 import { generateCommand } from '../../../src/cli/generateCommand';
+import { fakeIO } from './fakeIO';
 
 const model = join(__dirname, '..', '..', 'fixtures', 'models', 'tiny-qwen2');
-
-function fakeIO(stdin = ''): { io: CliIO; stdout: () => string; stderr: () => string } {
-  const out: string[] = [];
-  const err: string[] = [];
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  stdout.on('data', (chunk: Buffer) => out.push(chunk.toString()));
-  stderr.on('data', (chunk: Buffer) => err.push(chunk.toString()));
-  return {
-    io: { stdout, stderr, readStdin: async () => stdin, signal: new AbortController().signal },
-    stdout: () => out.join(''),
-    stderr: () => err.join(''),
-  };
-}
 
 interface JsonOutput {
   text: string;

@@ -3,19 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { completeCommand } from '../../../src/cli/completeCommand';
-import { UsageError, type CliIO } from '../../../src/cli/command';
-
-function io(): { io: CliIO; stdout: () => string; stderr: () => string } {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let stdout = '';
-  let stderr = '';
-  out.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  err.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return { io: { stdout: out, stderr: err, readStdin: async () => '', signal: new AbortController().signal }, stdout: () => stdout, stderr: () => stderr };
-}
+import { UsageError } from '../../../src/cli/command';
+import { fakeIO } from '../cli/fakeIO';
 
 const dir = mkdtempSync(join(tmpdir(), 'tokenscope-complete-'));
 const file = join(dir, 'sample.py');
@@ -24,7 +14,7 @@ writeFileSync(file, 'def add(a, b):\n    return a + b\n\ndef sub(a, b):\n    \n'
 const model = 'test/fixtures/models/tiny-qwen2';
 
 test('tokenscope complete --json runs the completion core end to end', async () => {
-  const run = io();
+  const run = fakeIO();
   const code = await completeCommand.run(['--model', model, '--file', file, '--line', '4', '--character', '4', '--json', '--max-tokens', '8'], run.io);
   assert.equal(code, 0, run.stderr());
   const output = JSON.parse(run.stdout()) as Record<string, unknown>;
@@ -37,8 +27,8 @@ test('tokenscope complete --json runs the completion core end to end', async () 
 });
 
 test('tokenscope complete explains bad positions and missing flags', async () => {
-  await assert.rejects(completeCommand.run(['--model', model, '--file', file, '--line', '9', '--character', '0'], io().io), (error: unknown) => error instanceof UsageError && /line 9 is outside the document \(0-based, valid 0\.\.5\)/.test(error.message));
-  await assert.rejects(completeCommand.run(['--model', model, '--file', file, '--line', '0', '--character', '40'], io().io), /character 40 is outside line 0/);
-  await assert.rejects(completeCommand.run(['--file', file, '--line', '0', '--character', '0'], io().io), /--model is required/);
-  await assert.rejects(completeCommand.run(['--model', model, '--file', join(dir, 'missing.py'), '--line', '0', '--character', '0'], io().io), /cannot read .*missing\.py: no such file/);
+  await assert.rejects(completeCommand.run(['--model', model, '--file', file, '--line', '9', '--character', '0'], fakeIO().io), (error: unknown) => error instanceof UsageError && /line 9 is outside the document \(0-based, valid 0\.\.5\)/.test(error.message));
+  await assert.rejects(completeCommand.run(['--model', model, '--file', file, '--line', '0', '--character', '40'], fakeIO().io), /character 40 is outside line 0/);
+  await assert.rejects(completeCommand.run(['--file', file, '--line', '0', '--character', '0'], fakeIO().io), /--model is required/);
+  await assert.rejects(completeCommand.run(['--model', model, '--file', join(dir, 'missing.py'), '--line', '0', '--character', '0'], fakeIO().io), /cannot read .*missing\.py: no such file/);
 });

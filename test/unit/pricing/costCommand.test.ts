@@ -3,25 +3,15 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { costCommand } from '../../../src/cli/costCommand';
-import type { CliIO } from '../../../src/cli/command';
+import { fakeIO } from '../cli/fakeIO';
 import { PRICED_MODELS } from '../../../src/core/pricing/prices';
 
 async function runCost(args: string[], input: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const collect = (stream: PassThrough): (() => string) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    return () => Buffer.concat(chunks).toString('utf8');
-  };
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out = collect(stdout);
-  const err = collect(stderr);
-  const io: CliIO = { stdout, stderr, readStdin: async () => input, signal: new AbortController().signal };
-  const code = await costCommand.run(args, io);
+  const run = fakeIO(input);
+  const code = await costCommand.run(args, run.io);
   await new Promise((resolve) => setImmediate(resolve)); // let the streams deliver what was written
-  return { code, stdout: out(), stderr: err() };
+  return { code, stdout: run.stdout(), stderr: run.stderr() };
 }
 
 interface CostRow {
