@@ -75,6 +75,12 @@ def main():
     log = [json.loads(l) for l in open(os.path.join(WORK, "run", "log.jsonl"))]
     notes_path = os.path.join(WORK, "run", "notes.txt")
     notes = open(notes_path).read().strip() if os.path.exists(notes_path) else ""
+    starts_path = os.path.join(WORK, "run", "starts.jsonl")
+    starts = [json.loads(l) for l in open(starts_path)] if os.path.exists(starts_path) else []
+    # Consecutive starts with the same options are one segment (a plain resume changes nothing).
+    segments = [s for i, s in enumerate(starts) if i == 0 or s["options"] != starts[i - 1]["options"]]
+    fim_rates = [(s["step"], s["options"]["fim_rate"]) for i, s in enumerate(segments)
+                 if i == 0 or s["options"]["fim_rate"] != segments[i - 1]["options"]["fim_rate"]]
     state, targs = ts["state"], ts["args"]
     heads, kv = cfg["num_attention_heads"], cfg["num_key_value_heads"]
     py, npm = manifest["sources"]
@@ -95,7 +101,9 @@ def main():
                      "stop_reason": stop_reason, "training_minutes": round(state["train_seconds"] / 60, 1),
                      "batch": targs["batch"], "sequence_length": targs["seq"], "fim_rate": targs["fim_rate"],
                      "learning_rate": targs["lr"], "seed": targs["seed"], "device": targs["device"],
-                     "threads": targs["threads"], "command": training_command(targs)},
+                     "threads": targs["threads"], "command": training_command(targs),
+                     "runs": [{"from_step": s["step"], "from_minute": s["minutes"], "command": training_command(s["options"])}
+                              for s in segments]},
         "data": {"train_files": manifest["train"]["files"], "train_bytes": manifest["train"]["bytes"],
                  "eval_files": manifest["eval"]["files"], "eval_bytes": manifest["eval"]["bytes"],
                  "sources": [{"name": py["name"], "licences": [py["licence"]], "files": py["files"], "bytes": py["bytes"]},
@@ -164,7 +172,9 @@ def main():
       f"({manifest['filters']['skipped_generated']}), contents deduplicated by SHA-256 "
       f"({manifest['filters']['skipped_duplicate']} duplicates), and each source capped in size.\n")
     w("## Training\n")
-    w(f"- Objective: next-token prediction; {targs['fim_rate']*100:.0f}% of sequences are rearranged as "
+    fim_share = f"{fim_rates[0][1]*100:.0f}%" + "".join(f" ({rate*100:.0f}% from step {step:,})" for step, rate in fim_rates[1:]) \
+        if fim_rates else f"{targs['fim_rate']*100:.0f}%"
+    w(f"- Objective: next-token prediction; {fim_share} of sequences are rearranged as "
       "prefix-suffix-middle with split points at character positions (anywhere, whole lines, or the rest of a line).")
     w(f"- {state['step']:,} steps of {targs['batch']} x {targs['seq']} tokens = **{state['tokens']/1e6:.2f} M tokens** "
       f"(about {state['tokens']/ (manifest['train']['bytes']/3.73):.2f} epochs), AdamW (0.9, 0.95), peak learning rate "
@@ -183,11 +193,18 @@ def main():
     if rates:
         w(f"- Throughput averaged {state['tokens'] / state['train_seconds']:,.0f} tokens/s, between {min(rates):,.0f} and "
           f"{max(rates):,.0f} tokens/s per 100 steps: the 2 cores are shared with other jobs, and the machine's load sets the pace.")
+    if len(segments) > 1:
+        w("- The run was extended with other options; each segment continued from the previous one's checkpoint:")
+        for seg in segments:
+            w(f"  - from step {seg['step']:,} ({seg['minutes']:g} min trained): `{training_command(seg['options'])}`")
     if notes:
         w(f"- Run notes: {notes}")
-    w(f"\nReproduce: `{card['training']['command']}` (`npm run train:mini` = `/usr/bin/python3 tools/mini-model/train_all.py`; needs Debian's "
-      "`python3-torch python3-onnx python3-numpy python3-regex libopenblas0-pthread`). Every file in this folder "
-      "was written by that command. `-- --device cuda --hidden 512 --layers 8 ...` trains a larger model on a GPU "
+    how = (f"`{card['training']['command']}`" if len(segments) <= 1 else
+           "the segments' commands above, in order (each resumes from `work/run/ckpt.pt`; a segment that did not end "
+           "at its time budget was stopped after a checkpoint)")
+    w(f"\nReproduce: {how}. `npm run train:mini` = `/usr/bin/python3 tools/mini-model/train_all.py`; it needs Debian's "
+      "`python3-torch python3-onnx python3-numpy python3-regex libopenblas0-pthread`. Every file in this folder "
+      "was written by it. `-- --device cuda --hidden 512 --layers 8 ...` trains a larger model on a GPU "
       "with no other change. Timing-based stopping makes reruns close, not bit-identical.\n")
     w("## Evaluation\n")
     w("Run `node tools/mini-model/eval.mjs` (uses the shipped ONNX file through onnxruntime-node and the "

@@ -25,8 +25,10 @@ const arg = (name, dflt) => {
 const threads = arg('threads', 2);
 const fimCases = arg('fim-cases', 120);
 const maxNew = arg('max-new', 40);
-const PREFIX_TOKENS = 320;
-const SUFFIX_TOKENS = 128;
+const PREFIX_TOKENS = arg('prefix-tokens', 320);
+const SUFFIX_TOKENS = arg('suffix-tokens', 128);
+// --fim-only: skip bits per byte and samples, print the FIM figures, write nothing (for trials).
+const fimOnly = process.argv.includes('--fim-only');
 
 const config = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8'));
 const { num_hidden_layers: layers, num_key_value_heads: kvHeads, vocab_size: vocab } = config;
@@ -84,13 +86,14 @@ const logSoftmaxAt = (data, row, target) => {
 
 // 1. Bits per byte over all held-out files, windows of `ctx` tokens overlapping by one token.
 const t0 = performance.now();
+const bpbDocs = fimOnly ? [] : docs;
 let nats = 0;
 let bytes = 0;
 let tokens = 0;
 const unigram = JSON.parse(readFileSync(join(here, 'work', 'data', 'unigram.json'), 'utf8')).counts;
 const uniTotal = unigram.reduce((a, b) => a + b, 0) + unigram.length;
 let uniNats = 0;
-for (const d of docs) {
+for (const d of bpbDocs) {
   const ids = [EOT, ...tok.encode(d.text).ids];
   bytes += Buffer.byteLength(d.text, 'utf8');
   tokens += ids.length - 1;
@@ -182,6 +185,8 @@ const fimSummary = {
   prefix_only_exact_match: mean('prefix_only_exact'), prefix_only_edit_similarity: mean('prefix_only_edit_sim'),
 };
 console.log(`single-line FIM on ${results.length} held-out files: EM ${(100 * fimSummary.fim_exact_match).toFixed(1)}%, edit sim ${fimSummary.fim_edit_similarity.toFixed(3)}; prefix-only EM ${(100 * fimSummary.prefix_only_exact_match).toFixed(1)}%, edit sim ${fimSummary.prefix_only_edit_similarity.toFixed(3)} (${((performance.now() - t1) / 1000).toFixed(0)} s)`);
+
+if (fimOnly) process.exit(0);
 
 // 3. Free generations for the model card, with speed.
 const prompts = ['def fibonacci(n):\n', 'import os\n\ndef list_files(path):\n', 'export function add(a: number, b: number): number {\n', 'class Stack:\n    def __init__(self):\n'];

@@ -211,6 +211,11 @@ def main():
         print(f"train: extending a finished run to a budget of {args.max_minutes:g} min / {args.steps} steps", flush=True)
         state["done"] = False
     print(f"model: {model.num_params()} parameters, config {cfg}", flush=True)
+    # Every (re)start and its options, so the model card can say exactly how the weights were made
+    # when a run was resumed or extended with other options.
+    with open(os.path.join(args.run, "starts.jsonl"), "a") as f:
+        f.write(json.dumps({"step": state["step"], "minutes": round(state["train_seconds"] / 60, 2),
+                            "options": {k: v for k, v in vars(args).items() if k != "run"}}) + "\n")
     with open(os.path.join(args.run, "args.json"), "w") as f:
         json.dump({"args": vars(args), "config": cfg.hf_config(), "torch": torch.__version__}, f, indent=1)
 
