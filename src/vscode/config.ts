@@ -6,6 +6,8 @@ export interface TokenscopeConfig {
   readonly model: string;
   readonly modelVariant: 'auto' | 'q4' | 'q4f16' | 'int8' | 'fp16' | 'fp32';
   readonly runtimeThreads: number;
+  /** 4-bit MatMulNBits with int8 activations ('fast') or as exported ('exact'). */
+  readonly runtimeMatmulPrecision: 'fast' | 'exact';
   readonly completions: {
     readonly enabled: boolean;
     readonly debounceMs: number;
@@ -38,7 +40,7 @@ export interface TokenscopeConfig {
 export const configSection = 'tokenscope';
 
 /** Settings whose change needs the model process to load a different model. */
-export const settingsThatReloadModel = ['tokenscope.model', 'tokenscope.modelVariant', 'tokenscope.runtime.threads'] as const;
+export const settingsThatReloadModel = ['tokenscope.model', 'tokenscope.modelVariant', 'tokenscope.runtime.threads', 'tokenscope.runtime.matmulPrecision'] as const;
 
 function oneOf<T extends string>(value: unknown, allowed: readonly T[], fallback: T): T {
   return typeof value === 'string' && (allowed as readonly string[]).includes(value) ? (value as T) : fallback;
@@ -68,6 +70,7 @@ export function readConfig(scope?: vscode.ConfigurationScope): TokenscopeConfig 
     model: str('model', 'mini'),
     modelVariant: oneOf(c.get('modelVariant'), ['auto', 'q4', 'q4f16', 'int8', 'fp16', 'fp32'] as const, 'auto'),
     runtimeThreads: Math.round(clampNumber(c.get('runtime.threads'), 0, 0, 64)),
+    runtimeMatmulPrecision: oneOf(c.get('runtime.matmulPrecision'), ['fast', 'exact'] as const, 'fast'),
     // The completion engine's defaults are the one source (the CLI and the bench use them too);
     // a unit test keeps package.json's declared defaults equal to them.
     completions: {

@@ -16,11 +16,11 @@ function runtimeLogger(log: vscode.LogOutputChannel): RuntimeLogger {
 }
 
 function loadRequestFor(config: TokenscopeConfig): LoadModelRequest {
-  return { model: config.model, variant: config.modelVariant, threads: config.runtimeThreads };
+  return { model: config.model, variant: config.modelVariant, threads: config.runtimeThreads, matmulPrecision: config.runtimeMatmulPrecision };
 }
 
 function sameRequest(a: LoadModelRequest | undefined, b: LoadModelRequest): boolean {
-  return a !== undefined && a.model === b.model && a.variant === b.variant && a.threads === b.threads;
+  return a !== undefined && a.model === b.model && a.variant === b.variant && a.threads === b.threads && a.matmulPrecision === b.matmulPrecision;
 }
 
 /**
