@@ -224,8 +224,10 @@ def main():
     else:
         w("**Verdict:** with the suffix the model does better than from the prefix alone, so the "
           "fill-in-the-middle objective pays off even at this size.\n")
-    w(f"Single-line FIM: in each held-out file one line (4-100 characters, picked by a hash of the path) is "
-      f"removed; the model gets up to {fim['prefix_tokens']} tokens before and {fim['suffix_tokens']} after, decodes "
+    per_file = fim.get("lines_per_file", 1)
+    w(f"Single-line FIM: in each held-out file {'one line' if per_file == 1 else f'up to {per_file} distinct lines'} "
+      f"(4-100 characters, picked by a hash of the path) {'is' if per_file == 1 else 'are'} removed, one at a time "
+      f"({fim['cases']} cases from {fim.get('files', fim['cases'])} files); the model gets up to {fim['prefix_tokens']} tokens before and {fim['suffix_tokens']} after, decodes "
       "greedily to the first newline, and the trimmed line is compared with the original. The baseline is "
       "plain next-token completion from the same prefix.\n")
     w("### Sample completions (held-out files, greedy)\n")

@@ -3,7 +3,8 @@
 // runtime. Writes work/eval.json, which card.py turns into the model card.
 //  - bits per byte: -log2 p(token) summed over every held-out file, divided by its UTF-8 bytes;
 //    baseline: a unigram model of the training split's token counts (work/data/unigram.json).
-//  - single-line fill-in-the-middle: one line per file masked (deterministic choice), the model sees
+//  - single-line fill-in-the-middle: --lines-per-file lines of each file masked, one at a time
+//    (deterministic choice, distinct lines), the model sees
 //    <|fim_prefix|>prefix<|fim_suffix|>suffix<|fim_middle|> and decodes greedily to the first newline;
 //    baseline: the same model with the prefix only (plain next-token completion, no suffix).
 //    Exact match and edit similarity compare trimmed lines.
@@ -23,7 +24,8 @@ const arg = (name, dflt) => {
   return i > 0 ? Number(process.argv[i + 1]) : dflt;
 };
 const threads = arg('threads', 2);
-const fimCases = arg('fim-cases', 120);
+const fimCases = arg('fim-cases', 400);
+const linesPerFile = arg('lines-per-file', 3);
 const maxNew = arg('max-new', 40);
 const PREFIX_TOKENS = arg('prefix-tokens', 320);
 const SUFFIX_TOKENS = arg('suffix-tokens', 128);
@@ -152,11 +154,16 @@ for (const d of docs) {
     if (t.length >= 4 && t.length <= 100) candidates.push(i);
   }
   if (!candidates.length) continue;
-  // Deterministic pick: the hash of path + line decides.
-  const pick = candidates[createHash('sha256').update(d.path).digest().readUInt32BE(0) % candidates.length];
-  const prefix = lines.slice(0, pick).join('\n') + '\n';
-  const suffix = '\n' + lines.slice(pick + 1).join('\n');
-  cases.push({ path: d.path, line: pick + 1, target: lines[pick], prefix, suffix });
+  // Deterministic picks: hashes of the path (and the pick's number) choose distinct lines.
+  const picks = new Set();
+  for (let k = 0; picks.size < Math.min(linesPerFile, candidates.length) && k < 50; k++) {
+    picks.add(candidates[createHash('sha256').update(k === 0 ? d.path : `${d.path}#${k}`).digest().readUInt32BE(0) % candidates.length]);
+  }
+  for (const pick of picks) {
+    const prefix = lines.slice(0, pick).join('\n') + '\n';
+    const suffix = '\n' + lines.slice(pick + 1).join('\n');
+    cases.push({ path: d.path, line: pick + 1, target: lines[pick], prefix, suffix });
+  }
   if (cases.length >= fimCases) break;
 }
 const t1 = performance.now();
@@ -180,11 +187,11 @@ for (const c of cases) {
 }
 const mean = (k) => results.reduce((a, r) => a + Number(r[k]), 0) / results.length;
 const fimSummary = {
-  cases: results.length, prefix_tokens: PREFIX_TOKENS, suffix_tokens: SUFFIX_TOKENS, max_new_tokens: maxNew,
+  cases: results.length, files: new Set(results.map((r) => r.path)).size, lines_per_file: linesPerFile, prefix_tokens: PREFIX_TOKENS, suffix_tokens: SUFFIX_TOKENS, max_new_tokens: maxNew,
   fim_exact_match: mean('fim_exact'), fim_edit_similarity: mean('fim_edit_sim'),
   prefix_only_exact_match: mean('prefix_only_exact'), prefix_only_edit_similarity: mean('prefix_only_edit_sim'),
 };
-console.log(`single-line FIM on ${results.length} held-out files: EM ${(100 * fimSummary.fim_exact_match).toFixed(1)}%, edit sim ${fimSummary.fim_edit_similarity.toFixed(3)}; prefix-only EM ${(100 * fimSummary.prefix_only_exact_match).toFixed(1)}%, edit sim ${fimSummary.prefix_only_edit_similarity.toFixed(3)} (${((performance.now() - t1) / 1000).toFixed(0)} s)`);
+console.log(`single-line FIM on ${results.length} held-out lines of ${fimSummary.files} files: EM ${(100 * fimSummary.fim_exact_match).toFixed(1)}%, edit sim ${fimSummary.fim_edit_similarity.toFixed(3)}; prefix-only EM ${(100 * fimSummary.prefix_only_exact_match).toFixed(1)}%, edit sim ${fimSummary.prefix_only_edit_similarity.toFixed(3)} (${((performance.now() - t1) / 1000).toFixed(0)} s)`);
 
 if (fimOnly) process.exit(0);
 
