@@ -108,7 +108,7 @@ for (const d of bpbDocs) {
 }
 const bpb = nats / Math.LN2 / bytes;
 const uniBpb = uniNats / Math.LN2 / bytes;
-console.log(`held-out: ${docs.length} files, ${bytes} bytes, ${tokens} tokens: ${bpb.toFixed(3)} bits/byte (${(nats / tokens).toFixed(3)} nats/token); unigram ${uniBpb.toFixed(3)} bits/byte (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+if (!fimOnly) console.log(`held-out: ${docs.length} files, ${bytes} bytes, ${tokens} tokens: ${bpb.toFixed(3)} bits/byte (${(nats / tokens).toFixed(3)} nats/token); unigram ${uniBpb.toFixed(3)} bits/byte (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
 
 // 2. Single-line FIM vs prefix-only.
 async function greedyLine(prompt) {
@@ -116,10 +116,14 @@ async function greedyLine(prompt) {
   let row = prompt.length - 1;
   const gen = [];
   let text = '';
+  let logprob = 0; // of every token chosen, the stop token included: the model's confidence in the line
+  let scored = 0;
   for (let k = 0; k < maxNew; k++) {
     let best = 0;
     const data = out.logits.data;
     for (let v = 1; v < vocab; v++) if (data[row * vocab + v] > data[row * vocab + best]) best = v;
+    logprob += logSoftmaxAt(data, row, best);
+    scored += 1;
     if (STOP.has(best)) break;
     gen.push(best);
     text = tok.decode(gen, { skip_special_tokens: false });
@@ -128,7 +132,7 @@ async function greedyLine(prompt) {
     row = 0;
   }
   const nl = text.indexOf('\n');
-  return { text: nl >= 0 ? text.slice(0, nl) : text, tokens: gen.length };
+  return { text: nl >= 0 ? text.slice(0, nl) : text, tokens: gen.length, meanLogprob: scored ? logprob / scored : 0 };
 }
 function levenshtein(a, b) {
   const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
@@ -181,7 +185,7 @@ for (const c of cases) {
   const target = c.target.trim();
   results.push({
     path: c.path, line: c.line, target: c.target,
-    fim: fim.text, fim_exact: fim.text.trim() === target, fim_edit_sim: editSim(fim.text.trim(), target),
+    fim: fim.text, fim_exact: fim.text.trim() === target, fim_edit_sim: editSim(fim.text.trim(), target), fim_mean_logprob: fim.meanLogprob,
     prefix_only: plain.text, prefix_only_exact: plain.text.trim() === target, prefix_only_edit_sim: editSim(plain.text.trim(), target),
   });
 }
