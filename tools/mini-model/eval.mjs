@@ -29,7 +29,7 @@ const linesPerFile = arg('lines-per-file', 3);
 const maxNew = arg('max-new', 40);
 const PREFIX_TOKENS = arg('prefix-tokens', 320);
 const SUFFIX_TOKENS = arg('suffix-tokens', 128);
-// --fim-only: skip bits per byte and samples, print the FIM figures, write nothing (for trials).
+// --fim-only: skip bits per byte and samples; FIM figures go to work/eval-fim-trial.json (for trials).
 const fimOnly = process.argv.includes('--fim-only');
 
 const config = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8'));
@@ -197,7 +197,11 @@ const fimSummary = {
 };
 console.log(`single-line FIM on ${results.length} held-out lines of ${fimSummary.files} files: EM ${(100 * fimSummary.fim_exact_match).toFixed(1)}%, edit sim ${fimSummary.fim_edit_similarity.toFixed(3)}; prefix-only EM ${(100 * fimSummary.prefix_only_exact_match).toFixed(1)}%, edit sim ${fimSummary.prefix_only_edit_similarity.toFixed(3)} (${((performance.now() - t1) / 1000).toFixed(0)} s)`);
 
-if (fimOnly) process.exit(0);
+if (fimOnly) {
+  writeFileSync(join(here, 'work', 'eval-fim-trial.json'), JSON.stringify({ fim: fimSummary, fim_results: results }, null, 1));
+  console.log('wrote tools/mini-model/work/eval-fim-trial.json');
+  process.exit(0);
+}
 
 // 3. Free generations for the model card, with speed.
 const prompts = ['def fibonacci(n):\n', 'import os\n\ndef list_files(path):\n', 'export function add(a: number, b: number): number {\n', 'class Stack:\n    def __init__(self):\n'];
