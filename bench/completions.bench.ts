@@ -169,7 +169,7 @@ async function qwenShapeSection(file: SourceFile): Promise<{ lines: string[]; js
     const model: CompletionModel = { ...(await models.forInfo(info)), label: 'Qwen2.5-Coder-0.5B shape', eosTokenIds: [], backend };
     // Records, not results: random text often post-processes to nothing, but the request still ran.
     let record: CompletionRecord | undefined;
-    const engine = new CompletionEngine({ getModel: () => model, settings: { debounceMs: 0, maxTokens: 16, speculative: false }, onRecord: (entry) => (record = entry) });
+    const engine = new CompletionEngine({ getModel: () => model, settings: { debounceMs: 0, maxTokens: 16, speculative: false, minConfidence: 0 }, onRecord: (entry) => (record = entry) });
     const samples: { latencyMs: number; generated: number; reused: number; prompt: number }[] = [];
     const lines = file.text.split('\n');
     const lineIndex = lines.findIndex((line, index) => index > 40 && line.trim().length >= 24);
@@ -242,7 +242,8 @@ async function main(): Promise<void> {
   const model = await models.forInfo(opened.info);
   notes.push(opened.tokenizer ? 'Prompts are built in this thread.' : 'Prompts are built in the prompt worker thread, as in the extension.');
   const records: CompletionRecord[] = [];
-  const engine = new CompletionEngine({ getModel: () => model, settings: { debounceMs, maxTokens: 48 }, onRecord: (record) => records.push(record) });
+  // minConfidence 0: the bench times every suggestion the model makes, including ones the editor would hide as unsure.
+  const engine = new CompletionEngine({ getModel: () => model, settings: { debounceMs, maxTokens: 48, minConfidence: 0 }, onRecord: (record) => records.push(record) });
 
   const pauses: PauseSample[] = [];
   let accepted = 0;

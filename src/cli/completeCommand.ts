@@ -19,7 +19,8 @@ Options:
   --file F              the source file
   --line L              0-based line of the cursor
   --character C         0-based UTF-16 column of the cursor
-  --json                print {completion, latencyMs, promptTokens, generatedTokens, template}
+  --json                print {completion, latencyMs, promptTokens, generatedTokens, template,
+                        confidence}: confidence is the geometric mean of the tokens' probabilities
   --max-tokens N        most tokens to generate (default 48)
   --variant V           ONNX variant: ${MODEL_VARIANTS.join(', ')} (default auto)
   --threads N           ONNX Runtime threads (default: physical cores, at most 4)
@@ -78,7 +79,8 @@ export const completeCommand: CliCommand = {
         settings: { maxTokens, extraContext: false, speculative: false },
         onRecord: (record) => (lastRecord = record),
       });
-      if (booleans.has('show-prompt')) {        const { buildPrompt, extractWindow, LineTokenCounter, describePrompt, defaultPromptBudget } = await import('../core/completions/promptBuilder');
+      if (booleans.has('show-prompt')) {
+        const { buildPrompt, extractWindow, LineTokenCounter, describePrompt, defaultPromptBudget } = await import('../core/completions/promptBuilder');
         const window = extractWindow(document, position, defaultPromptBudget, relative(process.cwd(), path));
         const prompt = buildPrompt(window, { tokenizer: local.tokenizer, template: completionModel.template, budget: defaultPromptBudget, contextLength: completionModel.contextLength, maxTokens, counter: new LineTokenCounter(local.tokenizer), eosTokenIds: completionModel.eosTokenIds });
         io.stderr.write(`--- prompt (${prompt.ids.length} tokens, ${completionModel.template.label}) ---\n${describePrompt(prompt)}\n--- end of prompt ---\n`);
@@ -93,12 +95,14 @@ export const completeCommand: CliCommand = {
         promptTokens: result?.promptTokens ?? lastRecord?.promptTokens ?? 0,
         generatedTokens: result?.generatedTokens ?? lastRecord?.generatedTokens ?? 0,
         template: completionModel.template.label,
+        // The geometric mean of the generated tokens' probabilities (null when nothing was generated).
+        confidence: result?.confidence === undefined ? null : Math.round(result.confidence * 1000) / 1000,
       };
       if (booleans.has('json')) {
         io.stdout.write(`${JSON.stringify(record)}\n`);
       } else {
         io.stdout.write(record.completion.length > 0 ? `${record.completion}\n` : '');
-        io.stderr.write(result ? `(${record.generatedTokens} tokens in ${record.latencyMs} ms, prompt ${record.promptTokens} tokens, ${record.template})\n` : '(no suggestion at this position)\n');
+        io.stderr.write(result ? `(${record.generatedTokens} tokens in ${record.latencyMs} ms, prompt ${record.promptTokens} tokens, ${record.template}${record.confidence === null ? '' : `, ${Math.round(record.confidence * 100)}% sure`})\n` : '(no suggestion at this position)\n');
       }
       return 0;
     } finally {

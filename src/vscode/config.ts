@@ -16,6 +16,7 @@ export interface TokenscopeConfig {
     readonly linesAfter: number;
     readonly triggerInMiddleOfWord: boolean;
     readonly extraContext: boolean;
+    readonly minConfidence: number;
   };
   readonly tokenLens: {
     readonly showBoundaries: boolean;
@@ -81,6 +82,7 @@ export function readConfig(scope?: vscode.ConfigurationScope): TokenscopeConfig 
       linesAfter: Math.round(clampNumber(c.get('completions.linesAfter'), defaultEngineSettings.linesAfter, 0, 4096)),
       triggerInMiddleOfWord: bool('completions.triggerInMiddleOfWord', defaultEngineSettings.triggerInMiddleOfWord),
       extraContext: bool('completions.extraContext', defaultEngineSettings.extraContext),
+      minConfidence: clampNumber(c.get('completions.minConfidence'), defaultEngineSettings.minConfidence, 0, 1),
     },
     tokenLens: {
       showBoundaries: bool('tokenLens.showBoundaries', false),

@@ -2,7 +2,15 @@ import * as vscode from 'vscode';
 
 /** What the model status item shows. Every request path sets `idle` again in a `finally`. */
 export type ModelState =
-  | { readonly kind: 'idle'; readonly lastLatencyMs?: number; readonly tokensPerSecond?: number }
+  | {
+      readonly kind: 'idle';
+      readonly lastLatencyMs?: number;
+      readonly tokensPerSecond?: number;
+      /** The last suggestion's confidence (geometric mean of its token probabilities). */
+      readonly confidence?: number;
+      /** Set when the last automatic suggestion was hidden for being below this confidence. */
+      readonly hiddenBelow?: number;
+    }
   | { readonly kind: 'loading'; readonly progress?: string }
   | { readonly kind: 'generating' }
   | { readonly kind: 'disabled' }
@@ -42,8 +50,17 @@ export class ModelStatusItem implements vscode.Disposable {
       case 'idle': {
         const speed = state.lastLatencyMs === undefined ? '' : ` ${Math.round(state.lastLatencyMs)} ms`;
         const rate = state.tokensPerSecond === undefined ? '' : ` · ${state.tokensPerSecond.toFixed(0)} tok/s`;
-        this.item.text = `$(sparkle) ${name}${speed}${rate}`;
-        this.item.tooltip = `Tokenscope: ${name} is ready.${speed ? ` Last completion took${speed}${rate}.` : ''} Click for options.`;
+        const percent = (value: number) => `${Math.round(value * 100)}%`;
+        const sure = state.confidence === undefined ? '' : ` · ${state.hiddenBelow !== undefined ? '$(eye-closed) ' : ''}${percent(state.confidence)} sure`;
+        this.item.text = `$(sparkle) ${name}${speed}${rate}${sure}`;
+        const lines = [`Tokenscope: ${name} is ready.${speed ? ` Last completion took${speed}${rate}.` : ''}`];
+        if (state.confidence !== undefined && state.hiddenBelow !== undefined) {
+          lines.push(`The last suggestion was hidden: the model gave its tokens ${percent(state.confidence)} probability on average, below tokenscope.completions.minConfidence (${percent(state.hiddenBelow)}). Press Alt+\\ to see it anyway.`);
+        } else if (state.confidence !== undefined) {
+          lines.push(`The model gave the last suggestion's tokens ${percent(state.confidence)} probability on average (geometric mean).`);
+        }
+        lines.push('Click for options.');
+        this.item.tooltip = lines.join('\n');
         break;
       }
       case 'loading':

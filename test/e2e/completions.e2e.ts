@@ -86,6 +86,8 @@ describe('inline completions in a real VS Code', { timeout: 420_000 }, () => {
     await status.waitFor({ state: 'visible', timeout: 30_000 });
     const statusText = (await status.innerText()).trim();
     assert.match(statusText, latencyPattern);
+    // ...and how sure the model was of the suggestion (the geometric mean of its token probabilities).
+    assert.match(statusText, /\d+% sure/);
 
     // Partial accept: Ctrl+Right takes the suggestion's next word; the rest stays as ghost text
     // (VS Code asks again, and the engine serves the rest by typing-along, without a model request).

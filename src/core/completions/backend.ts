@@ -17,6 +17,8 @@ export interface GeneratedChunk {
   readonly text: string;
   /** Tokens this chunk stands for (1 when the backend streams token by token). */
   readonly tokens: number;
+  /** Natural-log probability the model gave these tokens (summed), when the backend knows it. */
+  readonly logprob?: number;
 }
 
 /** What the backend knows only at the end (optional: a fake may not know it). */

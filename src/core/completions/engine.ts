@@ -43,6 +43,11 @@ export interface EngineSettings {
    * prefix) is capped to what the model prefills in this time, as measured on recent requests.
    */
   readonly prefillTargetMs: number;
+  /**
+   * Automatic suggestions whose confidence (see CompletionResult.confidence) is below this are not
+   * shown; an explicit request (Alt+\\) shows them anyway. 0 shows everything.
+   */
+  readonly minConfidence: number;
 }
 
 export const defaultEngineSettings: EngineSettings = {
@@ -58,6 +63,7 @@ export const defaultEngineSettings: EngineSettings = {
   speculative: true,
   maxLines: 16,
   prefillTargetMs: 250,
+  minConfidence: 0.15,
 };
 
 export interface CompletionRequest {
@@ -85,6 +91,11 @@ export interface CompletionResult {
   readonly generatedTokens: number;
   readonly reusedPromptTokens?: number;
   readonly tokensPerSecond?: number;
+  /**
+   * How sure the model was: the geometric mean of the probabilities it gave each generated token
+   * (exp of the mean log-probability), 0..1; undefined when the backend reports no probabilities.
+   */
+  readonly confidence?: number;
   /** Template label, e.g. `Qwen2.5-Coder FIM`. */
   readonly template: string;
   readonly costs: readonly CostLine[];
@@ -106,6 +117,8 @@ export interface CompletionRecord {
 }
 
 export interface EngineStats {
+  /** Automatic suggestions not shown because the model's confidence was below minConfidence. */
+  hiddenUnsure: number;
   /** complete() calls. */
   calls: number;
   /** Calls skipped by the trigger rules (mid-word). */
@@ -137,6 +150,8 @@ export interface EngineOptions {
   readonly onRecord?: (record: CompletionRecord) => void;
   /** Called when a model request starts / ends (status bar); `end` always follows `start`. */
   readonly onRequestStart?: () => void;
+  /** An automatic suggestion was not shown: the model's confidence was below `minConfidence`. */
+  readonly onHiddenUnsure?: (result: CompletionResult, minConfidence: number) => void;
   readonly onRequestEnd?: (outcome: { readonly result?: CompletionResult; readonly error?: unknown; readonly cancelled: boolean }) => void;
   readonly now?: () => number;
 }
@@ -174,7 +189,7 @@ export class CompletionEngine {
   private readonly now: () => number;
   /** Measured prompt tokens per millisecond (moving average over requests that prefilled enough). */
   private prefillRate: number | undefined;
-  readonly stats: EngineStats = { calls: 0, skipped: 0, cacheHits: 0, typingAlongHits: 0, speculativeHits: 0, modelRequests: 0, cancelledRequests: 0, wastedTokens: 0, superseded: 0, errors: 0, maxSyncMs: 0 };
+  readonly stats: EngineStats = { hiddenUnsure: 0, calls: 0, skipped: 0, cacheHits: 0, typingAlongHits: 0, speculativeHits: 0, modelRequests: 0, cancelledRequests: 0, wastedTokens: 0, superseded: 0, errors: 0, maxSyncMs: 0 };
 
   constructor(private readonly options: EngineOptions) {
     this.settings = { ...defaultEngineSettings, ...options.settings };
@@ -200,6 +215,18 @@ export class CompletionEngine {
    * superseded call settles with undefined. Rejects only on a real failure (no model, model crashed).
    */
   async complete(request: CompletionRequest, signal?: AbortSignal): Promise<CompletionResult | undefined> {
+    const result = await this.find(request, signal);
+    // The gate applies to every source (model, cache, typing-along, speculation): an unsure answer
+    // stays cached, so asking explicitly at the same spot shows it at once.
+    if (result && request.trigger === 'automatic' && result.confidence !== undefined && result.confidence < this.settings.minConfidence) {
+      this.stats.hiddenUnsure++;
+      this.options.onHiddenUnsure?.(result, this.settings.minConfidence);
+      return undefined;
+    }
+    return result;
+  }
+
+  private async find(request: CompletionRequest, signal?: AbortSignal): Promise<CompletionResult | undefined> {
     const startedAt = this.now();
     this.stats.calls++;
     const ticket = ++this.callSeq;
@@ -411,6 +438,8 @@ export class CompletionEngine {
     const shape = completionShape(window.linePrefix, window.lineSuffix);
     let raw = '';
     let generatedTokens = 0;
+    let logprobSum = 0;
+    let scoredTokens = 0;
     let outcome: CompletionRecord['outcome'] = 'completed';
     let failure: unknown;
     let result: CompletionResult | undefined;
@@ -426,6 +455,10 @@ export class CompletionEngine {
         if (signal.aborted) break;
         raw += chunk.text;
         generatedTokens += chunk.tokens;
+        if (chunk.logprob !== undefined) {
+          logprobSum += chunk.logprob;
+          scoredTokens += chunk.tokens;
+        }
         const shaped = shapeCompletion(raw, context);
         // Done when the shape is complete, or the model fell into a loop (the rest would be cut anyway).
         if (shaped.complete || cutRepetition(shaped.text).length < shaped.text.length) break;
@@ -448,6 +481,7 @@ export class CompletionEngine {
         generatedTokens,
         reusedPromptTokens: summary?.reusedPromptTokens,
         tokensPerSecond: summary?.tokensPerSecond ?? (generatedTokens > 0 && modelLatencyMs > 0 ? generatedTokens / (modelLatencyMs / 1000) : undefined),
+        confidence: scoredTokens > 0 ? Math.exp(logprobSum / scoredTokens) : undefined,
         template: model.template.label,
         costs: this.options.costs?.({ promptTokens, generatedTokens }) ?? [],
         key,

@@ -34,7 +34,7 @@ export class RuntimeCompletionBackend implements CompletionBackend {
         this.summary = start;
       } else if (event.type === 'token') {
         if (event.index === 0) this.summary = { ...start, firstTokenMs: performance.now() - requestedAt };
-        yield { text: event.text, tokens: 1 };
+        yield { text: event.text, tokens: 1, logprob: event.logprob };
       } else {
         this.summary = { ...this.summary, promptMs: event.timings.prefillMs, tokensPerSecond: event.timings.tokensPerSecond };
       }

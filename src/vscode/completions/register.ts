@@ -43,7 +43,7 @@ function documentLines(document: vscode.TextDocument): DocumentLines {
 
 function engineSettings(config: TokenscopeConfig) {
   const c = config.completions;
-  return { debounceMs: c.debounceMs, maxTokens: c.maxTokens, linesBefore: c.linesBefore, linesAfter: c.linesAfter, triggerInMiddleOfWord: c.triggerInMiddleOfWord, extraContext: c.extraContext };
+  return { debounceMs: c.debounceMs, maxTokens: c.maxTokens, linesBefore: c.linesBefore, linesAfter: c.linesAfter, triggerInMiddleOfWord: c.triggerInMiddleOfWord, extraContext: c.extraContext, minConfidence: c.minConfidence };
 }
 
 /**
@@ -111,6 +111,12 @@ export function registerCompletions(context: vscode.ExtensionContext, services: 
       }
       services.onRecord?.(record);
     },
+    onHiddenUnsure: (result, minConfidence) => {
+      // Never silent: the status bar says a suggestion was withheld, how sure the model was, and how to see it.
+      lastIdle = { kind: 'idle', lastLatencyMs: result.latencyMs, tokensPerSecond: result.tokensPerSecond, confidence: result.confidence, hiddenBelow: minConfidence };
+      if (activeRequests === 0) status.setState(restingState());
+      log.debug(`completion hidden: confidence ${(result.confidence ?? 0).toFixed(3)} < minConfidence ${minConfidence}`);
+    },
     onRequestStart: () => {
       activeRequests++;
       status.setState({ kind: 'generating' });
@@ -124,7 +130,7 @@ export function registerCompletions(context: vscode.ExtensionContext, services: 
       }
       if (result && !cancelled && enabled) {
         lastError = undefined;
-        lastIdle = { kind: 'idle', lastLatencyMs: result.latencyMs, tokensPerSecond: result.tokensPerSecond };
+        lastIdle = { kind: 'idle', lastLatencyMs: result.latencyMs, tokensPerSecond: result.tokensPerSecond, confidence: result.confidence };
       }
       // A superseded request ends after its successor started: the successor still generates.
       status.setState(activeRequests > 0 ? { kind: 'generating' } : restingState());
@@ -148,6 +154,11 @@ export function registerCompletions(context: vscode.ExtensionContext, services: 
           signal,
         );
         if (!result || signal.aborted) return undefined;
+        // A shown suggestion (from the cache, typing along, or asked for explicitly) replaces a "hidden" notice.
+        if (lastIdle.kind === 'idle' && (lastIdle.hiddenBelow !== undefined || lastIdle.confidence !== result.confidence)) {
+          lastIdle = { ...lastIdle, confidence: result.confidence, hiddenBelow: undefined };
+          if (activeRequests === 0 && enabled) status.setState(lastIdle);
+        }
         if (result.source !== 'model' && result.source !== 'speculative') log.trace(`completion from ${result.source} in ${result.latencyMs.toFixed(1)} ms`);
         shown.set(result.key, result);
         if (shown.size > 32) shown.delete(shown.keys().next().value as string);

@@ -18,12 +18,15 @@ test('tokenscope complete --json runs the completion core end to end', async () 
   const code = await completeCommand.run(['--model', model, '--file', file, '--line', '4', '--character', '4', '--json', '--max-tokens', '8'], run.io);
   assert.equal(code, 0, run.stderr());
   const output = JSON.parse(run.stdout()) as Record<string, unknown>;
-  assert.deepEqual(Object.keys(output), ['completion', 'latencyMs', 'promptTokens', 'generatedTokens', 'template']);
+  assert.deepEqual(Object.keys(output), ['completion', 'latencyMs', 'promptTokens', 'generatedTokens', 'template', 'confidence']);
   assert.equal(output.template, 'Qwen2.5-Coder FIM');
   assert.equal(typeof output.completion, 'string');
   assert.ok((output.promptTokens as number) > 10);
   assert.ok((output.generatedTokens as number) >= 1 && (output.generatedTokens as number) <= 8);
   assert.ok((output.latencyMs as number) > 0);
+  // Null only when post-processing left nothing to suggest; else a probability.
+  const confidence = output.confidence as number | null;
+  assert.ok(confidence === null || (confidence > 0 && confidence <= 1), `confidence ${confidence}`);
 });
 
 test('tokenscope complete explains bad positions and missing flags', async () => {

@@ -11,12 +11,14 @@ const tokenizer = new CharTokenizer(qwenSpecials);
 /** Distinct characters (no loop for the repetition cut): `abc…` of a given length. */
 const letters = (length: number) => Array.from({ length }, (_, index) => String.fromCharCode(97 + (index % 26))).join('');
 
-function setup(answer: (prompt: string) => string, options: { msPerToken?: number; settings?: Partial<EngineSettings> } = {}) {
-  const backend = new FakeBackend(tokenizer, answer, options.msPerToken ?? 0);
+function setup(answer: (prompt: string) => string, options: { msPerToken?: number; settings?: Partial<EngineSettings>; tokenProbability?: number } = {}) {
+  const backend = new FakeBackend(tokenizer, answer, options.msPerToken ?? 0, options.tokenProbability);
   const model: CompletionModel = { id: 'fake', label: 'fake', prompts: new LocalPromptBuilder(tokenizer, fimTemplates['qwen2.5-coder']), template: fimTemplates['qwen2.5-coder'], contextLength: 4096, eosTokenIds: [], backend };
   const records: CompletionRecord[] = [];
   const events: string[] = [];
+  const hidden: { confidence?: number; minConfidence: number }[] = [];
   const engine = new CompletionEngine({
+    onHiddenUnsure: (result, minConfidence) => hidden.push({ confidence: result.confidence, minConfidence }),
     getModel: () => model,
     settings: { debounceMs: 20, ...options.settings },
     costs: costEstimatorFrom([{ model: 'api-x', inputPerMTok: 2, outputPerMTok: 10 }]),
@@ -24,7 +26,7 @@ function setup(answer: (prompt: string) => string, options: { msPerToken?: numbe
     onRequestStart: () => events.push('start'),
     onRequestEnd: (outcome) => events.push(outcome.cancelled ? 'end:cancelled' : outcome.error ? 'end:error' : 'end'),
   });
-  return { engine, backend, records, events };
+  return { engine, backend, records, events, hidden };
 }
 
 /** The middle the fake model "knows" for a prompt: the rest of `const total = compute(items);`. */
@@ -241,4 +243,34 @@ test('a call that arrives before the accept command joins the speculation starte
   assert.equal((await next)?.text, 'beta();');
   assert.equal(backend.calls.length, 2, 'the speculative request served the call; no third request');
   assert.equal(backend.calls[1].aborted, false);
+});
+
+test('confidence is the geometric mean of the token probabilities; unsure automatic suggestions are hidden, explicit ones shown', async () => {
+  const unsure = setup(middleFor, { tokenProbability: 0.1, settings: { minConfidence: 0.15 } });
+  assert.equal(await unsure.engine.complete(doc('function f() {\n  const to|\n}')), undefined);
+  assert.equal(unsure.engine.stats.hiddenUnsure, 1);
+  assert.equal(unsure.hidden.length, 1);
+  assert.ok(Math.abs((unsure.hidden[0].confidence ?? 0) - 0.1) < 1e-9);
+  assert.equal(unsure.hidden[0].minConfidence, 0.15);
+  // Asked explicitly at the same spot: the cached answer is shown, without a second model request.
+  const explicit = await unsure.engine.complete({ ...doc('function f() {\n  const to|\n}'), trigger: 'explicit' });
+  assert.equal(explicit?.text, 'tal = compute(items);');
+  assert.equal(unsure.backend.calls.length, 1);
+  // Typing along an unsure suggestion stays hidden too.
+  assert.equal(await unsure.engine.complete(doc('function f() {\n  const tot|\n}')), undefined);
+  assert.equal(unsure.engine.stats.hiddenUnsure, 2);
+
+  const sure = setup(middleFor, { tokenProbability: 0.6, settings: { minConfidence: 0.15 } });
+  const shown = await sure.engine.complete(doc('function f() {\n  const to|\n}'));
+  assert.ok(shown && Math.abs((shown.confidence ?? 0) - 0.6) < 1e-9);
+  assert.equal(sure.engine.stats.hiddenUnsure, 0);
+});
+
+test('no gate without probabilities or with minConfidence 0', async () => {
+  const unknown = setup(middleFor, { settings: { minConfidence: 0.5 } });
+  const result = await unknown.engine.complete(doc('function f() {\n  const to|\n}'));
+  assert.equal(result?.confidence, undefined);
+  assert.equal(result?.text, 'tal = compute(items);');
+  const off = setup(middleFor, { tokenProbability: 0.01, settings: { minConfidence: 0 } });
+  assert.equal((await off.engine.complete(doc('function f() {\n  const to|\n}')))?.text, 'tal = compute(items);');
 });

@@ -90,6 +90,8 @@ export class FakeBackend implements CompletionBackend {
     private readonly tokenizer: CharTokenizer,
     private readonly answer: (prompt: string) => string,
     private readonly msPerToken = 0,
+    /** The probability the fake model gives each token it streams (omitted: it reports none). */
+    private readonly tokenProbability?: number,
   ) {}
 
   lastSummary(): GenerateSummary | undefined {
@@ -101,6 +103,7 @@ export class FakeBackend implements CompletionBackend {
     this.calls.push(call);
     const output = this.answer(call.prompt);
     const delay = this.msPerToken;
+    const logprob = this.tokenProbability === undefined ? undefined : Math.log(this.tokenProbability);
     return {
       [Symbol.asyncIterator]: async function* () {
         try {
@@ -108,7 +111,7 @@ export class FakeBackend implements CompletionBackend {
             if (delay > 0) await sleep(delay, signal);
             if (signal.aborted) throw abortError();
             call.tokensStreamed++;
-            yield { text: output[index], tokens: 1 };
+            yield { text: output[index], tokens: 1, logprob };
           }
         } catch (error) {
           call.aborted = true;

@@ -8,7 +8,7 @@ import { defaultEngineSettings } from '../../../src/core/completions/engine';
 test('package.json declares the completion engine\'s defaults', () => {
   const manifest = JSON.parse(readFileSync('package.json', 'utf8')) as { contributes: { configuration: { properties: Record<string, { default?: unknown }> } } };
   const properties = manifest.contributes.configuration.properties;
-  for (const key of ['debounceMs', 'maxTokens', 'linesBefore', 'linesAfter', 'triggerInMiddleOfWord', 'extraContext'] as const) {
+  for (const key of ['debounceMs', 'maxTokens', 'linesBefore', 'linesAfter', 'triggerInMiddleOfWord', 'extraContext', 'minConfidence'] as const) {
     assert.equal(properties[`tokenscope.completions.${key}`]?.default, defaultEngineSettings[key], `tokenscope.completions.${key}`);
   }
 });
