@@ -220,10 +220,13 @@ def main():
         w("**Verdict, plainly:** at this training budget the fill-in-the-middle objective has not paid off: "
           "given prefix and suffix, the model does worse than the same model completing from the prefix alone. "
           "It has learnt the look of code (far below the unigram's bits per byte) but not to use the suffix. "
-          "More tokens (the same command with `--device cuda`, or a longer `--max-minutes`) are what it lacks.\n")
+          "So Tokenscope's editor asks this model with the prefix alone (`<|endoftext|>{prefix}`) and lets "
+          "post-processing stop at the text after the cursor; a unit test keeps that choice equal to these "
+          "figures. More tokens (the same command with `--device cuda`, or a longer `--max-minutes`) are what "
+          "its FIM lacks.\n")
     else:
         w("**Verdict:** with the suffix the model does better than from the prefix alone, so the "
-          "fill-in-the-middle objective pays off even at this size.\n")
+          "fill-in-the-middle objective pays off even at this size, and the editor uses the FIM prompt.\n")
     per_file = fim.get("lines_per_file", 1)
     w(f"Single-line FIM: in each held-out file {'one line' if per_file == 1 else f'up to {per_file} distinct lines'} "
       f"(4-100 characters, picked by a hash of the path) {'is' if per_file == 1 else 'are'} removed, one at a time "

@@ -40,6 +40,8 @@ export interface FimTemplate {
   readonly stopTokens: readonly string[];
   /** Control tokens the template uses; all must exist in the vocabulary. */
   readonly controlTokens: readonly string[];
+  /** False for a prefix-only prompt: the prompt builder then gives the whole window to the prefix. */
+  readonly usesSuffix?: boolean;
   build(input: FimInput): PromptPart[];
 }
 
@@ -54,7 +56,7 @@ const suffixText = (value: string): PromptPart => ({ kind: 'text', text: value, 
  * `<|repo_name|>{name}\n<|file_sep|>{path}\n{content}` per file, then `<|file_sep|>{path}\n` before
  * the FIM part (Qwen2.5-Coder technical report, repository-level completion format).
  */
-function qwenStyle(family: 'qwen2.5-coder' | 'tokenscope-mini', label: string): FimTemplate {
+function qwenStyle(family: 'qwen2.5-coder', label: string): FimTemplate {
   return {
     family,
     label,
@@ -120,11 +122,29 @@ const codellama: FimTemplate = {
   build: (input) => [control('<PRE>'), text(` ${input.prefix} `), control('<SUF>'), text(`${input.suffix} `), control('<MID>')],
 };
 
+/**
+ * The built-in model, asked with its prefix only: `<|endoftext|>{pre}`. It was trained with
+ * Qwen2.5-Coder's FIM format, but measured on held-out lines (models/tokenscope-mini/README.md) its
+ * fill-in-the-middle answers are worse than plain next-token completion from the same prefix, so the
+ * editor asks it the better way. The text after the cursor still shapes the answer: post-processing
+ * stops where the completion runs into it. A unit test keeps this choice equal to what the model
+ * card measures (a retrained model whose FIM wins fails it). It saw no repository-level samples,
+ * so it gets no repository context either.
+ */
+const miniPrefixOnly: FimTemplate = {
+  family: 'tokenscope-mini',
+  label: 'tokenscope-mini, prefix only (its FIM is weaker: see its model card)',
+  supportsRepoContext: false,
+  usesSuffix: false,
+  // A generated FIM token means the model left plain code: stop there too.
+  stopTokens: ['<|endoftext|>', '<|fim_pad|>', '<|file_sep|>', '<|im_start|>', '<|im_end|>', '<|fim_prefix|>', '<|fim_suffix|>', '<|fim_middle|>'],
+  controlTokens: ['<|endoftext|>'],
+  build: (input) => [control('<|endoftext|>'), prefixText(input.prefix)],
+};
+
 export const fimTemplates: Readonly<Record<FimFamily, FimTemplate>> = {
   'qwen2.5-coder': qwenStyle('qwen2.5-coder', 'Qwen2.5-Coder FIM'),
-  // The built-in model was trained with Qwen2.5-Coder's FIM tokens, so it shares that format; it
-  // saw no repository-level samples (tools/mini-model/train.py), so it gets no repo context.
-  'tokenscope-mini': { ...qwenStyle('tokenscope-mini', 'tokenscope-mini FIM (Qwen2.5-Coder tokens)'), supportsRepoContext: false },
+  'tokenscope-mini': miniPrefixOnly,
   'deepseek-coder': deepseek,
   starcoder2,
   codellama,

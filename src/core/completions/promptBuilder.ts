@@ -173,7 +173,7 @@ export function buildPrompt(window: LocalWindow, options: BuildPromptOptions): B
   const suffixNeed = sum(suffixCounts);
   // The suffix is recomputed on every request (it follows the cursor), the prefix mostly reused:
   // a slow model caps the suffix (maxSuffixTokens) and the prefix gets the rest.
-  const suffixCap = options.maxSuffixTokens ?? Number.POSITIVE_INFINITY;
+  const suffixCap = template.usesSuffix === false ? 0 : (options.maxSuffixTokens ?? Number.POSITIVE_INFINITY);
   let suffixBudget = Math.min(windowTokens - Math.floor(windowTokens * budget.prefixShare), suffixCap);
   const prefixBudget = windowTokens - Math.min(suffixNeed, suffixBudget);
   if (prefixNeed < prefixBudget) suffixBudget = Math.min(windowTokens - prefixNeed, suffixCap);

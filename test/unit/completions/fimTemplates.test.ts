@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { detectFimTemplate, fimTemplates, renderPrompt, type VocabularyProbe } from '../../../src/core/completions/fimTemplates';
 import { encodeParts } from '../../../src/core/completions/promptBuilder';
 import { CharTokenizer, qwenSpecials } from './fakes';
@@ -12,9 +14,19 @@ test('Qwen2.5-Coder FIM prompt is <|fim_prefix|>{pre}<|fim_suffix|>{suf}<|fim_mi
   assert.deepEqual(fimTemplates['qwen2.5-coder'].stopTokens, ['<|endoftext|>', '<|fim_pad|>', '<|file_sep|>', '<|im_start|>', '<|im_end|>']);
 });
 
-test('the built-in model uses the Qwen2.5-Coder tokens and format', () => {
-  assert.equal(renderPrompt(fimTemplates['tokenscope-mini'].build(input)), `<|fim_prefix|>${input.prefix}<|fim_suffix|>${input.suffix}<|fim_middle|>`);
-  assert.deepEqual(fimTemplates['tokenscope-mini'].stopTokens, fimTemplates['qwen2.5-coder'].stopTokens);
+test('the built-in model is asked with its prefix only, and stops at any Qwen control token', () => {
+  const mini = fimTemplates['tokenscope-mini'];
+  assert.equal(renderPrompt(mini.build(input)), `<|endoftext|>${input.prefix}`);
+  assert.equal(mini.usesSuffix, false);
+  for (const token of [...fimTemplates['qwen2.5-coder'].stopTokens, '<|fim_prefix|>', '<|fim_suffix|>', '<|fim_middle|>']) assert.ok(mini.stopTokens.includes(token), token);
+});
+
+test('the built-in model\'s prompt mode is the one its model card measures as better', () => {
+  // The card's single-line evaluation compares FIM (prefix + suffix) with the prefix alone on held-out
+  // lines. If a retrained model's FIM wins, this fails: switch tokenscope-mini back to the FIM format.
+  const card = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'models', 'tokenscope-mini', 'model-card.json'), 'utf8')) as { metrics: Record<string, number> };
+  const fimWins = card.metrics.fim_edit_similarity > card.metrics.prefix_only_edit_similarity;
+  assert.equal(fimTemplates['tokenscope-mini'].usesSuffix !== false, fimWins, `card: FIM edit similarity ${card.metrics.fim_edit_similarity}, prefix only ${card.metrics.prefix_only_edit_similarity}`);
 });
 
 test('Qwen2.5-Coder repository context is <|repo_name|>{name}\\n<|file_sep|>{path}\\n{content} then the file', () => {
