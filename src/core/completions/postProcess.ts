@@ -244,6 +244,37 @@ export function cutRepetition(text: string): string {
     if (/\S/.test(loop[1])) return text.slice(0, loop.index);
     loops.lastIndex = loop.index + 1;
   }
+  return cutRepeatedLines(text);
+}
+
+/**
+ * The same loop at line scale: a block of 1-4 lines (not all blank) that comes three times in a row
+ * (`if c == 1:\n    return 1` over and over) keeps its first copy. Real code that repeats a block
+ * three times verbatim is rare; a small model doing it is common.
+ */
+function cutRepeatedLines(text: string): string {
+  const lines = text.split('\n');
+  const loopsAt = (start: number, size: number): boolean => {
+    if (start + 3 * size > lines.length) return false;
+    const block = lines.slice(start, start + size);
+    if (block.every((line) => line.trim() === '')) return false;
+    const same = (offset: number) => block.every((line, index) => lines[offset + index] === line);
+    return same(start + size) && same(start + 2 * size);
+  };
+  const indent = (line: string) => line.length - line.trimStart().length;
+  for (let start = 0; start < lines.length; start++) {
+    for (let size = 1; size <= 4; size++) {
+      if (!loopsAt(start, size)) continue;
+      // A loop can be read from any of its lines: keep the copy that starts at its outermost line,
+      // so the kept text ends with a whole block (`if …:` + body), not with a dangling header.
+      // (Three copies from `start` hold at least two from any shift within the first one.)
+      let best = start;
+      for (let shift = 1; shift < size; shift++) {
+        if (indent(lines[start + shift]) < indent(lines[best])) best = start + shift;
+      }
+      return lines.slice(0, best + size).join('\n');
+    }
+  }
   return text;
 }
 

@@ -96,6 +96,15 @@ test('model loops are cut where they start; indentation is not a loop', () => {
   assert.equal(cutRepetition('x.foo.foo.foo.foo.foo.foo.foo.foo'), 'x');
   assert.equal(cutRepetition('\n                if x:\n                    pass'), '\n                if x:\n                    pass');
   assert.equal(cutRepetition('"ab" * 3'), '"ab" * 3');
+  // Line-scale loops (real output of the built-in model on a blank line): the first copy stays.
+  assert.equal(cutRepetition('    if c == 1:\n        return 1\n    if c == 1:\n        return 1\n    if c == 1:\n        return 1\n    if c == 1:'), '    if c == 1:\n        return 1');
+  assert.equal(cutRepetition('x = 1\nx = 1\nx = 1\ny = 2'), 'x = 1');
+  // Read from its outermost line, so no header is left dangling (also when the stream stopped mid-loop).
+  assert.equal(cutRepetition('    if not c:\n        return 1\n    if c == 1:\n        return 1\n    if c == 1:\n        return 1\n    if c == 1:'), '    if not c:\n        return 1\n    if c == 1:\n        return 1');
+  assert.equal(cutRepetition('    if not c:\n        return 1\n    if c == 1:\n        return 1\n    if c == 1:\n        return 1\n    if c == 1:\n        return 1'), '    if not c:\n        return 1\n    if c == 1:\n        return 1');
+  // Twice is not a loop; blank lines and different lines are not either.
+  assert.equal(cutRepetition('a()\na()\nb()'), 'a()\na()\nb()');
+  assert.equal(cutRepetition('a()\n\n\n\nb()'), 'a()\n\n\n\nb()');
 });
 
 test('after a typed space, the suggestion does not add its own leading spaces', () => {
