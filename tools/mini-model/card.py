@@ -234,12 +234,18 @@ def main():
       "greedily to the first newline, and the trimmed line is compared with the original. The baseline is "
       "plain next-token completion from the same prefix.\n")
     w("### Sample completions (held-out files, greedy)\n")
-    w("Good:\n")
+    w("From the prefix alone (what the editor asks this model), exact matches:\n")
+    plain_good = [r for r in res if r["prefix_only_exact"]][:4]
+    for r in plain_good:
+        w(f"- `{r['path']}` line {r['line']}: `{r['target'].strip()}`")
+    if not plain_good:
+        w("- (no exact match)")
+    w("\nWith prefix and suffix (FIM), exact matches:\n")
     for r in good:
         w(f"- `{r['path']}` line {r['line']}: expected `{r['target'].strip()}`, got `{r['fim'].strip()}`")
     if not good:
         w("- (no exact match)")
-    w("\nBad:\n")
+    w("\nFIM, the furthest off:\n")
     for r in bad:
         w(f"- `{r['path']}` line {r['line']}: expected `{r['target'].strip()}`, got `{r['fim'].strip()}`")
     w("\nFree generation (greedy, 48 tokens at most):\n")
