@@ -1,5 +1,4 @@
-import { BUILTIN_MODELS, resolveModelReference } from '../core/models/catalog';
-import { compareModels, formatBytes, formatCount, readLocalModelFacts, type ComparedModel, type LocalModelFacts } from '../core/models/comparison';
+import { compareModels, formatBytes, formatCount, readModelsToCompare, type ComparedModel } from '../core/models/comparison';
 import { parseFlags, UsageError, type CliCommand } from './command';
 import { packageRoot } from './packageRoot';
 import { formatTable } from './table';
@@ -45,14 +44,8 @@ export const modelInfoCommand: CliCommand = {
   async run(args, io) {
     const { strings, booleans, positionals } = parseFlags(args, { strings: ['model'], booleans: ['json'] });
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-    const root = packageRoot();
-    const mini = resolveModelReference(BUILTIN_MODELS[0].id, { packageRoot: root });
-    const requested = strings.get('model');
-    const other = requested === undefined ? undefined : resolveModelReference(requested, { packageRoot: root, cwd: process.cwd() });
-    const locals: LocalModelFacts[] = [
-      await readLocalModelFacts(mini.dir, { id: mini.id, label: 'tokenscope-mini', builtin: true, active: other === undefined || other.builtin }),
-    ];
-    if (other && !other.builtin) locals.push(await readLocalModelFacts(other.dir, { id: other.id, label: other.label, builtin: false, active: true }));
+    const { locals, problem } = await readModelsToCompare({ packageRoot: packageRoot(), reference: strings.get('model'), cwd: process.cwd() });
+    if (problem) throw new Error(problem);
     const comparison = compareModels(locals);
     if (booleans.has('json')) {
       io.stdout.write(`${JSON.stringify(comparison)}\n`);

@@ -5,8 +5,9 @@
  * sentences that say what the numbers mean.
  */
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { modelAnatomy, type ModelAnatomy } from './anatomy';
+import { BUILTIN_MODELS, resolveModelReference } from './catalog';
 import { ModelError } from './errors';
 import referenceData from './referenceModels.json';
 
@@ -82,6 +83,32 @@ export async function readLocalModelFacts(dir: string, identity: Omit<LocalModel
     card = undefined; // Only Tokenscope's own models have one; its absence is normal.
   }
   return { ...identity, config, card };
+}
+
+/**
+ * The local models to compare: the built-in one, and the model `reference` names (a folder, or a
+ * built-in id) when it is another. A folder that cannot be resolved, read or understood does not stop
+ * the comparison: it comes back as `problem`, with the reason (the editor shows it on the page, the
+ * CLI fails with it). The built-in model itself missing is an error.
+ */
+export async function readModelsToCompare(options: { readonly packageRoot: string; readonly reference?: string; readonly cwd?: string }): Promise<{ readonly locals: LocalModelFacts[]; readonly problem?: string }> {
+  const builtinId = BUILTIN_MODELS[0].id;
+  const mini = resolveModelReference(builtinId, { packageRoot: options.packageRoot });
+  const reference = options.reference?.trim();
+  const locals: LocalModelFacts[] = [];
+  let problem: string | undefined;
+  if (reference && reference !== builtinId) {
+    try {
+      const resolved = resolveModelReference(reference, { packageRoot: options.packageRoot, cwd: options.cwd });
+      const facts = await readLocalModelFacts(resolved.dir, { id: resolved.id, label: basename(resolved.dir), builtin: false, active: true });
+      modelAnatomy(facts.config, join(resolved.dir, 'config.json')); // fails here, with the reason, if it is unusable
+      locals.push(facts);
+    } catch (error) {
+      problem = `The configured model (${reference}) cannot be shown: ${error instanceof Error ? error.message : String(error)}`;
+    }
+  }
+  locals.unshift(await readLocalModelFacts(mini.dir, { id: mini.id, label: basename(mini.dir), builtin: true, active: locals.length === 0 }));
+  return { locals, problem };
 }
 
 function localModel(facts: LocalModelFacts): ComparedModel {

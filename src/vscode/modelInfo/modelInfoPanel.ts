@@ -1,11 +1,8 @@
 import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
-import { modelAnatomy } from '../../core/models/anatomy';
-import { BUILTIN_MODELS, resolveModelReference } from '../../core/models/catalog';
-import { compareModels, readLocalModelFacts, type LocalModelFacts } from '../../core/models/comparison';
+import { compareModels, readModelsToCompare } from '../../core/models/comparison';
 import type { CommandRegistry } from '../commandRegistry';
 import { onConfigChange, readConfig } from '../config';
-import { modelLabel } from '../modelCommands';
 import { modelInfoHtml } from './modelInfoHtml';
 
 /**
@@ -17,24 +14,12 @@ export function registerModelInfo(context: vscode.ExtensionContext, deps: { read
   let panel: vscode.WebviewPanel | undefined;
 
   const render = async (target: vscode.WebviewPanel): Promise<void> => {
-    const configured = readConfig().model;
-    const mini = resolveModelReference(BUILTIN_MODELS[0].id, { packageRoot: context.extensionPath });
-    const locals: LocalModelFacts[] = [];
-    let problem: string | undefined;
-    let miniActive = true;
-    if (configured !== mini.id) {
-      try {
-        const resolved = resolveModelReference(configured, { packageRoot: context.extensionPath, cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath });
-        const facts = await readLocalModelFacts(resolved.dir, { id: resolved.id, label: modelLabel(configured), builtin: false, active: true });
-        modelAnatomy(facts.config, `${resolved.dir}/config.json`); // throws here, with the reason, if it is unusable
-        locals.push(facts);
-        miniActive = false;
-      } catch (error) {
-        problem = `The configured model (${configured}) cannot be shown: ${error instanceof Error ? error.message : String(error)}`;
-        deps.log.warn(`Show Model Architecture: ${problem}`);
-      }
-    }
-    locals.unshift(await readLocalModelFacts(mini.dir, { id: mini.id, label: 'tokenscope-mini', builtin: true, active: miniActive }));
+    const { locals, problem } = await readModelsToCompare({
+      packageRoot: context.extensionPath,
+      reference: readConfig().model,
+      cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath,
+    });
+    if (problem) deps.log.warn(`Show Model Architecture: ${problem}`);
     if (panel !== target) return; // closed or replaced while reading
     target.webview.html = modelInfoHtml({ comparison: compareModels(locals), problem, cspSource: target.webview.cspSource, nonce: randomBytes(16).toString('base64') });
   };

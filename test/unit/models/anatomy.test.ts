@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { modelAnatomy } from '../../../src/core/models/anatomy';
-import { compareModels, formatBytes, formatCount, REFERENCE_MODELS, type LocalModelFacts } from '../../../src/core/models/comparison';
+import { compareModels, formatBytes, formatCount, readModelsToCompare, REFERENCE_MODELS, type LocalModelFacts } from '../../../src/core/models/comparison';
 import { modelInfoCommand } from '../../../src/cli/modelInfoCommand';
 import { fakeIO } from '../cli/fakeIO';
 
@@ -92,4 +92,16 @@ test('tokenscope model-info prints the table and insights; --json the same data;
   assert.equal(parsed.models[0].anatomy.parameters.total, miniCard.parameters);
   assert.ok(parsed.insights.length >= 4);
   await assert.rejects(modelInfoCommand.run(['--model', '/nonexistent/model'], fakeIO().io), /config\.json does not exist: choose a Hugging Face model folder/);
+});
+
+test('the models to compare: mini alone, mini and a folder, or mini and the reason a folder cannot be shown', async () => {
+  const packageRoot = join(__dirname, '..', '..', '..');
+  const alone = await readModelsToCompare({ packageRoot, reference: 'mini' });
+  assert.deepEqual(alone.locals.map((model) => [model.label, model.builtin, model.active]), [['tokenscope-mini', true, true]]);
+  assert.equal(alone.problem, undefined);
+  const folder = await readModelsToCompare({ packageRoot, reference: 'test/fixtures/models/tiny-qwen2', cwd: packageRoot });
+  assert.deepEqual(folder.locals.map((model) => [model.label, model.builtin, model.active]), [['tokenscope-mini', true, false], ['tiny-qwen2', false, true]]);
+  const broken = await readModelsToCompare({ packageRoot, reference: '/nonexistent/model' });
+  assert.deepEqual(broken.locals.map((model) => [model.label, model.active]), [['tokenscope-mini', true]]);
+  assert.match(broken.problem ?? '', /^The configured model \(\/nonexistent\/model\) cannot be shown: .*config\.json does not exist/);
 });
