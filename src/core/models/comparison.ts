@@ -145,7 +145,9 @@ function referenceModel(entry: ReferenceEntry): ComparedModel {
 /** Same shape: a local folder holding one of the reference models is shown as that model, once. */
 function sameShape(a: ModelAnatomy, b: ModelAnatomy): boolean {
   return a.modelType === b.modelType && a.numLayers === b.numLayers && a.hiddenSize === b.hiddenSize && a.numHeads === b.numHeads &&
-    a.numKvHeads === b.numKvHeads && a.vocabSize === b.vocabSize && a.intermediateSize === b.intermediateSize;
+    a.numKvHeads === b.numKvHeads && a.vocabSize === b.vocabSize && a.intermediateSize === b.intermediateSize &&
+    // DeepSeek-R1-Distill-Qwen-1.5B has Qwen2.5-Coder-1.5B's blocks; its untied head and context tell them apart.
+    a.tiedEmbeddings === b.tiedEmbeddings && a.contextLength === b.contextLength;
 }
 
 export function compareModels(locals: readonly LocalModelFacts[]): ModelComparison {

@@ -65,6 +65,10 @@ test('a local folder that holds a reference model is marked on that row, not lis
   const row = comparison.models.find((model) => model.id === qwen.id)!;
   assert.ok(row.active);
   assert.equal(row.label, 'Qwen2.5-Coder-0.5B-Instruct (q)');
+  // Same blocks as Qwen2.5-Coder-1.5B, untied head and longer context: its own row, not the Coder's.
+  const r1 = REFERENCE_MODELS.find((model) => model.label === 'DeepSeek-R1-Distill-Qwen-1.5B')!;
+  const r1Rows = compareModels([{ ...mini, active: false }, { id: '/models/r1', label: 'r1', config: r1.config, builtin: false, active: true }]).models.filter((model) => model.active);
+  assert.deepEqual(r1Rows.map((model) => model.label), ['DeepSeek-R1-Distill-Qwen-1.5B (r1)']);
   const other: LocalModelFacts = { id: '/models/x', label: 'x', config: { ...qwen.config, num_hidden_layers: 3 }, builtin: false, active: true };
   assert.equal(compareModels([mini, other]).models.length, REFERENCE_MODELS.length + 2);
 });
