@@ -10,7 +10,6 @@ export interface ReplayOptions {
   readonly contextWindow?: number;
 }
 
-
 /**
  * Splits text into chunks of one to three token-like pieces, the way a detokenising stream arrives:
  * tags like `<think>` land split across chunks (`<`, `think`, `>`), as do words and newlines.

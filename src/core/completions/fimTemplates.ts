@@ -56,26 +56,24 @@ const suffixText = (value: string): PromptPart => ({ kind: 'text', text: value, 
  * `<|repo_name|>{name}\n<|file_sep|>{path}\n{content}` per file, then `<|file_sep|>{path}\n` before
  * the FIM part (Qwen2.5-Coder technical report, repository-level completion format).
  */
-function qwenStyle(family: 'qwen2.5-coder', label: string): FimTemplate {
-  return {
-    family,
-    label,
-    supportsRepoContext: true,
-    stopTokens: ['<|endoftext|>', '<|fim_pad|>', '<|file_sep|>', '<|im_start|>', '<|im_end|>'],
-    controlTokens: ['<|fim_prefix|>', '<|fim_suffix|>', '<|fim_middle|>', '<|repo_name|>', '<|file_sep|>'],
-    build(input) {
-      const parts: PromptPart[] = [];
-      if (input.repoFiles && input.repoFiles.length > 0) {
-        parts.push(control('<|repo_name|>'), text(`${input.repoName ?? 'workspace'}\n`));
-        // Each file's content ends with a line break before the next separator.
-        for (const file of input.repoFiles) parts.push(control('<|file_sep|>'), text(`${file.path}\n${withFinalNewline(file.content)}`));
-        parts.push(control('<|file_sep|>'), text(`${input.path ?? 'untitled'}\n`));
-      }
-      parts.push(control('<|fim_prefix|>'), prefixText(input.prefix), control('<|fim_suffix|>'), suffixText(input.suffix), control('<|fim_middle|>'));
-      return parts;
-    },
-  };
-}
+const qwenCoder: FimTemplate = {
+  family: 'qwen2.5-coder',
+  label: 'Qwen2.5-Coder FIM',
+  supportsRepoContext: true,
+  stopTokens: ['<|endoftext|>', '<|fim_pad|>', '<|file_sep|>', '<|im_start|>', '<|im_end|>'],
+  controlTokens: ['<|fim_prefix|>', '<|fim_suffix|>', '<|fim_middle|>', '<|repo_name|>', '<|file_sep|>'],
+  build(input) {
+    const parts: PromptPart[] = [];
+    if (input.repoFiles && input.repoFiles.length > 0) {
+      parts.push(control('<|repo_name|>'), text(`${input.repoName ?? 'workspace'}\n`));
+      // Each file's content ends with a line break before the next separator.
+      for (const file of input.repoFiles) parts.push(control('<|file_sep|>'), text(`${file.path}\n${withFinalNewline(file.content)}`));
+      parts.push(control('<|file_sep|>'), text(`${input.path ?? 'untitled'}\n`));
+    }
+    parts.push(control('<|fim_prefix|>'), prefixText(input.prefix), control('<|fim_suffix|>'), suffixText(input.suffix), control('<|fim_middle|>'));
+    return parts;
+  },
+};
 
 /** DeepSeek-Coder: `<｜fim▁begin｜>{pre}<｜fim▁hole｜>{suf}<｜fim▁end｜>` (fullwidth ｜ U+FF5C, ▁ U+2581). */
 const deepseek: FimTemplate = {
@@ -137,13 +135,13 @@ const miniPrefixOnly: FimTemplate = {
   supportsRepoContext: false,
   usesSuffix: false,
   // A generated FIM token means the model left plain code: stop there too.
-  stopTokens: ['<|endoftext|>', '<|fim_pad|>', '<|file_sep|>', '<|im_start|>', '<|im_end|>', '<|fim_prefix|>', '<|fim_suffix|>', '<|fim_middle|>'],
+  stopTokens: [...qwenCoder.stopTokens, '<|fim_prefix|>', '<|fim_suffix|>', '<|fim_middle|>'],
   controlTokens: ['<|endoftext|>'],
   build: (input) => [control('<|endoftext|>'), prefixText(input.prefix)],
 };
 
 export const fimTemplates: Readonly<Record<FimFamily, FimTemplate>> = {
-  'qwen2.5-coder': qwenStyle('qwen2.5-coder', 'Qwen2.5-Coder FIM'),
+  'qwen2.5-coder': qwenCoder,
   'tokenscope-mini': miniPrefixOnly,
   'deepseek-coder': deepseek,
   starcoder2,
