@@ -61,6 +61,14 @@ export function registerCompletions(context: vscode.ExtensionContext, services: 
   // Idle keeps showing the last completion's latency and speed.
   let lastIdle: ModelState = { kind: 'idle' };
   const restingState = (): ModelState => (enabled ? lastIdle : { kind: 'disabled' });
+  /** The idle state after a model answer: its latency, speed and confidence (and the bar it missed, if hidden). */
+  const idleAfter = (result: CompletionResult, hiddenBelow?: number): ModelState => ({
+    kind: 'idle',
+    lastLatencyMs: result.latencyMs,
+    tokensPerSecond: result.tokensPerSecond,
+    confidence: result.confidence,
+    hiddenBelow,
+  });
 
   const announced = new Set<string>();
   /** Model requests running (a superseded one may still be winding down while its successor runs). */
@@ -113,7 +121,7 @@ export function registerCompletions(context: vscode.ExtensionContext, services: 
     },
     onHiddenUnsure: (result, minConfidence) => {
       // Never silent: the status bar says a suggestion was withheld, how sure the model was, and how to see it.
-      lastIdle = { kind: 'idle', lastLatencyMs: result.latencyMs, tokensPerSecond: result.tokensPerSecond, confidence: result.confidence, hiddenBelow: minConfidence };
+      lastIdle = idleAfter(result, minConfidence);
       if (activeRequests === 0) status.setState(restingState());
       log.debug(`completion hidden: confidence ${(result.confidence ?? 0).toFixed(3)} < minConfidence ${minConfidence}`);
     },
@@ -130,7 +138,7 @@ export function registerCompletions(context: vscode.ExtensionContext, services: 
       }
       if (result && !cancelled && enabled) {
         lastError = undefined;
-        lastIdle = { kind: 'idle', lastLatencyMs: result.latencyMs, tokensPerSecond: result.tokensPerSecond, confidence: result.confidence };
+        lastIdle = idleAfter(result);
       }
       // A superseded request ends after its successor started: the successor still generates.
       status.setState(activeRequests > 0 ? { kind: 'generating' } : restingState());
@@ -157,7 +165,7 @@ export function registerCompletions(context: vscode.ExtensionContext, services: 
         // A shown suggestion (from the cache, typing along, or asked for explicitly) replaces a "hidden" notice.
         if (lastIdle.kind === 'idle' && (lastIdle.hiddenBelow !== undefined || lastIdle.confidence !== result.confidence)) {
           lastIdle = { ...lastIdle, confidence: result.confidence, hiddenBelow: undefined };
-          if (activeRequests === 0 && enabled) status.setState(lastIdle);
+          if (activeRequests === 0) status.setState(restingState());
         }
         if (result.source !== 'model' && result.source !== 'speculative') log.trace(`completion from ${result.source} in ${result.latencyMs.toFixed(1)} ms`);
         shown.set(result.key, result);
