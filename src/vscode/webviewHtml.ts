@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
+import { webviewDocument } from './webviewDocument';
 
 /**
  * HTML for a Tokenscope webview under a strict Content-Security-Policy: nothing loads unless it is
@@ -15,22 +16,13 @@ export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, p
     `style-src ${webview.cspSource} 'nonce-${nonce}'`,
     `font-src ${webview.cspSource}`,
     `script-src 'nonce-${nonce}'`,
-  ].join('; ');
-  const styleTags = page.styles.map((path) => `<link rel="stylesheet" nonce="${nonce}" href="${asset(path)}">`).join('\n    ');
-  return `<!DOCTYPE html>
-<html lang="en">
-  <head>
-    <meta charset="UTF-8">
-    <meta http-equiv="Content-Security-Policy" content="${csp}">
-    <meta name="viewport" content="width=device-width, initial-scale=1.0">
-    ${styleTags}
-    <title>${page.title}</title>
-  </head>
-  <body>
-    <div id="app" role="main"></div>
-    <script nonce="${nonce}" src="${asset(page.script)}"></script>
-  </body>
-</html>`;
+  ];
+  return webviewDocument({
+    csp,
+    title: page.title,
+    head: page.styles.map((path) => `<link rel="stylesheet" nonce="${nonce}" href="${asset(path)}">`).join('\n'),
+    body: `<div id="app" role="main"></div>\n<script nonce="${nonce}" src="${asset(page.script)}"></script>`,
+  });
 }
 
 /** Folders a webview may load from: the built scripts and the static media. */

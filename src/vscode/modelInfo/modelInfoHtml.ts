@@ -4,6 +4,7 @@
  * as plain text.
  */
 import { formatBytes, formatCount, type ComparedModel, type ModelComparison } from '../../core/models/comparison';
+import { webviewDocument } from '../webviewDocument';
 
 export interface ModelInfoPage {
   readonly comparison: ModelComparison;
@@ -69,7 +70,6 @@ export function modelInfoHtml(page: ModelInfoPage): string {
   const { comparison } = page;
   const builtin = comparison.models.find((model) => model.builtin);
   const baseline = builtin?.parameters ?? null;
-  const csp = [`default-src 'none'`, `style-src ${page.cspSource} 'nonce-${page.nonce}'`, `img-src ${page.cspSource}`].join('; ');
   const legend = PARTS.map((part) => `<span class="legend-item"><span class="swatch seg-${part.key}"></span>${part.label}</span>`).join('');
   const widths: string[] = [];
   const rows = comparison.models.map((model, index) => row(model, index, baseline, widths)).join('\n');
@@ -77,14 +77,10 @@ export function modelInfoHtml(page: ModelInfoPage): string {
   const quality = builtin?.heldoutBitsPerByte
     ? ` On held-out code, tokenscope-mini needs ${builtin.heldoutBitsPerByte.toFixed(2)} bits per byte${builtin.unigramBitsPerByte ? ` (guessing from token frequencies alone needs ${builtin.unigramBitsPerByte.toFixed(2)})` : ''}: it has learned the shape of code more than what code means.`
     : '';
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<title>Model Architecture</title>
-<style nonce="${page.nonce}">
+  return webviewDocument({
+    csp: [`default-src 'none'`, `style-src ${page.cspSource} 'nonce-${page.nonce}'`, `img-src ${page.cspSource}`],
+    title: 'Model Architecture',
+    head: `<style nonce="${page.nonce}">
   body { font-family: var(--vscode-font-family); font-size: var(--vscode-font-size); color: var(--vscode-foreground); padding: 12px 20px; line-height: 1.45; }
   h1 { font-size: 1.4em; font-weight: 600; margin: 0 0 4px; }
   h2 { font-size: 1.1em; font-weight: 600; margin: 20px 0 6px; }
@@ -113,10 +109,8 @@ export function modelInfoHtml(page: ModelInfoPage): string {
   ul.insights li { margin: 4px 0; }
   ${widths.join('\n  ')}
   .problem { border-left: 3px solid var(--vscode-editorWarning-foreground, #cca700); padding: 4px 10px; background: var(--vscode-inputValidation-warningBackground, transparent); }
-</style>
-</head>
-<body>
-<h1>Model architecture</h1>
+</style>`,
+    body: `<h1>Model architecture</h1>
 <p class="lead">The model Tokenscope runs, next to real open models it can also run. Every number comes from each model's <code>config.json</code>; parameter counts are computed from it (and equal the published ones).</p>
 ${problem}
 <div class="scroll"><table>
@@ -131,6 +125,6 @@ ${rows}
 ${comparison.insights.map((line) => `<li>${escapeHtml(line)}</li>`).join('\n')}
 </ul>
 <p class="muted small">Built-in model: models/tokenscope-mini (its model card has the training data, command and evaluation).${quality} Reference figures: each repository's config.json and model page on Hugging Face. The same table in a terminal: <code>tokenscope model-info</code>.</p>
-</body>
-</html>`;
+`,
+  });
 }
