@@ -255,7 +255,8 @@ function createWorkbench(page: Page, server: CodeServer, workspaceDir: string, p
     await file.waitFor({ state: 'visible' });
     // A double click opens a pinned editor (a single click opens a preview that the next file replaces).
     await file.dblclick();
-    await page.locator('.tabs-container .tab.active').filter({ hasText: fileName }).waitFor({ state: 'visible' });
+    // The active group's tab: after a reload that restored a side-by-side editor, the file can be open in two groups.
+    await page.locator('.editor-group-container.active .tabs-container .tab.active').filter({ hasText: fileName }).waitFor({ state: 'visible' });
     await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().waitFor({ state: 'visible' });
   };
 
