@@ -3,6 +3,7 @@ import { completeCommand } from './completeCommand';
 import { costCommand } from './costCommand';
 import { generateCommand } from './generateCommand';
 import { modelInfoCommand } from './modelInfoCommand';
+import { serveCommand } from './serveCommand';
 import { tokenizeCommand } from './tokenizeCommand';
 
 /**
@@ -15,4 +16,5 @@ export const cliCommands: readonly CliCommand[] = [
   tokenizeCommand,
   costCommand,
   modelInfoCommand,
+  serveCommand,
 ];

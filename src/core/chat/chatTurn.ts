@@ -38,6 +38,7 @@ export async function runChatTurn(backend: ChatBackend, request: ChatGenerateReq
   let generatedTokens = 0;
   let reportedTokens: number | undefined;
   let stopReason: StopReason | undefined;
+  let meanLogprob: number | undefined;
   let parser: ThinkParser | undefined;
   const emit = (deltas: readonly ThinkDelta[]) => {
     for (const delta of deltas) options.onDelta?.(delta);
@@ -60,6 +61,8 @@ export async function runChatTurn(backend: ChatBackend, request: ChatGenerateReq
     } else {
       reportedTokens = event.generatedTokens;
       stopReason = event.stopReason;
+      if (event.promptTokens !== undefined) promptTokens = event.promptTokens;
+      if (event.meanLogprob !== undefined) meanLogprob = event.meanLogprob;
     }
   }
   parser ??= parserFor(undefined);
@@ -74,6 +77,6 @@ export async function runChatTurn(backend: ChatBackend, request: ChatGenerateReq
     answer: parts.answer,
     ...(parts.hasThinking ? { thinking: { text: parts.thinking, tokens: parts.thinkingTokens, durationMs: parts.thinkingDurationMs, complete: parts.thinkingComplete } } : {}),
     stopReason: stopReason ?? (signal.aborted ? 'aborted' : 'stop'),
-    stats: computeStats(usage, { startedAt, ...(firstTokenAt !== undefined ? { firstTokenAt } : {}), ...(lastTokenAt !== undefined ? { lastTokenAt } : {}), endedAt }, options.estimateCost),
+    stats: computeStats(usage, { startedAt, ...(firstTokenAt !== undefined ? { firstTokenAt } : {}), ...(lastTokenAt !== undefined ? { lastTokenAt } : {}), endedAt }, options.estimateCost, meanLogprob),
   };
 }
