@@ -125,8 +125,10 @@ export function choosePromptMode(preference: CompletionPromptPreference, capabil
     throw new ServerError('bad-request', `tokenscope.server.completionPrompt is "${preference}", but ${why[preference]} (${where}). Set it to "auto".`);
   }
   if (can['token-ids']) return 'token-ids';
-  if (can.text) return 'text';
+  // A server that takes `suffix` applies the model's own template (Ollama would wrap a text FIM
+  // prompt in the chat template of an instruct model); a plain text prompt is the last resort.
   if (can.suffix) return 'suffix';
+  if (can.text) return 'text';
   throw new ServerError(
     'bad-request',
     `${where}: Tokenscope does not know this model's fill-in-the-middle format (its tokenizer is unknown and its name names no family Tokenscope knows) and the server does not build one itself (no \`suffix\`). Use a code model such as Qwen2.5-Coder, DeepSeek-Coder, StarCoder2 or CodeLlama, or a server that takes \`suffix\` (Ollama).`,
