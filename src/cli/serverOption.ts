@@ -6,9 +6,11 @@
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ServerConnection } from '../core/openai/server';
+import { inertText } from '../core/completions/fimTemplates';
+import type { ChatCompletionChunk, ChatCompletionRequestBody, CompletionChunk, CompletionRequestBody, WireChatLogprobs, WireLegacyLogprobs, WireUsage } from '../core/openai/protocol';
+import { capabilitiesOf, ServerConnection } from '../core/openai/server';
 import { TokenizerRegistry } from '../core/tokenizers/registry';
-import { UsageError } from './command';
+import { UsageError, type CliIO } from './command';
 import { packageRoot } from './packageRoot';
 
 export const serverFlagNames = ['server', 'server-model'] as const;
@@ -60,4 +62,114 @@ export function serverFromFlags(strings: Map<string, string>): ServerChoice | un
     throw new UsageError(`--server: ${error instanceof Error ? error.message : String(error)}`);
   }
   return { connection, model: strings.get('server-model') ?? '' };
+}
+
+export interface ServerGenerateOptions {
+  readonly prompt: string;
+  readonly chat: boolean;
+  readonly thinking?: 'on' | 'off';
+  readonly maxTokens: number;
+  readonly temperature?: number;
+  readonly topP?: number;
+  readonly seed?: number;
+  readonly stop?: string;
+  readonly topLogprobs: number;
+  readonly json: boolean;
+}
+
+interface TokenOut {
+  text: string;
+  logprob?: number;
+  top?: { text: string; logprob: number }[];
+}
+
+/**
+ * `tokenscope generate --server`: the prompt as a completion (special-token spellings in it made
+ * inert, as a local prompt keeps them plain text) or, with --chat, as one user message; tokens and
+ * logprobs from the server's answer in either shape.
+ */
+export async function generateOnServer(choice: ServerChoice, options: ServerGenerateOptions, io: CliIO): Promise<number> {
+  const { connection } = choice;
+  const model = await connection.model(choice.model, io.signal);
+  const flavour = await connection.flavour(io.signal);
+  const capabilities = capabilitiesOf(flavour);
+  const sampling = {
+    ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
+    ...(options.topP !== undefined ? { top_p: options.topP } : {}),
+    ...(options.seed !== undefined ? { seed: options.seed } : {}),
+    ...(options.stop !== undefined ? { stop: [options.stop] } : {}),
+  };
+  const tokens: TokenOut[] = [];
+  let text = '';
+  let reasoning = '';
+  let finishReason: string | undefined;
+  let usage: WireUsage | undefined;
+  const started = performance.now();
+  const write = (piece: string) => {
+    text += piece;
+    if (!options.json) io.stdout.write(piece);
+  };
+  try {
+    if (options.chat) {
+      const body: ChatCompletionRequestBody = {
+        model: model.id,
+        messages: [{ role: 'user', content: options.prompt }],
+        stream: true,
+        stream_options: { include_usage: true },
+        max_tokens: options.maxTokens,
+        ...sampling,
+        ...(options.json && capabilities.chatLogprobs ? { logprobs: true, ...(options.topLogprobs > 0 ? { top_logprobs: options.topLogprobs } : {}) } : {}),
+        ...(options.thinking && capabilities.chatTemplateKwargs ? { chat_template_kwargs: { enable_thinking: options.thinking === 'on' } } : {}),
+      };
+      for await (const chunk of connection.client.stream<ChatCompletionChunk>('/chat/completions', body, io.signal)) {
+        if (chunk.usage) usage = chunk.usage;
+        const entry = chunk.choices?.[0];
+        if (!entry) continue;
+        finishReason = entry.finish_reason ?? finishReason;
+        reasoning += entry.delta?.reasoning_content ?? entry.delta?.reasoning ?? '';
+        for (const lp of entry.logprobs?.content ?? []) tokens.push({ text: lp.token, logprob: lp.logprob, top: (lp.top_logprobs ?? []).map((alt) => ({ text: alt.token, logprob: alt.logprob })) });
+        if (entry.delta?.content) write(entry.delta.content);
+      }
+    } else {
+      const body: CompletionRequestBody = {
+        model: model.id,
+        prompt: inertText(options.prompt),
+        stream: true,
+        stream_options: { include_usage: true },
+        max_tokens: options.maxTokens,
+        ...sampling,
+        ...(options.json ? { logprobs: options.topLogprobs } : {}),
+      };
+      for await (const chunk of connection.client.stream<CompletionChunk>('/completions', body, io.signal)) {
+        if (chunk.usage) usage = chunk.usage;
+        const entry = chunk.choices?.[0];
+        if (!entry) continue;
+        finishReason = entry.finish_reason ?? finishReason;
+        const legacy = entry.logprobs as WireLegacyLogprobs | null | undefined;
+        const chatShape = (entry.logprobs as WireChatLogprobs | null | undefined)?.content;
+        if (Array.isArray(chatShape)) for (const lp of chatShape) tokens.push({ text: lp.token, logprob: lp.logprob, top: (lp.top_logprobs ?? []).map((alt: { token: string; logprob: number }) => ({ text: alt.token, logprob: alt.logprob })) });
+        else if (legacy?.tokens) legacy.tokens.forEach((token, index) => tokens.push({ text: token, logprob: legacy.token_logprobs?.[index] ?? undefined, top: Object.entries(legacy.top_logprobs?.[index] ?? {}).map(([alt, logprob]) => ({ text: alt, logprob })) }));
+        if (entry.text) write(entry.text);
+      }
+    }
+  } catch (error) {
+    if (error instanceof Error && error.name === 'AbortError') {
+      if (!options.json) io.stdout.write('\n');
+      io.stderr.write('tokenscope generate: interrupted\n');
+      return 130;
+    }
+    throw error;
+  } finally {
+    await connection.close();
+  }
+  const totalMs = Math.round(performance.now() - started);
+  const server = { url: connection.baseUrl, model: model.id, flavour };
+  if (options.json) {
+    io.stdout.write(`${JSON.stringify({ text, ...(reasoning ? { reasoning } : {}), tokens, logprobs: tokens.length > 0 ? 'returned' : 'not returned by the server', finishReason: finishReason ?? null, usage: usage ?? null, server, timings: { totalMs } })}\n`);
+  } else {
+    io.stdout.write('\n');
+    const counts = usage ? `${usage.prompt_tokens ?? '?'} prompt tokens, ${usage.completion_tokens ?? '?'} generated (the server's count)` : 'the server sent no usage';
+    io.stderr.write(`[${finishReason ?? 'unknown'}] ${counts}; ${totalMs} ms; ${model.id} on ${connection.name} (${flavour})\n`);
+  }
+  return 0;
 }

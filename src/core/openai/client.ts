@@ -171,12 +171,15 @@ function seconds(ms: number): string {
 /** What went wrong at the socket level, from undici's error causes. */
 function networkCause(error: unknown): { code?: string; message: string } {
   let current: unknown = error;
+  // undici says "fetch failed"; the reason is in its causes ("connect ECONNREFUSED …", "bad port").
+  let message = error instanceof Error ? error.message : String(error);
   for (let depth = 0; depth < 5 && current; depth++) {
     const candidate = current as { code?: unknown; message?: unknown; cause?: unknown };
-    if (typeof candidate.code === 'string') return { code: candidate.code, message: String(candidate.message ?? candidate.code) };
+    if (typeof candidate.message === 'string' && candidate.message) message = candidate.message;
+    if (typeof candidate.code === 'string') return { code: candidate.code, message };
     current = candidate.cause;
   }
-  return { message: error instanceof Error ? error.message : String(error) };
+  return { message };
 }
 
 let undiciModule: Promise<typeof import('undici')> | undefined;
