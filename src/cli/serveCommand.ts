@@ -6,7 +6,7 @@ import { startOpenAIServer } from '../server/openaiServer';
 import { numberFlag, parseFlags, UsageError, type CliCommand, type CliIO } from './command';
 import { packageRoot } from './packageRoot';
 
-const usage = `Usage: tokenscope serve --model <dir|id> [--host 127.0.0.1] [--port 8080] [--api-key K]
+const usage = `Usage: tokenscope serve --model <dir|id> [--host 127.0.0.1] [--port 8765] [--api-key K]
 
 Serves a local model over the OpenAI-compatible API (the same engine as the editor), so several
 editors share one loaded model and any OpenAI client (Continue, the openai SDK, curl) can use it:
@@ -18,7 +18,7 @@ Options:
   --model <dir|id>   \`mini\` (built-in) or a Hugging Face ONNX model folder
   --host H           address to listen on (default 127.0.0.1: this machine only). Any other address
                      needs an API key
-  --port N           port (default 8080; 0 picks a free one)
+  --port N           port (default 8765; 0 picks a free one)
   --api-key K        require "Authorization: Bearer K" (default: TOKENSCOPE_API_KEY, if set)
   --variant V        ONNX variant: ${MODEL_VARIANTS.join(', ')} (default auto)
   --threads N        ONNX Runtime threads (default: physical cores, at most 4)
@@ -47,7 +47,7 @@ export const serveCommand: CliCommand = {
     const modelRef = strings.get('model');
     if (!modelRef) throw new UsageError('--model is required (`mini` or a model folder)');
     const host = strings.get('host') ?? '127.0.0.1';
-    const port = numberFlag(strings, 'port', 8080, { min: 0, max: 65535, integer: true });
+    const port = numberFlag(strings, 'port', 8765, { min: 0, max: 65535, integer: true });
     const threads = numberFlag(strings, 'threads', 0, { min: 0, max: 64, integer: true });
     const maxWaiting = numberFlag(strings, 'max-waiting', 64, { min: 1, max: 10_000, integer: true });
     const variant = strings.get('variant') ?? 'auto';

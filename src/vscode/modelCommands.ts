@@ -20,13 +20,18 @@ export function modelLabel(model: string): string {
  */
 export async function chooseModel(): Promise<void> {
   const current = readConfig().model;
-  type Item = vscode.QuickPickItem & { readonly action: 'builtin' | 'folder' };
+  type Item = vscode.QuickPickItem & { readonly action: 'builtin' | 'folder' | 'server' };
   const items: Item[] = [
     { label: '$(package) tokenscope-mini', description: current === builtInModelId ? 'built-in · active' : 'built-in', detail: 'Ships with Tokenscope: small, offline, completes code (cannot chat).', action: 'builtin' },
     { label: '$(folder-opened) Open a model folder…', description: current !== builtInModelId ? `active: ${modelLabel(current)}` : undefined, detail: 'A Hugging Face ONNX export: config.json, tokenizer.json and onnx/model*.onnx.', action: 'folder' },
+    { label: '$(remote) Connect to a server…', detail: 'vLLM, llama.cpp, Ollama, LM Studio, a hosted API or tokenscope serve (OpenAI-compatible).', action: 'server' },
   ];
   const picked = await vscode.window.showQuickPick(items, { title: 'Tokenscope: Choose Local Model', placeHolder: 'Which model should complete and chat?' });
   if (!picked) return;
+  if (picked.action === 'server') {
+    await vscode.commands.executeCommand('tokenscope.connectServer');
+    return;
+  }
   if (picked.action === 'builtin') {
     await updateSetting('model', builtInModelId);
     return;

@@ -6,8 +6,8 @@
  * to do. Aborting the caller's signal aborts the HTTP request at once, which is what makes vLLM,
  * llama.cpp and `tokenscope serve` stop generating.
  *
- * HTTP goes through undici (Node's own fetch implementation, as a library so that a proxy and a
- * connect timeout can be set); it is loaded on first use.
+ * HTTP goes through Node's fetch (undici); with an explicit proxy (the CLI's HTTPS_PROXY) through
+ * npm undici's ProxyAgent. In the editor, VS Code's own fetch support applies `http.proxy`.
  */
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { errorMessageOf } from './protocol';
@@ -77,7 +77,7 @@ export interface ServerClientOptions {
   readonly apiKey?: string;
   /** Extra headers for gateways (sent with every request; cannot replace Authorization when an API key is set). */
   readonly headers?: Readonly<Record<string, string>>;
-  /** An http(s) proxy URL (the editor's `http.proxy`); never used for loopback servers. */
+  /** An http(s) proxy URL (the CLI's HTTPS_PROXY; the editor's fetch applies `http.proxy` itself); never used for loopback servers. */
   readonly proxy?: string;
   /** Check the proxy's or server's TLS certificate (the editor's `http.proxyStrictSSL`, default true). */
   readonly strictSSL?: boolean;
@@ -182,8 +182,14 @@ function networkCause(error: unknown): { code?: string; message: string } {
   return { message };
 }
 
-let undiciModule: Promise<typeof import('undici')> | undefined;
-const loadUndici = () => (undiciModule ??= import('undici'));
+/**
+ * npm undici, only for an explicit proxy (the CLI's HTTPS_PROXY): Node's own fetch takes no proxy.
+ * The computed specifier keeps esbuild from bundling it into the extension, whose fetch VS Code
+ * already routes through `http.proxy` (http.fetchAdditionalSupport).
+ */
+type Undici = typeof import('undici');
+let undiciModule: Undici | undefined;
+const loadUndici = (): Undici => (undiciModule ??= require(['un', 'dici'].join('')) as Undici);
 
 /** One server. Cheap to create; the connection pool is per client. */
 export class ServerClient {
@@ -288,14 +294,15 @@ export class ServerClient {
 
   private async getFetch(): Promise<FetchFunction> {
     if (this.options.fetch) return this.options.fetch;
-    this.fetchImpl ??= loadUndici().then((undici) => {
-      const connect = { timeout: this.timeouts.connectMs, rejectUnauthorized: this.options.strictSSL !== false };
+    this.fetchImpl ??= Promise.resolve().then((): FetchFunction => {
+      if (!this.options.proxy || this.isLoopback) {
+        // Node's fetch (undici inside Node): in the editor VS Code routes it through http.proxy.
+        return (url, init) => fetch(url, init) as unknown as Promise<FetchResponse>;
+      }
+      const undici = loadUndici();
+      const tls = { timeout: this.timeouts.connectMs, rejectUnauthorized: this.options.strictSSL !== false };
       // Timeouts of our own cover headers and body (they know what the request is waiting for).
-      const common = { headersTimeout: 0, bodyTimeout: 0, connect };
-      const dispatcher =
-        this.options.proxy && !this.isLoopback
-          ? new undici.ProxyAgent({ uri: this.options.proxy, ...common, requestTls: connect, proxyTls: connect })
-          : new undici.Agent(common);
+      const dispatcher = new undici.ProxyAgent({ uri: this.options.proxy, headersTimeout: 0, bodyTimeout: 0, requestTls: tls, proxyTls: tls });
       this.dispatcher = dispatcher;
       return (url, init) => undici.fetch(url, { ...init, dispatcher }) as unknown as Promise<FetchResponse>;
     });
