@@ -266,8 +266,9 @@ export async function connectToServer(service: ServerService, log: vscode.LogOut
   }
   await service.remember(baseUrl);
   const what = usePick.use === 'both' ? 'Completions and chat' : usePick.use === 'chat' ? 'Chat' : 'Completions';
-  log.info(`${what} now use ${model} on ${baseUrl}.`);
-  void vscode.window.showInformationMessage(`Tokenscope: ${what} now use ${model} on ${serverName(baseUrl)}.`);
+  const verb = usePick.use === 'chat' ? 'uses' : 'use';
+  log.info(`${what} now ${verb} ${model} on ${baseUrl}.`);
+  void vscode.window.showInformationMessage(`Tokenscope: ${what} now ${verb} ${model} on ${serverName(baseUrl)}.`);
 }
 
 export function registerServerCommands(commands: CommandRegistry, service: ServerService, log: vscode.LogOutputChannel): void {
