@@ -266,3 +266,68 @@ test('Retry-After parsing and backoff with jitter', () => {
   assert.equal(retryDelayMs(5, policy, () => 1), 1000);
   assert.equal(retryDelayMs(2, policy, () => 0.5, 7000), 7000);
 });
+
+test('a completion whose server fails mid-stream ends the request (the status bar leaves "generating")', OPTIONS, async () => {
+  const { CompletionEngine } = await import('../../../src/core/completions/engine');
+  const { TextLines } = await import('../../../src/core/completions/document');
+  const { remoteCompletionModel } = await import('../../../src/core/openai/remoteCompletionBackend');
+  const server = await startScriptedServer((req, res) => {
+    if (req.url?.endsWith('/models')) {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ object: 'list', data: [{ id: 'qwen2.5-coder:1.5b', owned_by: 'library' }] }));
+      return;
+    }
+    sse(res, [`data: ${JSON.stringify({ choices: [{ index: 0, text: 'ret', finish_reason: null }] })}`], false);
+    setTimeout(() => res.socket?.destroy(), 20);
+  });
+  try {
+    const model = await remoteCompletionModel({ connection: new ServerConnection({ baseUrl: server.baseUrl, ...fast }), model: '' });
+    const events: string[] = [];
+    let ended: { error?: unknown; cancelled: boolean } | undefined;
+    const engine = new CompletionEngine({
+      getModel: () => model,
+      settings: { debounceMs: 0, speculative: false, extraContext: false },
+      onRequestStart: () => events.push('start'),
+      onRequestEnd: (outcome) => {
+        events.push('end');
+        ended = outcome;
+      },
+    });
+    await assert.rejects(engine.complete({ document: new TextLines('def f():\n    \n'), position: { line: 1, character: 4 }, path: 'f.py', trigger: 'explicit' }), /dropped/);
+    assert.deepEqual(events, ['start', 'end']);
+    assert.match(String((ended?.error as Error).message), /127\.0\.0\.1:\d+/);
+  } finally {
+    await server.close();
+  }
+});
+
+test('a server that rejects logprobs on chat is asked once more without them, before anything streamed', OPTIONS, async () => {
+  const server = await startScriptedServer((req, res, body) => {
+    if (req.url?.endsWith('/models')) {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ object: 'list', data: [{ id: 'gw-model', owned_by: 'someone' }] }));
+      return;
+    }
+    if ((JSON.parse(body) as { logprobs?: boolean }).logprobs) {
+      res.writeHead(400, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ error: { message: 'logprobs is not supported for this model', type: 'invalid_request_error', param: 'logprobs' } }));
+      return;
+    }
+    sse(res, [chatDelta('fine'), 'data: [DONE]']);
+  });
+  try {
+    const logs: string[] = [];
+    const backend = new RemoteChatBackend({ connection: new ServerConnection({ baseUrl: server.baseUrl, ...fast }), model: '', log: (line) => logs.push(line) });
+    const request = { messages: [{ role: 'user' as const, content: 'hi' }], thinking: 'auto' as const, temperature: 0, topP: 1, maxTokens: 8 };
+    const result = await runChatTurn(backend, request, new AbortController().signal);
+    assert.equal(result.answer, 'fine');
+    assert.equal(result.stats.confidence, undefined);
+    assert.match(logs.join('\n'), /rejected logprobs/);
+    const chatRequests = () => server.requests.filter((entry) => entry.path.endsWith('/chat/completions')).length;
+    assert.equal(chatRequests(), 2);
+    await runChatTurn(backend, request, new AbortController().signal);
+    assert.equal(chatRequests(), 3, 'remembered: not asked with logprobs again');
+  } finally {
+    await server.close();
+  }
+});
