@@ -287,9 +287,6 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
     };
   }
 
-  let nextConnection = 0;
-  const connectionIds = new WeakMap<object, number>();
-
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname.replace(/\/+$/, '') || '/';
@@ -345,13 +342,9 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
     res.on('close', () => {
       if (!res.writableFinished) controller.abort();
     });
-    // One line of the fair queue per client: its `user`, else its connection.
-    let connection = connectionIds.get(req.socket);
-    if (connection === undefined) {
-      connection = nextConnection++;
-      connectionIds.set(req.socket, connection);
-    }
-    const key = parsed.user ? `user:${parsed.user}` : `connection:${connection}`;
+    // One line of the fair queue per client: its `user`, else its address (an editor aborts and
+    // reconnects often, so a connection is no identity; editors on one machine share a line).
+    const key = parsed.user ? `user:${parsed.user}` : `address:${req.socket.remoteAddress ?? 'unknown'}`;
     const started = performance.now();
     try {
       if (parsed.kind === 'completion') await handleCompletion(req, res, parsed, controller.signal, key);

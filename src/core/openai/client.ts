@@ -391,19 +391,23 @@ export class ServerClient {
     let received = 0;
     try {
       for await (const chunk of call.read(response.body)) {
+        // After [DONE] the rest of the body is read to its end (the server closes it at once), so
+        // the connection goes back to the pool instead of being torn down.
+        if (done) continue;
         received += chunk.byteLength;
         parser.feed(decoder.decode(chunk, { stream: true }));
         if (badLine !== undefined && pending.length === 0) throw this.badStreamLine(badLine);
-        while (pending.length > 0) {
+        while (pending.length > 0 && !done) {
           const event = pending.shift()!;
           if (event.data.trim() === '[DONE]') {
             done = true;
-            return;
+            break;
           }
           yield this.parseEvent<T>(event.data);
         }
-        if (badLine !== undefined) throw this.badStreamLine(badLine);
+        if (badLine !== undefined && !done) throw this.badStreamLine(badLine);
       }
+      if (done) return;
     } catch (error) {
       if (error instanceof ServerError) throw error;
       throw call.translate(error, this, received > 0 ? 'streaming' : 'waiting for the answer');

@@ -1,5 +1,5 @@
 /**
- * Turns on one shared model, handed out fairly: each client (an API user, else one connection)
+ * Turns on one shared model, handed out fairly: each client (an API user, else one address)
  * has its own FIFO line and the lines are served round-robin, so one editor sending many requests
  * cannot starve the others. A waiting turn can be given up (its request was cancelled or its
  * client disconnected); `limit` bounds how many may wait. Pure: no timers, no I/O.
