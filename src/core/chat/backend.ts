@@ -48,6 +48,8 @@ export type ChatStreamEvent =
       readonly promptTokens?: number;
       /** Mean natural-log probability of the generated tokens, when the backend returned logprobs. */
       readonly meanLogprob?: number;
+      /** Tokens of the reasoning trace as the backend counted them (a server's `reasoning_tokens`). */
+      readonly reasoningTokens?: number;
     };
 
 export interface ChatBackend {

@@ -188,6 +188,7 @@ export class RemoteChatBackend implements ChatBackend {
       stopReason: finish === 'length' ? 'length' : 'stop',
       ...(usage?.prompt_tokens !== undefined ? { promptTokens: usage.prompt_tokens } : {}),
       ...(scoredTokens > 0 ? { meanLogprob: logprobSum / scoredTokens } : {}),
+      ...(typeof usage?.completion_tokens_details?.reasoning_tokens === 'number' ? { reasoningTokens: usage.completion_tokens_details.reasoning_tokens } : {}),
     };
   }
 }

@@ -55,6 +55,7 @@ for (const name of ['vllm-chat-reasoning.json', 'llamacpp-chat-reasoning.json', 
       assert.equal(result.answer, expect.answer);
       assert.equal(result.stats.promptTokens, expect.promptTokens);
       assert.equal(result.stats.generatedTokens, expect.generatedTokens);
+      if (expect.reasoningTokens !== undefined) assert.equal(result.thinking?.tokens, expect.reasoningTokens, "the server's reasoning_tokens");
       if (typeof expect.meanLogprob === 'number') assert.ok(Math.abs(result.stats.confidence! - Math.exp(expect.meanLogprob)) < 1e-9);
       else assert.equal(result.stats.confidence, undefined);
       assert.equal(await connection.flavour(), expect.flavour);
