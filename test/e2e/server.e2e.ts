@@ -151,4 +151,20 @@ describe('OpenAI-compatible servers: Connect to a Server… then ghost text and 
     assert.deepEqual(workbench.pageErrors, []);
     assert.deepEqual(workbench.externalRequests, []);
   });
+
+  it('the server settings read well in the Settings UI', async () => {
+    const { page } = workbench;
+    await workbench.runCommand('Preferences: Open User Settings');
+    await page.locator('.settings-editor').waitFor();
+    // The search box has focus when the Settings editor opens.
+    await page.waitForTimeout(500);
+    await page.keyboard.type('tokenscope.completions.backend', { delay: 20 });
+    const row = page.locator('.settings-editor .setting-item-contents', { hasText: 'Where inline completions come from' }).first();
+    const found = await row.waitFor({ timeout: 20_000 }).then(() => true, () => false);
+    await page.waitForTimeout(500);
+    await workbench.screenshot('server-settings');
+    assert.ok(found, 'the setting is listed');
+    assert.match(await row.innerText(), /Completions: Backend/);
+    assert.equal(await row.locator('select').first().inputValue(), 'server', 'Connect to a Server… set it');
+  });
 });

@@ -157,6 +157,29 @@ describe('tokenscope serve', { timeout: 120_000 }, () => {
     assert.notEqual(records[0]?.outcome, 'error');
   });
 
+  it('stopping a long completion early aborts the request, and the server stops generating at once', async () => {
+    // The built-in model decodes tens of tokens per second here: 400 tokens would run for seconds.
+    const mini = await serve(['--model', 'mini']);
+    try {
+      const model = await remoteCompletionModel({ connection: new ServerConnection({ baseUrl: mini.url, cacheDir: tokenizers.dir }), model: '' });
+      const built = await model.prompts.build({ window: extractWindow(new TextLines('def main():\n    '), { line: 1, character: 4 }, defaultPromptBudget, 'main.py'), budget: defaultPromptBudget, contextLength: 512, maxTokens: 400 });
+      let chunks = 0;
+      for await (const chunk of model.backend.generate({ promptIds: built.ids, maxTokens: 400, stopTokenIds: [] }, new AbortController().signal)) {
+        void chunk;
+        if (++chunks === 2) break;
+      }
+      const stoppedAt = Date.now();
+      for (;;) {
+        const status = await health(mini.url);
+        if (status.active === 0) break;
+        assert.ok(Date.now() - stoppedAt < 2000, 'the server was still generating 2 s after the client stopped reading');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    } finally {
+      await mini.stop();
+    }
+  });
+
   it('cancelling a streaming chat stops the generation on the server', async () => {
     const backend = new RemoteChatBackend({ connection: connect(), model: '' });
     const controller = new AbortController();
