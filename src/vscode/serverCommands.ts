@@ -37,7 +37,7 @@ export class ServerService implements vscode.Disposable {
   private readonly changes = new vscode.EventEmitter<void>();
   /** Fires when a connection was rebuilt (key, headers, proxy changed): backends built on it must be rebuilt. */
   readonly onDidChange = this.changes.event;
-  private consentAsked = new Set<string>();
+  private readonly consentAsked = new Set<string>();
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -91,9 +91,10 @@ export class ServerService implements vscode.Disposable {
     }
     if (!this.consentAsked.has(origin)) {
       this.consentAsked.add(origin);
+      // Asked once per session: "Not Now" is not asked again at every keystroke (Connect to a
+      // Server… asks again, and the status bar says why completions are paused).
       void vscode.window.showWarningMessage(`Tokenscope: send code to ${serverName(url)} for completions? ${detail}`, 'Allow', 'Not Now').then(async (choice) => {
         if (choice === 'Allow') await this.allow(origin);
-        else this.consentAsked.delete(origin);
       });
     }
     throw new ConsentNeededError(url);
