@@ -43,7 +43,7 @@ export const completeCommand: CliCommand = {
     const server = serverFromFlags(strings);
     const model = strings.get('model');
     const file = strings.get('file');
-    if (!model && !server) throw new UsageError('--model (`mini` or a model folder) or --server (an OpenAI-compatible server) is required');
+    if (!model && !server) throw new UsageError('--model is required (`mini` or a model folder), or --server URL to run on an OpenAI-compatible server');
     if (!file) throw new UsageError('--file is required');
     if (!strings.has('line') || !strings.has('character')) throw new UsageError('--line and --character are required (0-based)');
     const line = numberFlag(strings, 'line', 0, { min: 0, integer: true });

@@ -68,7 +68,7 @@ export const generateCommand: CliCommand = {
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     const server = serverFromFlags(strings);
     const modelRef = strings.get('model');
-    if (!modelRef && !server) throw new UsageError('--model (`mini` or a model folder) or --server (an OpenAI-compatible server) is required');
+    if (!modelRef && !server) throw new UsageError('--model is required (`mini` or a model folder), or --server URL to run on an OpenAI-compatible server');
     const variant = strings.get('variant') ?? 'auto';
     if (!(MODEL_VARIANTS as readonly string[]).includes(variant)) throw new UsageError(`--variant must be one of ${MODEL_VARIANTS.join(', ')}, got "${variant}"`);
     const thinking = strings.get('thinking');
