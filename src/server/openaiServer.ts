@@ -25,7 +25,7 @@ import { encodeParts } from '../core/completions/promptBuilder';
 import { FairQueue, QueueFullError } from '../core/openai/fairQueue';
 import type { TokenscopeModelMeta, WireChatLogprobEntry, WireLegacyLogprobs, WireModel } from '../core/openai/protocol';
 import { parseChatRequest, parseCompletionRequest, RequestError, type ParsedChatRequest, type ParsedCompletionRequest } from '../core/openai/serveRequests';
-import type { GenerateRequest, GenerationEvent, ModelInfo, PromptInput, RuntimeLogger, TokenEvent } from '../core/runtime/types';
+import type { GenerateRequest, GenerationEnd, GenerationEvent, ModelInfo, PromptInput, RuntimeLogger, TokenEvent } from '../core/runtime/types';
 import { silentLogger } from '../core/runtime/types';
 import type { ModelTokenizer } from '../core/tokenizers/types';
 
@@ -95,6 +95,11 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
+}
+
+/** llama.cpp's `timings` names, so its clients read ours too. */
+function wireTimings(reused: number, timings: GenerationEnd['timings']) {
+  return { cache_n: reused, prompt_n: timings.prefilledTokens, prompt_ms: timings.prefillMs, predicted_n: timings.generatedTokens, predicted_ms: timings.decodeMs };
 }
 
 function finishReason(reason: string): 'stop' | 'length' {
@@ -195,8 +200,11 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
     let text = '';
     const tokens: TokenEvent[] = [];
     let reason: 'stop' | 'length' = 'stop';
+    let reused = 0;
+    let timings: ReturnType<typeof wireTimings> | undefined;
     for await (const event of run(key, request, signal, (waiting) => stream.comment(`queued: ${waiting} waiting`))) {
       if (event.type === 'start') {
+        reused = event.reusedTokens;
         if (parsed.stream && parsed.returnTokenIds) stream.event({ ...base, choices: [{ index: 0, text: '', logprobs: null, finish_reason: null, prompt_token_ids: promptIds }] });
       } else if (event.type === 'token') {
         if (parsed.stream) stream.event({ ...base, choices: [{ index: 0, text: event.text, logprobs: wantLogprobs ? logprobsOf([event]) : null, finish_reason: null }] });
@@ -205,15 +213,16 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
       } else {
         reason = finishReason(event.finishReason);
         usage = { prompt_tokens: event.timings.promptTokens, completion_tokens: event.timings.generatedTokens, total_tokens: event.timings.promptTokens + event.timings.generatedTokens };
+        timings = wireTimings(reused, event.timings);
       }
     }
     if (parsed.stream) {
-      stream.event({ ...base, choices: [{ index: 0, text: '', logprobs: null, finish_reason: reason }] });
+      stream.event({ ...base, choices: [{ index: 0, text: '', logprobs: null, finish_reason: reason }], timings });
       if (parsed.includeUsage) stream.event({ ...base, choices: [], usage });
       stream.done();
       return;
     }
-    sendJson(res, 200, { ...base, choices: [{ index: 0, text, logprobs: wantLogprobs ? logprobsOf(tokens) : null, finish_reason: reason, ...(parsed.returnTokenIds ? { prompt_token_ids: promptIds } : {}) }], usage });
+    sendJson(res, 200, { ...base, choices: [{ index: 0, text, logprobs: wantLogprobs ? logprobsOf(tokens) : null, finish_reason: reason, ...(parsed.returnTokenIds ? { prompt_token_ids: promptIds } : {}) }], usage, timings });
   }
 
   async function handleChat(req: IncomingMessage, res: ServerResponse, parsed: ParsedChatRequest, signal: AbortSignal, key: string): Promise<void> {
@@ -241,8 +250,11 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
     let content = '';
     const entries: WireChatLogprobEntry[] = [];
     let reason: 'stop' | 'length' = 'stop';
+    let reused = 0;
+    let timings: ReturnType<typeof wireTimings> | undefined;
     for await (const event of run(key, request, signal, (waiting) => stream.comment(`queued: ${waiting} waiting`))) {
       if (event.type === 'start') {
+        reused = event.reusedTokens;
         if (parsed.stream) stream.event({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }] });
       } else if (event.type === 'token') {
         content += event.text;
@@ -251,15 +263,16 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
       } else {
         reason = finishReason(event.finishReason);
         usage = { prompt_tokens: event.timings.promptTokens, completion_tokens: event.timings.generatedTokens, total_tokens: event.timings.promptTokens + event.timings.generatedTokens };
+        timings = wireTimings(reused, event.timings);
       }
     }
     if (parsed.stream) {
-      stream.event({ ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: reason }] });
+      stream.event({ ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: reason }], timings });
       if (parsed.includeUsage) stream.event({ ...base, choices: [], usage });
       stream.done();
       return;
     }
-    sendJson(res, 200, { ...base, choices: [{ index: 0, message: { role: 'assistant', content }, logprobs: parsed.logprobs ? { content: entries } : null, finish_reason: reason }], usage });
+    sendJson(res, 200, { ...base, choices: [{ index: 0, message: { role: 'assistant', content }, logprobs: parsed.logprobs ? { content: entries } : null, finish_reason: reason }], usage, timings });
   }
 
   /** SSE writing; a non-streaming request gets nothing until its JSON answer. */

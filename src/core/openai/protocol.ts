@@ -100,7 +100,19 @@ export interface ChatCompletionChunk {
   readonly error?: unknown;
 }
 
+/** llama.cpp's (and `tokenscope serve`'s) per-request timings on the last chunk. */
+export interface WireTimings {
+  /** Prompt tokens processed (not reused from the cache). */
+  readonly prompt_n?: number;
+  readonly prompt_ms?: number;
+  readonly predicted_n?: number;
+  readonly predicted_ms?: number;
+  /** Prompt tokens reused from the KV cache. */
+  readonly cache_n?: number;
+}
+
 export interface CompletionChunk {
+  readonly timings?: WireTimings;
   readonly id?: string;
   readonly object?: string;
   readonly model?: string;

@@ -81,6 +81,16 @@ export class RemoteCompletionBackend implements CompletionBackend {
     let scored = 0;
     let first: number | undefined;
     for await (const chunk of connection.client.stream<CompletionChunk>('/completions', body, signal)) {
+      const timings = chunk.timings;
+      if (timings) {
+        this.summary = {
+          ...(this.summary as GenerateSummary | undefined),
+          ...(typeof timings.cache_n === 'number' ? { reusedPromptTokens: timings.cache_n } : {}),
+          ...(typeof timings.prompt_n === 'number' ? { prefilledTokens: timings.prompt_n } : {}),
+          ...(typeof timings.prompt_ms === 'number' ? { promptMs: timings.prompt_ms } : {}),
+          ...(typeof timings.predicted_n === 'number' && typeof timings.predicted_ms === 'number' && timings.predicted_n > 1 && timings.predicted_ms > 0 ? { tokensPerSecond: ((timings.predicted_n - 1) * 1000) / timings.predicted_ms } : {}),
+        };
+      }
       const usage = chunk.usage;
       if (usage) this.summary = { ...(this.summary as GenerateSummary | undefined), promptTokens: usage.prompt_tokens, generatedTokens: usage.completion_tokens };
       const choice = chunk.choices?.[0];
@@ -100,7 +110,7 @@ export class RemoteCompletionBackend implements CompletionBackend {
       yield { text, tokens, ...(scoredChunk ? { logprob: scoredChunk.sum } : {}) };
     }
     const elapsed = performance.now() - startedAt;
-    if (first !== undefined && generated > 1) this.summary = { ...(this.summary as GenerateSummary | undefined), tokensPerSecond: ((generated - 1) * 1000) / Math.max(1, elapsed - first) };
+    if (first !== undefined && generated > 1 && this.summary?.tokensPerSecond === undefined) this.summary = { ...(this.summary as GenerateSummary | undefined), tokensPerSecond: ((generated - 1) * 1000) / Math.max(1, elapsed - first) };
   }
 
   lastSummary(): GenerateSummary | undefined {
