@@ -3,6 +3,8 @@ import { completeCommand } from './completeCommand';
 import { costCommand } from './costCommand';
 import { generateCommand } from './generateCommand';
 import { modelInfoCommand } from './modelInfoCommand';
+import { modelsCommand } from './modelsCommand';
+import { pullCommand } from './pullCommand';
 import { tokenizeCommand } from './tokenizeCommand';
 
 /**
@@ -15,4 +17,6 @@ export const cliCommands: readonly CliCommand[] = [
   tokenizeCommand,
   costCommand,
   modelInfoCommand,
+  pullCommand,
+  modelsCommand,
 ];
