@@ -29,6 +29,12 @@ export interface TokenscopeConfig {
     /** Raw entries; validated by the pricing core, which reports bad ones. */
     readonly customModels: readonly unknown[];
   };
+  readonly hub: {
+    /** A Hub mirror; '' means HF_ENDPOINT, else https://huggingface.co. */
+    readonly endpoint: string;
+    /** Never touch the network for models; use the Hugging Face cache. */
+    readonly offline: boolean;
+  };
   readonly chat: {
     readonly thinking: 'auto' | 'on' | 'off';
     readonly temperature: number;
@@ -94,6 +100,10 @@ export function readConfig(scope?: vscode.ConfigurationScope): TokenscopeConfig 
       referenceModel: str('cost.referenceModel', 'gpt-4o'),
       customModels: Array.isArray(customModels) ? customModels : [],
     },
+    hub: {
+      endpoint: str('hub.endpoint', ''),
+      offline: bool('hub.offline', false),
+    },
     chat: {
       thinking: oneOf(c.get('chat.thinking'), ['auto', 'on', 'off'] as const, 'auto'),
       temperature: clampNumber(c.get('chat.temperature'), 0.7, 0, 2),
@@ -101,6 +111,18 @@ export function readConfig(scope?: vscode.ConfigurationScope): TokenscopeConfig 
       maxTokens: Math.round(clampNumber(c.get('chat.maxTokens'), 1024, 16, 32768)),
       historyLimit: Math.round(clampNumber(c.get('chat.historyLimit'), 50, 1, 1000)),
     },
+  };
+}
+
+/** VS Code's own proxy settings (http.proxy, http.noProxy, http.proxyStrictSSL), which Hub downloads use. */
+export function readProxySettings(): { readonly proxy?: string; readonly noProxy?: string; readonly strictSSL: boolean } {
+  const http = vscode.workspace.getConfiguration('http');
+  const proxy = http.get<unknown>('proxy');
+  const noProxy = http.get<unknown>('noProxy');
+  return {
+    ...(typeof proxy === 'string' && proxy.trim() !== '' ? { proxy: proxy.trim() } : {}),
+    ...(Array.isArray(noProxy) && noProxy.length > 0 ? { noProxy: noProxy.filter((host): host is string => typeof host === 'string').join(',') } : {}),
+    strictSSL: http.get<unknown>('proxyStrictSSL') !== false,
   };
 }
 
