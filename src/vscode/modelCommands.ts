@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { CATALOG, catalogModel, catalogModelForRepo, findCachedModel, type CatalogModel } from '../core/models/catalog';
 import { AUTO_ORDER, listVariants, type ConcreteVariant } from '../core/models/modelFolder';
 import { scanHubCache } from '../core/hub/cache';
-import { formatBytes } from '../core/hub/pull';
+import { formatBytes } from '../core/hub/units';
 import { hubCacheDir } from '../core/hub/settings';
 import { readConfig, updateSetting } from './config';
 import type { ModelDownloads } from './models/downloads';

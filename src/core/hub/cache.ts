@@ -12,15 +12,19 @@
  * in the model process. A snapshot link is only ever created for a blob that is complete and
  * verified, so the loader never sees half a file.
  */
-import { getRepoFolderName } from '@huggingface/hub';
 import { existsSync, lstatSync, readFileSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { mkdir, readdir, rename, rm, symlink, unlink, writeFile, lstat, readlink, copyFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { listVariants, type ConcreteVariant } from '../models/modelFolder';
 import { COMMIT_HASH } from './settings';
 
+/** `models--org--name`, as huggingface_hub's repo_folder_name and @huggingface/hub's getRepoFolderName (a test compares them). */
+export function repoFolderName(repo: string): string {
+  return ['models', ...repo.split('/')].join('--');
+}
+
 export function repoFolder(cacheDir: string, repo: string): string {
-  return join(cacheDir, getRepoFolderName({ name: repo, type: 'model' }));
+  return join(cacheDir, repoFolderName(repo));
 }
 
 export function blobPath(cacheDir: string, repo: string, etag: string): string {
@@ -36,7 +40,7 @@ export function snapshotDir(cacheDir: string, repo: string, commit: string): str
 }
 
 export function locksDir(cacheDir: string, repo: string): string {
-  return join(cacheDir, '.locks', getRepoFolderName({ name: repo, type: 'model' }));
+  return join(cacheDir, '.locks', repoFolderName(repo));
 }
 
 /** The commit `refs/{revision}` records, if any. */
@@ -121,7 +125,9 @@ function realpathOrSelf(path: string): string {
 
 /**
  * Can the runtime load this snapshot folder: config.json, tokenizer.json and at least one ONNX
- * variant (the requested one, when given), with the external data files its name implies linked.
+ * variant (the requested one, when given). Tokenscope links a variant's external data before its
+ * .onnx file, so a snapshot it is still filling never passes; a file another tool left half-done
+ * fails later, in the loader, with the file named.
  */
 export function isUsableSnapshot(dir: string, variant?: ConcreteVariant): boolean {
   if (!existsSync(join(dir, 'config.json')) || !existsSync(join(dir, 'tokenizer.json'))) return false;

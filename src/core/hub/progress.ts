@@ -3,7 +3,8 @@
  * left), a pure function of the pull's events. The editor's progress notification and the CLI's
  * progress bar both render it, so both say the same thing.
  */
-import { formatBytes, type PullEvent } from './pull';
+import type { PullEvent } from './pull';
+import { formatBytes } from './units';
 
 export interface DownloadProgress {
   readonly phase: 'resolving' | 'waiting' | 'downloading' | 'done';

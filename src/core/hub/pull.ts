@@ -24,6 +24,7 @@ import { HubHttp, cancelled, type HubResponse } from './http';
 import { acquireRepoLock, type LockHolder } from './lock';
 import { fetchFileInfo, fetchRepoRevision, selectFiles, statusError, type RemoteFile, type RepoRevision } from './metadata';
 import { checkRepoId, checkRevision, type HubSettings } from './settings';
+import { formatBytes } from './units';
 
 export interface PullRequest {
   /** `org/name` on the Hub. */
@@ -109,12 +110,7 @@ export type PullEvent =
 
 const FREE_SPACE_MARGIN = 32 * 1024 * 1024;
 
-export function formatBytes(bytes: number): string {
-  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(2)} GB`;
-  if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
-  if (bytes >= 1e3) return `${(bytes / 1e3).toFixed(0)} kB`;
-  return `${bytes} B`;
-}
+export { formatBytes } from './units';
 
 async function defaultFreeBytes(dir: string): Promise<number> {
   let current = dir;

@@ -4,7 +4,8 @@
  * environment variables huggingface_hub reads (HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE, HF_HUB_CACHE /
  * HF_HOME / XDG_CACHE_HOME), so one cache and one configuration serve every tool.
  */
-import { getHFHubCachePath } from '@huggingface/hub';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { HubError } from './errors';
 
 export const DEFAULT_ENDPOINT = 'https://huggingface.co';
@@ -33,24 +34,16 @@ function envTrue(value: string | undefined): boolean {
   return value !== undefined && ['1', 'on', 'yes', 'true'].includes(value.trim().toLowerCase());
 }
 
-/** The cache folder huggingface_hub would use with this environment (HF_HUB_CACHE, then HF_HOME/hub, then XDG_CACHE_HOME/huggingface/hub, then ~/.cache/huggingface/hub). */
+/**
+ * The cache folder huggingface_hub would use with this environment: HF_HUB_CACHE (or the older
+ * HUGGINGFACE_HUB_CACHE), else HF_HOME/hub, else XDG_CACHE_HOME/huggingface/hub, else
+ * ~/.cache/huggingface/hub. The same rule as @huggingface/hub's getHFHubCachePath (a unit test
+ * compares them); written out here because the model loader needs it synchronously at start-up
+ * and importing that library costs the editor's activation ~100 ms.
+ */
 export function hubCacheDir(env: Env = process.env): string {
-  // @huggingface/hub reads process.env; give it the environment we were handed.
-  const saved = { ...process.env };
-  const keys = ['HF_HUB_CACHE', 'HUGGINGFACE_HUB_CACHE', 'HF_HOME', 'XDG_CACHE_HOME'];
-  if (env === process.env) return getHFHubCachePath();
-  try {
-    for (const key of keys) {
-      if (env[key] === undefined) delete process.env[key];
-      else process.env[key] = env[key];
-    }
-    return getHFHubCachePath();
-  } finally {
-    for (const key of keys) {
-      if (saved[key] === undefined) delete process.env[key];
-      else process.env[key] = saved[key];
-    }
-  }
+  const set = (value: string | undefined) => (value !== undefined && value !== '' ? value : undefined);
+  return set(env.HF_HUB_CACHE) ?? set(env.HUGGINGFACE_HUB_CACHE) ?? join(set(env.HF_HOME) ?? join(set(env.XDG_CACHE_HOME) ?? join(homedir(), '.cache'), 'huggingface'), 'hub');
 }
 
 /** Checks and normalizes an endpoint URL (a mirror such as `https://hf-mirror.example`). */

@@ -1,11 +1,22 @@
 import * as vscode from 'vscode';
+import { join } from 'node:path';
 import type { CatalogModel } from '../../core/models/catalog';
 import type { ConcreteVariant } from '../../core/models/modelFolder';
 import { isHubError, type HubError } from '../../core/hub/errors';
 import { describeProgress, fractionDone, initialProgress, reduceProgress } from '../../core/hub/progress';
-import { formatBytes, pullModel, type PullResult } from '../../core/hub/pull';
+import type { PullResult } from '../../core/hub/pull';
+import { formatBytes } from '../../core/hub/units';
 import { resolveHubSettings, type HubSettings } from '../../core/hub/settings';
 import { readConfig, readProxySettings } from '../config';
+
+/**
+ * The download code is its own bundle (dist/hubPull.js, see esbuild.mjs), required on the first
+ * download: its HTTP client is most of the code, and activation must not parse it.
+ */
+function loadPull(): typeof import('../../core/hub/pull') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(join(__dirname, 'hubPull.js')) as typeof import('../../core/hub/pull');
+}
 
 /** SecretStorage key of the Hugging Face access token (never in settings, never logged). */
 export const hubTokenSecret = 'tokenscope.hub.token';
@@ -68,6 +79,7 @@ export class ModelDownloads {
           const subscription = cancellation.onCancellationRequested(() => controller.abort());
           let state = initialProgress;
           let reported = 0;
+          const { pullModel } = loadPull();
           try {
             for await (const event of pullModel(
               { repo: target.repo, revision: target.revision, variant: target.variant, preferredVariant: target.catalog?.download.defaultVariant, label: target.label },

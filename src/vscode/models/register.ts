@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { catalogModelForRepo, findCachedModel, recommendedModel } from '../../core/models/catalog';
 import { deleteCachedRevision, scanHubCache } from '../../core/hub/cache';
-import { formatBytes } from '../../core/hub/pull';
+import { formatBytes } from '../../core/hub/units';
 import { hubCacheDir } from '../../core/hub/settings';
 import type { CommandRegistry } from '../commandRegistry';
 import { readConfig, updateSetting } from '../config';

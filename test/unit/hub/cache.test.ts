@@ -7,7 +7,8 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFi
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { join, relative } from 'node:path';
-import { deleteCachedRevision, findCachedSnapshot, repoFolder, scanHubCache } from '../../../src/core/hub/cache';
+import { getHFHubCachePath, getRepoFolderName } from '@huggingface/hub';
+import { deleteCachedRevision, findCachedSnapshot, repoFolder, repoFolderName, scanHubCache } from '../../../src/core/hub/cache';
 import { connectionError } from '../../../src/core/hub/errors';
 import { describeProgress, initialProgress, reduceProgress } from '../../../src/core/hub/progress';
 import { checkRevision, hubCacheDir, isRepoId, resolveHubSettings } from '../../../src/core/hub/settings';
@@ -108,6 +109,26 @@ test('scan counts the weights in onnx/ (unlike @huggingface/hub\'s scan) and del
   } finally {
     scratch.cleanup();
   }
+});
+
+test('the cache folder and repo folder names follow @huggingface/hub\'s own rules exactly', () => {
+  const keys = ['HF_HUB_CACHE', 'HUGGINGFACE_HUB_CACHE', 'HF_HOME', 'XDG_CACHE_HOME'] as const;
+  const saved = Object.fromEntries(keys.map((key) => [key, process.env[key]]));
+  try {
+    for (const env of [{}, { XDG_CACHE_HOME: '/xdg' }, { HF_HOME: '/home-hf', XDG_CACHE_HOME: '/xdg' }, { HUGGINGFACE_HUB_CACHE: '/old' }, { HF_HUB_CACHE: '/new', HUGGINGFACE_HUB_CACHE: '/old', HF_HOME: '/h' }] as Record<string, string>[]) {
+      for (const key of keys) {
+        if (env[key] === undefined) delete process.env[key];
+        else process.env[key] = env[key];
+      }
+      assert.equal(hubCacheDir(process.env), getHFHubCachePath(), JSON.stringify(env));
+    }
+  } finally {
+    for (const key of keys) {
+      if (saved[key] === undefined) delete process.env[key];
+      else process.env[key] = saved[key];
+    }
+  }
+  for (const repo of ['onnx-community/Qwen2.5-Coder-0.5B-Instruct', 'gpt2']) assert.equal(repoFolderName(repo), getRepoFolderName({ name: repo, type: 'model' }));
 });
 
 test('settings: HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE and the cache folder variables, as huggingface_hub reads them', () => {
