@@ -27,6 +27,9 @@ const entries = [
   { ...common, entryPoints: { modelProcess: 'src/model-process/main.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternals },
   // The completion prompt worker (worker thread of the extension host): tokenizer loading and prompt encoding off the host's thread.
   { ...common, entryPoints: { promptWorker: 'src/core/completions/promptWorker.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternals },
+  // Hub downloads (HTTP client, lock, checksums): loaded by the extension on the first download only, so
+  // activation never parses them (they are most of the code).
+  { ...common, entryPoints: { hubPull: 'src/core/hub/pull.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternals },
   // The `tokenscope` CLI over the same core.
   { ...common, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternals, banner: { js: '#!/usr/bin/env node' } },
   // The chat webview script: runs in the browser sandbox, no Node APIs.

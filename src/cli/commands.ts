@@ -3,6 +3,8 @@ import { completeCommand } from './completeCommand';
 import { costCommand } from './costCommand';
 import { generateCommand } from './generateCommand';
 import { modelInfoCommand } from './modelInfoCommand';
+import { modelsCommand } from './modelsCommand';
+import { pullCommand } from './pullCommand';
 import { serveCommand } from './serveCommand';
 import { tokenizeCommand } from './tokenizeCommand';
 
@@ -16,5 +18,7 @@ export const cliCommands: readonly CliCommand[] = [
   tokenizeCommand,
   costCommand,
   modelInfoCommand,
+  pullCommand,
+  modelsCommand,
   serveCommand,
 ];

@@ -18,7 +18,7 @@ Completes the code at a position of a file with a local model, through the same 
 editor's inline completions (fill-in-the-middle prompt, post-processing). Positions are 0-based.
 
 Options:
-  --model <dir|id>      \`mini\` (built-in) or a Hugging Face ONNX model folder
+  --model <dir|id>      \`mini\` (built-in), a catalog id or org/name in the HF cache (tokenscope models), or a model folder
 ${serverUsage}
   --file F              the source file
   --line L              0-based line of the cursor

@@ -12,7 +12,7 @@ const usage = `Usage: tokenscope generate (--model <dir|id> | --server URL) (--p
 Generates text with a local ONNX model (the same engine the extension runs in its model process).
 
 Options:
-  --model <dir|id>        \`mini\` (built-in) or a Hugging Face ONNX model folder
+  --model <dir|id>        \`mini\` (built-in), a catalog id or org/name in the HF cache (tokenscope models), or a model folder
 ${serverUsage}
   --prompt S              the prompt text (special-token strings in it stay plain text)
   --prompt-file F         read the prompt from a file (\`-\` for standard input)

@@ -9,7 +9,7 @@ Shows the built-in model's architecture (layers, heads, parameters and where the
 context, KV cache per token, tokens trained) next to real open models Tokenscope can run.
 
 Options:
-  --model M   also show this model folder (a Hugging Face ONNX export); default: only mini
+  --model M   also show this model: a catalog id, org/name in the HF cache, or a folder; default: only mini
   --json      print {"models": [{id, label, role, licence, repo, active, builtin, parameters,
               trainingTokens, heldoutBitsPerByte, anatomy: {modelType, numLayers, numHeads,
               numKvHeads, headDim, hiddenSize, intermediateSize, vocabSize, contextLength,

@@ -33,6 +33,12 @@ export interface TokenscopeConfig {
     /** Raw entries; validated by the pricing core, which reports bad ones. */
     readonly customModels: readonly unknown[];
   };
+  readonly hub: {
+    /** A Hub mirror; '' means HF_ENDPOINT, else https://huggingface.co. */
+    readonly endpoint: string;
+    /** Never touch the network for models; use the Hugging Face cache. */
+    readonly offline: boolean;
+  };
   readonly chat: {
     readonly thinking: 'auto' | 'on' | 'off';
     readonly temperature: number;
@@ -118,6 +124,10 @@ export function readConfig(scope?: vscode.ConfigurationScope): TokenscopeConfig 
       referenceModel: str('cost.referenceModel', 'gpt-4o'),
       customModels: Array.isArray(customModels) ? customModels : [],
     },
+    hub: {
+      endpoint: str('hub.endpoint', ''),
+      offline: bool('hub.offline', false),
+    },
     chat: {
       thinking: oneOf(c.get('chat.thinking'), ['auto', 'on', 'off'] as const, 'auto'),
       temperature: clampNumber(c.get('chat.temperature'), 0.7, 0, 2),
@@ -133,6 +143,18 @@ export function readConfig(scope?: vscode.ConfigurationScope): TokenscopeConfig 
       timeoutSeconds: clampNumber(c.get('server.timeoutSeconds'), 60, 5, 3600),
       completionPrompt: oneOf(c.get('server.completionPrompt'), ['auto', 'token-ids', 'text', 'suffix'] as const, 'auto'),
     },
+  };
+}
+
+/** VS Code's own proxy settings (http.proxy, http.noProxy, http.proxyStrictSSL), which Hub downloads use. */
+export function readProxySettings(): { readonly proxy?: string; readonly noProxy?: string; readonly strictSSL: boolean } {
+  const http = vscode.workspace.getConfiguration('http');
+  const proxy = http.get<unknown>('proxy');
+  const noProxy = http.get<unknown>('noProxy');
+  return {
+    ...(typeof proxy === 'string' && proxy.trim() !== '' ? { proxy: proxy.trim() } : {}),
+    ...(Array.isArray(noProxy) && noProxy.length > 0 ? { noProxy: noProxy.filter((host): host is string => typeof host === 'string').join(',') } : {}),
+    strictSSL: http.get<unknown>('proxyStrictSSL') !== false,
   };
 }
 

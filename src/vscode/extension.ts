@@ -4,7 +4,8 @@ import { chatViewId } from './chatView';
 import { registerChat } from './chat/registerChat';
 import { registerCompletions } from './completions/register';
 import { onConfigChange, readConfig, updateSetting } from './config';
-import { chooseModel, modelLabel } from './modelCommands';
+import { modelLabel } from './modelCommands';
+import { registerModels } from './models/register';
 import { registerModelInfo } from './modelInfo/modelInfoPanel';
 import { ModelService } from './modelService';
 import { unsupportedPlatformMessage } from './platform';
@@ -42,11 +43,13 @@ export function activate(context: vscode.ExtensionContext): void {
     log.debug(`Activation: ${feature} registered in ${(performance.now() - started).toFixed(1)} ms`);
     return result;
   };
+  // Choose Model, downloads, the model manager; chat asks it to offer a chat model in place of mini.
+  const catalog = timed('models', () => registerModels(context, { log, commands }));
   // OpenAI-compatible servers (Connect to a Server…): connections made on first use.
   const servers = new ServerService(context, log);
   context.subscriptions.push(servers);
   registerServerCommands(commands, servers, log);
-  const chat = timed('chat', () => registerChat(context, { log, commands, runtime: models, servers }));
+  const chat = timed('chat', () => registerChat(context, { log, commands, runtime: models, offerChatModel: catalog.offerChatModel, servers }));
   // Completions own the status item's state (loading, generating, idle with latency, error).
   timed('completions', () => registerCompletions(context, { log, status, commands, runtime: models, servers }));
   timed('token lens', () => registerTokenLens(context, { log, commands }));
@@ -68,7 +71,6 @@ export function activate(context: vscode.ExtensionContext): void {
 
   commands.register('tokenscope.showLogs', () => log.show());
   commands.register('tokenscope.openChat', () => vscode.commands.executeCommand(`${chatViewId}.focus`));
-  commands.register('tokenscope.chooseModel', chooseModel);
   commands.register('tokenscope.toggleCompletions', () => updateSetting('completions.enabled', !readConfig().completions.enabled));
   commands.register('tokenscope.showStatusMenu', showStatusMenu);
 

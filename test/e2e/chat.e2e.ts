@@ -326,7 +326,9 @@ describe('Chat with the built-in mini model', { timeout: 300_000 }, () => {
     await page.locator('.editor-group-container.active .selected-text').first().waitFor();
     await page.keyboard.press('Control+Alt+KeyE');
     await chat.locator('.message.notice', { hasText: /cannot chat or explain/ }).waitFor();
-    await page.locator('.notifications-toasts', { hasText: /cannot chat or explain/ }).waitFor();
+    // The first use offers the recommended chat model, with its size, to download and switch to.
+    await page.locator('.notifications-toasts', { hasText: /Explain Selection needs a chat model.*Download Qwen2\.5-Coder-0\.5B-Instruct \(~862\.0 MB, Apache-2\.0\)/ }).waitFor();
+    await page.locator('.notifications-toasts .monaco-button', { hasText: 'Download (~862.0 MB)' }).waitFor();
     assert.equal(await chat.locator('.message.assistant').count(), 0, 'no generated text');
     await workbench.screenshot('chat-mini');
   });

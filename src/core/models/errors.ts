@@ -5,6 +5,8 @@
 export type ModelErrorCode =
   /** The model id or folder does not exist. */
   | 'not-found'
+  /** A catalog or Hub model that is not in the Hugging Face cache yet (download it). */
+  | 'not-downloaded'
   /** A required file of the folder is missing. */
   | 'missing-file'
   /** A JSON file is truncated or not JSON. */

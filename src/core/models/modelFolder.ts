@@ -27,6 +27,11 @@ const VARIANT_FILES: Readonly<Record<ConcreteVariant, readonly string[]>> = {
   fp32: ['model', 'decoder_model_merged'],
 };
 
+/** The ONNX file stems a variant may be stored under, best first (`model_q4` → `onnx/model_q4.onnx`). */
+export function variantFileStems(variant: ConcreteVariant): readonly string[] {
+  return VARIANT_FILES[variant];
+}
+
 /**
  * What `auto` tries on a CPU, in order: 4-bit MatMulNBits is the fastest CPU path and the smallest;
  * int8 next; fp32 is exact but large; fp16 graphs run on ONNX Runtime's CPU provider mostly

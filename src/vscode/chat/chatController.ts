@@ -26,6 +26,8 @@ export interface ChatControllerDeps {
   readonly editors: EditorTracker;
   readonly estimateCost: () => CostEstimator | undefined;
   readonly updateSetting: (key: string, value: unknown) => Thenable<void>;
+  /** Offers a chat model in place of the built-in one (once; the models feature decides when). */
+  readonly offerChatModel?: (trigger: 'chat' | 'explain') => void;
 }
 
 interface ActiveTurn {
@@ -137,8 +139,9 @@ export class ChatController implements vscode.Disposable {
   }
 
   /** Says plainly why chat cannot run, with the way out, instead of generating anything. */
-  private refuseIfCannotChat(backend: ChatBackend): boolean {
+  private refuseIfCannotChat(backend: ChatBackend, trigger: 'chat' | 'explain' = 'chat'): boolean {
     if (backend.info.canChat) return false;
+    this.deps.offerChatModel?.(trigger);
     this.deps.view.post({ type: 'notice', text: backend.info.notice ?? `${backend.info.label} cannot chat.`, action: 'chooseModel' });
     return true;
   }
@@ -171,7 +174,8 @@ export class ChatController implements vscode.Disposable {
     }
     await this.deps.view.reveal();
     const backend = this.deps.backend();
-    if (this.refuseIfCannotChat(backend)) {
+    if (this.refuseIfCannotChat(backend, 'explain')) {
+      if (this.deps.offerChatModel) return;
       void vscode.window.showInformationMessage(backend.info.notice ?? 'This model cannot chat.', 'Choose a Chat Model…').then((choice) => {
         if (choice) void vscode.commands.executeCommand('tokenscope.chooseModel');
       });

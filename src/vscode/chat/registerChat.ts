@@ -19,6 +19,8 @@ export interface ChatRegistration {
   readonly commands: CommandRegistry;
   /** The shared model process; chat with a model folder runs there. */
   readonly runtime?: ModelService;
+  /** Offers a chat model (download + switch) when the built-in model is asked to chat or explain. */
+  readonly offerChatModel?: (trigger: 'chat' | 'explain') => void;
   /** OpenAI-compatible servers, for `tokenscope.chat.backend: server`. */
   readonly servers?: ServerService;
 }
@@ -28,7 +30,7 @@ export interface ChatRegistration {
  * trace documents, and their commands. Called once from activate(); all disposables go to the
  * extension's subscriptions.
  */
-export function registerChat(context: vscode.ExtensionContext, { log, commands, runtime, servers }: ChatRegistration): ChatController {
+export function registerChat(context: vscode.ExtensionContext, { log, commands, runtime, offerChatModel, servers }: ChatRegistration): ChatController {
   const view = new ChatViewProvider(context.extensionUri, log);
   const editors = new EditorTracker();
   const annotations = new TraceAnnotations(log);
@@ -52,6 +54,7 @@ export function registerChat(context: vscode.ExtensionContext, { log, commands, 
     editors,
     estimateCost: () => referenceCostEstimator(readConfig().cost.referenceModel, readConfig().cost.customModels),
     updateSetting,
+    offerChatModel,
   });
   const chat = controller;
 
