@@ -47,6 +47,16 @@ export class ServerService implements vscode.Disposable {
     context.subscriptions.push(
       vscode.workspace.onDidChangeConfiguration((event) => {
         if (event.affectsConfiguration('tokenscope.server')) this.reset();
+        // A local model was chosen (Choose Model…) while a feature still uses a server: say so, offer to switch.
+        if (event.affectsConfiguration('tokenscope.model')) {
+          const config = readConfig();
+          const onServer = [config.completions.backend === 'server' ? 'completions' : '', config.chat.backend === 'server' ? 'chat' : ''].filter(Boolean);
+          if (onServer.length > 0) {
+            void vscode.window.showInformationMessage(`Tokenscope: ${onServer.join(' and ')} still use${onServer.length === 1 && onServer[0] === 'chat' ? 's' : ''} a server (${serverLabel(config.completions.backend === 'server' ? config.completions : config.chat)}). Use the local model for ${onServer.length > 1 ? 'both' : 'it'} too?`, 'Use the Local Model').then((choice) => {
+              if (choice) void vscode.commands.executeCommand('tokenscope.useLocalModel');
+            });
+          }
+        }
       }),
       context.secrets.onDidChange(() => this.reset()),
     );
