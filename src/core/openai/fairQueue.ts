@@ -72,14 +72,6 @@ export class FairQueue {
     });
   }
 
-  /** How many waiters are ahead of the next request of `key` under round-robin (for "queued" notes). */
-  ahead(key: string): number {
-    const own = this.lines.get(key)?.length ?? 0;
-    let total = 0;
-    for (const line of this.lines.values()) total += Math.min(line.length, own + 1);
-    return total;
-  }
-
   private releaser(): () => void {
     let released = false;
     return () => {
