@@ -5,6 +5,7 @@ import { generateCommand } from './generateCommand';
 import { modelInfoCommand } from './modelInfoCommand';
 import { modelsCommand } from './modelsCommand';
 import { pullCommand } from './pullCommand';
+import { serveCommand } from './serveCommand';
 import { tokenizeCommand } from './tokenizeCommand';
 
 /**
@@ -19,4 +20,5 @@ export const cliCommands: readonly CliCommand[] = [
   modelInfoCommand,
   pullCommand,
   modelsCommand,
+  serveCommand,
 ];

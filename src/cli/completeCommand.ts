@@ -8,14 +8,18 @@ import { MODEL_VARIANTS, type ModelVariant } from '../core/models/modelFolder';
 import { LocalModel } from '../core/runtime/localModel';
 import { numberFlag, parseFlags, UsageError, type CliCommand } from './command';
 import { packageRoot } from './packageRoot';
+import { serverFlagNames, serverFromFlags, serverUsage } from './serverOption';
+import { remoteCompletionModel } from '../core/openai/remoteCompletionBackend';
+import type { CompletionModel } from '../core/completions/engine';
 
-const usage = `Usage: tokenscope complete --model <dir|id> --file F --line L --character C [options]
+const usage = `Usage: tokenscope complete (--model <dir|id> | --server URL) --file F --line L --character C [options]
 
 Completes the code at a position of a file with a local model, through the same core path as the
 editor's inline completions (fill-in-the-middle prompt, post-processing). Positions are 0-based.
 
 Options:
   --model <dir|id>      \`mini\` (built-in), a catalog id or org/name in the HF cache (tokenscope models), or a model folder
+${serverUsage}
   --file F              the source file
   --line L              0-based line of the cursor
   --character C         0-based UTF-16 column of the cursor
@@ -34,11 +38,12 @@ export const completeCommand: CliCommand = {
   summary: 'Complete code at a file position with a local model (inline-completion core)',
   usage,
   async run(args, io) {
-    const { strings, booleans, positionals } = parseFlags(args, { strings: ['model', 'file', 'line', 'character', 'max-tokens', 'variant', 'threads'], booleans: ['json', 'show-prompt'] });
+    const { strings, booleans, positionals } = parseFlags(args, { strings: ['model', 'file', 'line', 'character', 'max-tokens', 'variant', 'threads', ...serverFlagNames], booleans: ['json', 'show-prompt'] });
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+    const server = serverFromFlags(strings);
     const model = strings.get('model');
     const file = strings.get('file');
-    if (!model) throw new UsageError('--model is required (`mini` or a model folder)');
+    if (!model && !server) throw new UsageError('--model is required (`mini` or a model folder), or --server URL to run on an OpenAI-compatible server');
     if (!file) throw new UsageError('--file is required');
     if (!strings.has('line') || !strings.has('character')) throw new UsageError('--line and --character are required (0-based)');
     const line = numberFlag(strings, 'line', 0, { min: 0, integer: true });
@@ -60,18 +65,20 @@ export const completeCommand: CliCommand = {
     const problem = validatePosition(document, position);
     if (problem) throw new UsageError(problem);
 
-    const local = await LocalModel.load({ model, variant: variant as ModelVariant, threads }, { packageRoot: packageRoot(), cwd: process.cwd() });
+    const local = server ? undefined : await LocalModel.load({ model: model!, variant: variant as ModelVariant, threads }, { packageRoot: packageRoot(), cwd: process.cwd() });
     try {
-      const completionModel = completionModelFrom({
-        id: local.info.id,
-        label: local.info.label,
-        modelType: local.info.modelType,
-        builtin: isBuiltinModel(local.info.id),
-        contextLength: local.info.contextLength,
-        eosTokenIds: local.info.eosTokenIds,
-        tokenizer: local.tokenizer,
-        backend: new RuntimeCompletionBackend(local),
-      });
+      const completionModel: CompletionModel = local
+        ? completionModelFrom({
+            id: local.info.id,
+            label: local.info.label,
+            modelType: local.info.modelType,
+            builtin: isBuiltinModel(local.info.id),
+            contextLength: local.info.contextLength,
+            eosTokenIds: local.info.eosTokenIds,
+            tokenizer: local.tokenizer,
+            backend: new RuntimeCompletionBackend(local),
+          })
+        : await remoteCompletionModel({ connection: server!.connection, model: server!.model, signal: io.signal, onChoice: (line) => io.stderr.write(`${line}\n`) });
       // An empty suggestion resolves to undefined; the record still says what the request cost.
       let lastRecord: CompletionRecord | undefined;
       const engine = new CompletionEngine({
@@ -79,7 +86,7 @@ export const completeCommand: CliCommand = {
         settings: { maxTokens, extraContext: false, speculative: false },
         onRecord: (record) => (lastRecord = record),
       });
-      if (booleans.has('show-prompt')) {
+      if (booleans.has('show-prompt') && local) {
         const { buildPrompt, extractWindow, LineTokenCounter, describePrompt, defaultPromptBudget } = await import('../core/completions/promptBuilder');
         const window = extractWindow(document, position, defaultPromptBudget, relative(process.cwd(), path));
         const prompt = buildPrompt(window, { tokenizer: local.tokenizer, template: completionModel.template, budget: defaultPromptBudget, contextLength: completionModel.contextLength, maxTokens, counter: new LineTokenCounter(local.tokenizer), eosTokenIds: completionModel.eosTokenIds });
@@ -97,6 +104,7 @@ export const completeCommand: CliCommand = {
         template: completionModel.template.label,
         // The geometric mean of the generated tokens' probabilities (null when nothing was generated).
         confidence: result?.confidence === undefined ? null : Math.round(result.confidence * 1000) / 1000,
+        ...(result?.noConfidence ? { noConfidence: result.noConfidence } : {}),
       };
       if (booleans.has('json')) {
         io.stdout.write(`${JSON.stringify(record)}\n`);
@@ -106,7 +114,8 @@ export const completeCommand: CliCommand = {
       }
       return 0;
     } finally {
-      await local.dispose();
+      await local?.dispose();
+      await server?.connection.close();
     }
   },
 };

@@ -5,13 +5,15 @@ import { LocalModel } from '../core/runtime/localModel';
 import { GenerationAbortedError, type GenerateRequest, type GenerationEnd, type GenerationStart, type PromptInput, type RuntimeLogger, type SamplingOptions, type TokenEvent } from '../core/runtime/types';
 import { numberFlag, parseFlags, UsageError, type CliCommand, type CliIO } from './command';
 import { packageRoot } from './packageRoot';
+import { generateOnServer, serverFlagNames, serverFromFlags, serverUsage } from './serverOption';
 
-const usage = `Usage: tokenscope generate --model <dir|id> (--prompt S | --prompt-file F) [options]
+const usage = `Usage: tokenscope generate (--model <dir|id> | --server URL) (--prompt S | --prompt-file F) [options]
 
 Generates text with a local ONNX model (the same engine the extension runs in its model process).
 
 Options:
   --model <dir|id>        \`mini\` (built-in), a catalog id or org/name in the HF cache (tokenscope models), or a model folder
+${serverUsage}
   --prompt S              the prompt text (special-token strings in it stay plain text)
   --prompt-file F         read the prompt from a file (\`-\` for standard input)
   --chat                  wrap the prompt as a user message in the model's chat template
@@ -60,12 +62,13 @@ export const generateCommand: CliCommand = {
   usage,
   async run(args, io) {
     const { strings, booleans, positionals } = parseFlags(args, {
-      strings: ['model', 'prompt', 'prompt-file', 'max-tokens', 'temperature', 'top-p', 'top-k', 'repetition-penalty', 'seed', 'stop', 'top-logprobs', 'variant', 'threads', 'thinking'],
+      strings: ['model', 'prompt', 'prompt-file', 'max-tokens', 'temperature', 'top-p', 'top-k', 'repetition-penalty', 'seed', 'stop', 'top-logprobs', 'variant', 'threads', 'thinking', ...serverFlagNames],
       booleans: ['json', 'chat', 'verbose'],
     });
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+    const server = serverFromFlags(strings);
     const modelRef = strings.get('model');
-    if (!modelRef) throw new UsageError('--model is required (`mini` or a model folder)');
+    if (!modelRef && !server) throw new UsageError('--model is required (`mini` or a model folder), or --server URL to run on an OpenAI-compatible server');
     const variant = strings.get('variant') ?? 'auto';
     if (!(MODEL_VARIANTS as readonly string[]).includes(variant)) throw new UsageError(`--variant must be one of ${MODEL_VARIANTS.join(', ')}, got "${variant}"`);
     const thinking = strings.get('thinking');
@@ -82,12 +85,15 @@ export const generateCommand: CliCommand = {
       ...(strings.has('seed') ? { seed: numberFlag(strings, 'seed', 0, { min: 0, max: 2 ** 31 - 1, integer: true }) } : {}),
     };
     const text = await readPrompt(strings, io);
+    if (server) {
+      return generateOnServer(server, { prompt: text, chat: booleans.has('chat'), thinking: thinking as 'on' | 'off' | undefined, maxTokens, temperature: sampling.temperature, topP: sampling.topP, seed: sampling.seed, stop: strings.get('stop'), topLogprobs, json: booleans.has('json') }, io);
+    }
     const prompt: PromptInput = booleans.has('chat')
       ? { kind: 'chat', messages: [{ role: 'user', content: text }], ...(thinking ? { variables: { enable_thinking: thinking === 'on' } } : {}) }
       : { kind: 'text', text };
     const json = booleans.has('json');
 
-    const model = await LocalModel.load({ model: modelRef, variant: variant as ModelVariant, threads }, { packageRoot: packageRoot(), cwd: process.cwd(), logger: booleans.has('verbose') ? stderrLogger(io) : undefined });
+    const model = await LocalModel.load({ model: modelRef!, variant: variant as ModelVariant, threads }, { packageRoot: packageRoot(), cwd: process.cwd(), logger: booleans.has('verbose') ? stderrLogger(io) : undefined });
     try {
       const request: GenerateRequest = { prompt, maxTokens, sampling, topLogprobs: json ? topLogprobs : 0, ...(strings.has('stop') ? { stop: [strings.get('stop')!] } : {}) };
       const tokens: TokenEvent[] = [];

@@ -17,6 +17,10 @@ export interface TokenscopeConfig {
     readonly triggerInMiddleOfWord: boolean;
     readonly extraContext: boolean;
     readonly minConfidence: number;
+    /** `local`: the model process; `server`: an OpenAI-compatible server (serverUrl, serverModel). */
+    readonly backend: Backend;
+    readonly serverUrl: string;
+    readonly serverModel: string;
   };
   readonly tokenLens: {
     readonly showBoundaries: boolean;
@@ -41,7 +45,24 @@ export interface TokenscopeConfig {
     readonly topP: number;
     readonly maxTokens: number;
     readonly historyLimit: number;
+    readonly backend: Backend;
+    readonly serverUrl: string;
+    readonly serverModel: string;
   };
+  readonly server: {
+    /** Extra HTTP headers for every server request (gateways). */
+    readonly headers: Readonly<Record<string, string>>;
+    /** First byte of an answer within this; a stream silent for half of it has stalled. */
+    readonly timeoutSeconds: number;
+    readonly completionPrompt: 'auto' | 'token-ids' | 'text' | 'suffix';
+  };
+}
+
+export type Backend = 'local' | 'server';
+
+function stringRecord(value: unknown): Record<string, string> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return {};
+  return Object.fromEntries(Object.entries(value).filter((entry): entry is [string, string] => typeof entry[1] === 'string' && /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(entry[0])));
 }
 
 export const configSection = 'tokenscope';
@@ -89,6 +110,9 @@ export function readConfig(scope?: vscode.ConfigurationScope): TokenscopeConfig 
       triggerInMiddleOfWord: bool('completions.triggerInMiddleOfWord', defaultEngineSettings.triggerInMiddleOfWord),
       extraContext: bool('completions.extraContext', defaultEngineSettings.extraContext),
       minConfidence: clampNumber(c.get('completions.minConfidence'), defaultEngineSettings.minConfidence, 0, 1),
+      backend: oneOf(c.get('completions.backend'), ['local', 'server'] as const, 'local'),
+      serverUrl: str('completions.serverUrl', ''),
+      serverModel: str('completions.serverModel', ''),
     },
     tokenLens: {
       showBoundaries: bool('tokenLens.showBoundaries', false),
@@ -110,6 +134,14 @@ export function readConfig(scope?: vscode.ConfigurationScope): TokenscopeConfig 
       topP: clampNumber(c.get('chat.topP'), 0.95, 0, 1),
       maxTokens: Math.round(clampNumber(c.get('chat.maxTokens'), 1024, 16, 32768)),
       historyLimit: Math.round(clampNumber(c.get('chat.historyLimit'), 50, 1, 1000)),
+      backend: oneOf(c.get('chat.backend'), ['local', 'server'] as const, 'local'),
+      serverUrl: str('chat.serverUrl', ''),
+      serverModel: str('chat.serverModel', ''),
+    },
+    server: {
+      headers: stringRecord(c.get('server.headers')),
+      timeoutSeconds: clampNumber(c.get('server.timeoutSeconds'), 60, 5, 3600),
+      completionPrompt: oneOf(c.get('server.completionPrompt'), ['auto', 'token-ids', 'text', 'suffix'] as const, 'auto'),
     },
   };
 }

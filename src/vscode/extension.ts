@@ -9,6 +9,7 @@ import { registerModels } from './models/register';
 import { registerModelInfo } from './modelInfo/modelInfoPanel';
 import { ModelService } from './modelService';
 import { unsupportedPlatformMessage } from './platform';
+import { registerServerCommands, ServerService, serverLabel } from './serverCommands';
 import { ModelStatusItem } from './statusBar';
 import { registerTokenLens } from './tokenLens';
 
@@ -44,21 +45,26 @@ export function activate(context: vscode.ExtensionContext): void {
   };
   // Choose Model, downloads, the model manager; chat asks it to offer a chat model in place of mini.
   const catalog = timed('models', () => registerModels(context, { log, commands }));
-  const chat = timed('chat', () => registerChat(context, { log, commands, runtime: models, offerChatModel: catalog.offerChatModel }));
+  // OpenAI-compatible servers (Connect to a Server…): connections made on first use.
+  const servers = new ServerService(context, log);
+  context.subscriptions.push(servers);
+  registerServerCommands(commands, servers, log);
+  const chat = timed('chat', () => registerChat(context, { log, commands, runtime: models, offerChatModel: catalog.offerChatModel, servers }));
   // Completions own the status item's state (loading, generating, idle with latency, error).
-  timed('completions', () => registerCompletions(context, { log, status, commands, runtime: models }));
+  timed('completions', () => registerCompletions(context, { log, status, commands, runtime: models, servers }));
   timed('token lens', () => registerTokenLens(context, { log, commands }));
   timed('model info', () => registerModelInfo(context, { log, commands }));
 
   const applyConfig = () => {
     const config = readConfig();
-    status.setModel(modelLabel(config.model));
+    status.setModel(serverLabel(config.completions) ?? modelLabel(config.model));
     chat.refreshStatus();
   };
   applyConfig();
   context.subscriptions.push(
     onConfigChange((config, event) => {
       if (event.affectsConfiguration('tokenscope.model')) log.info(`Model set to ${config.model}`);
+      if (event.affectsConfiguration('tokenscope.completions.backend') || event.affectsConfiguration('tokenscope.chat.backend')) log.info(`Completions: ${serverLabel(config.completions) ?? 'local model'}; chat: ${serverLabel(config.chat) ?? 'local model'}.`);
       applyConfig();
     }),
   );
@@ -81,7 +87,7 @@ async function showStatusMenu(): Promise<void> {
   type Item = vscode.QuickPickItem & { readonly run: () => unknown };
   const items: Item[] = [
     { label: config.completions.enabled ? '$(circle-slash) Disable inline completions' : '$(check) Enable inline completions', run: () => updateSetting('completions.enabled', !config.completions.enabled) },
-    { label: '$(arrow-swap) Switch model…', description: modelLabel(config.model), run: () => vscode.commands.executeCommand('tokenscope.chooseModel') },
+    { label: '$(arrow-swap) Switch model…', description: serverLabel(config.completions) ?? modelLabel(config.model), run: () => vscode.commands.executeCommand('tokenscope.chooseModel') },
     { label: '$(info) Show model architecture', description: 'layers, heads, parameters vs real models', run: () => vscode.commands.executeCommand('tokenscope.showModelInfo') },
     { label: '$(symbol-key) Toggle token boundaries', run: () => vscode.commands.executeCommand('tokenscope.toggleTokenBoundaries') },
     { label: '$(output) Show logs', run: () => vscode.commands.executeCommand('tokenscope.showLogs') },

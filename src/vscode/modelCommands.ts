@@ -114,6 +114,7 @@ export async function chooseModel(downloads: ModelDownloads): Promise<void> {
   items.push(
     { label: '', kind: vscode.QuickPickItemKind.Separator },
     { label: '$(folder-opened) Open a model folder…', description: !catalogModel(current) && current !== builtInModelId && !current.includes('/') ? `active: ${modelLabel(current)}` : undefined, detail: 'A Hugging Face ONNX export on disk: config.json, tokenizer.json and onnx/model*.onnx.', run: openModelFolder },
+    { label: '$(remote) Connect to a server…', detail: 'vLLM, llama.cpp, Ollama, LM Studio, a hosted API or tokenscope serve (OpenAI-compatible).', run: () => vscode.commands.executeCommand('tokenscope.connectServer') },
     { label: '$(trash) Manage downloaded models…', detail: 'Disk use, variant and revision of each; delete or reveal them.', run: () => vscode.commands.executeCommand('tokenscope.manageModels') },
   );
   const picked = await vscode.window.showQuickPick(items, { title: 'Tokenscope: Choose Model', placeHolder: 'Which model should complete and chat?', matchOnDescription: true, matchOnDetail: true });

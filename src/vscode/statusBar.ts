@@ -10,6 +10,8 @@ export type ModelState =
       readonly confidence?: number;
       /** Set when the last automatic suggestion was hidden for being below this confidence. */
       readonly hiddenBelow?: number;
+      /** Why there is no confidence (a server that sends no logprobs). */
+      readonly noConfidence?: string;
     }
   | { readonly kind: 'loading'; readonly progress?: string }
   | { readonly kind: 'generating' }
@@ -58,6 +60,8 @@ export class ModelStatusItem implements vscode.Disposable {
           lines.push(`The last suggestion was hidden: the model gave its tokens ${percent(state.confidence)} probability on average, below tokenscope.completions.minConfidence (${percent(state.hiddenBelow)}). Press Alt+\\ to see it anyway.`);
         } else if (state.confidence !== undefined) {
           lines.push(`The model gave the last suggestion's tokens ${percent(state.confidence)} probability on average (geometric mean).`);
+        } else if (state.noConfidence) {
+          lines.push(state.noConfidence);
         }
         lines.push('Click for options.');
         this.item.tooltip = lines.join('\n');

@@ -40,7 +40,17 @@ export type StopReason = 'stop' | 'length' | 'aborted';
 export type ChatStreamEvent =
   | { readonly type: 'start'; readonly promptTokens: number; readonly promptOpensThinking: boolean }
   | { readonly type: 'text'; readonly text: string; readonly tokens: number }
-  | { readonly type: 'end'; readonly generatedTokens: number; readonly stopReason: StopReason };
+  | {
+      readonly type: 'end';
+      readonly generatedTokens: number;
+      readonly stopReason: StopReason;
+      /** Prompt tokens as the backend counted them (a server's `usage`), when no `start` said so. */
+      readonly promptTokens?: number;
+      /** Mean natural-log probability of the generated tokens, when the backend returned logprobs. */
+      readonly meanLogprob?: number;
+      /** Tokens of the reasoning trace as the backend counted them (a server's `reasoning_tokens`). */
+      readonly reasoningTokens?: number;
+    };
 
 export interface ChatBackend {
   readonly info: ChatBackendInfo;

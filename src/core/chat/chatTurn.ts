@@ -38,6 +38,8 @@ export async function runChatTurn(backend: ChatBackend, request: ChatGenerateReq
   let generatedTokens = 0;
   let reportedTokens: number | undefined;
   let stopReason: StopReason | undefined;
+  let meanLogprob: number | undefined;
+  let reasoningTokens: number | undefined;
   let parser: ThinkParser | undefined;
   const emit = (deltas: readonly ThinkDelta[]) => {
     for (const delta of deltas) options.onDelta?.(delta);
@@ -60,6 +62,9 @@ export async function runChatTurn(backend: ChatBackend, request: ChatGenerateReq
     } else {
       reportedTokens = event.generatedTokens;
       stopReason = event.stopReason;
+      if (event.promptTokens !== undefined) promptTokens = event.promptTokens;
+      if (event.meanLogprob !== undefined) meanLogprob = event.meanLogprob;
+      if (event.reasoningTokens !== undefined) reasoningTokens = event.reasoningTokens;
     }
   }
   parser ??= parserFor(undefined);
@@ -72,8 +77,8 @@ export async function runChatTurn(backend: ChatBackend, request: ChatGenerateReq
   };
   return {
     answer: parts.answer,
-    ...(parts.hasThinking ? { thinking: { text: parts.thinking, tokens: parts.thinkingTokens, durationMs: parts.thinkingDurationMs, complete: parts.thinkingComplete } } : {}),
+    ...(parts.hasThinking ? { thinking: { text: parts.thinking, tokens: reasoningTokens ?? parts.thinkingTokens, durationMs: parts.thinkingDurationMs, complete: parts.thinkingComplete } } : {}),
     stopReason: stopReason ?? (signal.aborted ? 'aborted' : 'stop'),
-    stats: computeStats(usage, { startedAt, ...(firstTokenAt !== undefined ? { firstTokenAt } : {}), ...(lastTokenAt !== undefined ? { lastTokenAt } : {}), endedAt }, options.estimateCost),
+    stats: computeStats(usage, { startedAt, ...(firstTokenAt !== undefined ? { firstTokenAt } : {}), ...(lastTokenAt !== undefined ? { lastTokenAt } : {}), endedAt }, options.estimateCost, meanLogprob),
   };
 }

@@ -8,6 +8,8 @@ export interface ChatStats {
   readonly totalMs: number;
   /** What the same exchange would have cost on the reference API model, when a price is known. */
   readonly cost?: CostEstimate;
+  /** Geometric mean of the generated tokens' probabilities, when the backend returned logprobs (servers). */
+  readonly confidence?: number;
 }
 
 export interface CostEstimate {
@@ -29,7 +31,7 @@ export interface GenerationTimes {
   readonly endedAt: number;
 }
 
-export function computeStats(usage: { promptTokens: number; generatedTokens: number }, times: GenerationTimes, estimateCost?: CostEstimator): ChatStats {
+export function computeStats(usage: { promptTokens: number; generatedTokens: number }, times: GenerationTimes, estimateCost?: CostEstimator, meanLogprob?: number): ChatStats {
   const { firstTokenAt, lastTokenAt } = times;
   const decodeMs = firstTokenAt !== undefined && lastTokenAt !== undefined ? lastTokenAt - firstTokenAt : 0;
   const tokensPerSecond = usage.generatedTokens > 1 && decodeMs > 0 ? ((usage.generatedTokens - 1) * 1000) / decodeMs : undefined;
@@ -41,6 +43,7 @@ export function computeStats(usage: { promptTokens: number; generatedTokens: num
     ...(firstTokenAt !== undefined ? { timeToFirstTokenMs: firstTokenAt - times.startedAt } : {}),
     totalMs: times.endedAt - times.startedAt,
     ...(cost ? { cost } : {}),
+    ...(meanLogprob !== undefined && Number.isFinite(meanLogprob) ? { confidence: Math.exp(meanLogprob) } : {}),
   };
 }
 
@@ -72,6 +75,7 @@ export function formatStats(stats: ChatStats): string {
   const parts = [`${stats.promptTokens} prompt`, `${stats.generatedTokens} generated`];
   if (stats.tokensPerSecond !== undefined) parts.push(`${stats.tokensPerSecond.toFixed(1)} tok/s`);
   if (stats.timeToFirstTokenMs !== undefined) parts.push(`${formatDuration(stats.timeToFirstTokenMs)} to first token`);
+  if (stats.confidence !== undefined) parts.push(`${Math.round(stats.confidence * 100)}% sure`);
   if (stats.cost) parts.push(`≈${formatUsd(stats.cost.usd)} on ${stats.cost.referenceModel}`);
   return parts.join(' · ');
 }

@@ -10,6 +10,12 @@ export interface GenerateRequest {
   readonly maxTokens: number;
   /** Token ids that end generation (not included in the output). */
   readonly stopTokenIds: readonly number[];
+  /** The stop tokens as strings (servers that stop on text). */
+  readonly stopStrings?: readonly string[];
+  /** The prompt as text, control-token spellings in document text made inert (servers that cannot take ids). */
+  readonly promptText?: string;
+  /** Prefix and suffix alone, made inert (servers that build the FIM prompt themselves). */
+  readonly fim?: { readonly prefix: string; readonly suffix: string };
 }
 
 export interface GeneratedChunk {
@@ -33,6 +39,12 @@ export interface GenerateSummary {
   readonly promptMs?: number;
   /** Generated tokens per second of decoding, prefill excluded. */
   readonly tokensPerSecond?: number;
+  /** Prompt tokens as the backend counted them (a server's `usage`), when it says. */
+  readonly promptTokens?: number;
+  /** Generated tokens as the backend counted them, when it says. */
+  readonly generatedTokens?: number;
+  /** Why no token probabilities came back (e.g. the server sends no logprobs): no confidence then. */
+  readonly noLogprobs?: string;
 }
 
 export interface CompletionBackend {

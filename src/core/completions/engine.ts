@@ -96,6 +96,8 @@ export interface CompletionResult {
    * (exp of the mean log-probability), 0..1; undefined when the backend reports no probabilities.
    */
   readonly confidence?: number;
+  /** Why there is no confidence (the server sent no token probabilities), to say so instead of staying silent. */
+  readonly noConfidence?: string;
   /** Template label, e.g. `Qwen2.5-Coder FIM`. */
   readonly template: string;
   readonly costs: readonly CostLine[];
@@ -450,7 +452,7 @@ export class CompletionEngine {
     signal.addEventListener('abort', onAbort, { once: true });
     if (!speculative) this.options.onRequestStart?.();
     try {
-      const stream = model.backend.generate({ promptIds: prompt.ids, maxTokens: this.settings.maxTokens, stopTokenIds: prompt.stopTokenIds }, early.signal);
+      const stream = model.backend.generate({ promptIds: prompt.ids, maxTokens: this.settings.maxTokens, stopTokenIds: prompt.stopTokenIds, stopStrings: prompt.stopStrings, promptText: prompt.text, fim: prompt.fim }, early.signal);
       for await (const chunk of stream) {
         if (signal.aborted) break;
         raw += chunk.text;
@@ -470,7 +472,9 @@ export class CompletionEngine {
       const modelLatencyMs = this.now() - modelStart;
       summary = model.backend.lastSummary?.();
       this.learnPrefillRate(summary?.prefilledTokens, summary?.firstTokenMs);
-      const promptTokens = prompt.ids.length;
+      // A server counts what it really received (and a text prompt has no ids here).
+      const promptTokens = summary?.promptTokens ?? prompt.ids.length;
+      if (summary?.generatedTokens !== undefined) generatedTokens = summary.generatedTokens;
       result = {
         text: text ?? '',
         source: speculative ? 'speculative' : 'model',
@@ -482,6 +486,7 @@ export class CompletionEngine {
         reusedPromptTokens: summary?.reusedPromptTokens,
         tokensPerSecond: summary?.tokensPerSecond ?? (generatedTokens > 0 && modelLatencyMs > 0 ? generatedTokens / (modelLatencyMs / 1000) : undefined),
         confidence: scoredTokens > 0 ? Math.exp(logprobSum / scoredTokens) : undefined,
+        ...(scoredTokens === 0 && summary?.noLogprobs ? { noConfidence: summary.noLogprobs } : {}),
         template: model.template.label,
         costs: this.options.costs?.({ promptTokens, generatedTokens }) ?? [],
         key,

@@ -5,7 +5,7 @@
  * `<|fim_middle|>` can never inject a control token.
  */
 
-export type FimFamily = 'qwen2.5-coder' | 'tokenscope-mini' | 'deepseek-coder' | 'starcoder2' | 'codellama';
+export type FimFamily = 'qwen2.5-coder' | 'tokenscope-mini' | 'deepseek-coder' | 'starcoder2' | 'codellama' | 'server-fim';
 
 /** One piece of a prompt: a control token by its vocabulary string, or text encoded as user content. */
 export type PromptPart =
@@ -140,13 +140,68 @@ const miniPrefixOnly: FimTemplate = {
   build: (input) => [control('<|endoftext|>'), prefixText(input.prefix)],
 };
 
+/**
+ * A server that builds the fill-in-the-middle prompt itself from `prompt` and `suffix` (Ollama
+ * applies the model's own template; the DeepSeek API's FIM endpoint): Tokenscope only cuts the
+ * window to budget and sends both halves, with control-token spellings made inert.
+ */
+const serverFim: FimTemplate = {
+  family: 'server-fim',
+  label: 'server-side FIM (prompt + suffix)',
+  supportsRepoContext: false,
+  stopTokens: [],
+  controlTokens: [],
+  build: (input) => [prefixText(input.prefix), suffixText(input.suffix)],
+};
+
 export const fimTemplates: Readonly<Record<FimFamily, FimTemplate>> = {
   'qwen2.5-coder': qwenCoder,
   'tokenscope-mini': miniPrefixOnly,
   'deepseek-coder': deepseek,
   starcoder2,
   codellama,
+  'server-fim': serverFim,
 };
+
+/**
+ * Zero-width non-joiner, put after the `<` of a control-token spelling found in document text: a
+ * server that tokenizes a text prompt (Ollama, LM Studio, hosted APIs) then sees plain text where
+ * a file spells `<|fim_middle|>` or `<|im_end|>`, never the control token.
+ */
+export const INERT_MARK = '\u200c';
+
+/** Spellings that look like control tokens in any family we know (plus a vocabulary's own specials). */
+const controlLikePattern = String.raw`<\|[^|<>\s]{1,48}\|>|<｜[^｜<>]{1,48}｜>|<\/?(?:fim_[a-z]+|fim▁[a-z]+|file_sep|repo_name|think|PRE|SUF|MID|EOT|s)>`;
+const inertPatterns = new Map<string, RegExp>();
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * Makes every control-token spelling in `text` inert (see INERT_MARK): the generic shapes above
+ * and `specialTokens` (a vocabulary's added tokens). Text without any is returned unchanged.
+ */
+export function inertText(text: string, specialTokens: Iterable<string> = []): string {
+  const specials = [...specialTokens].filter((token) => token.length > 1 && token.startsWith('<'));
+  const key = specials.join('\u0000');
+  let pattern = inertPatterns.get(key);
+  if (!pattern) {
+    pattern = new RegExp([controlLikePattern, ...specials.sort((a, b) => b.length - a.length).map(escapeRegExp)].join('|'), 'g');
+    if (inertPatterns.size > 16) inertPatterns.clear();
+    inertPatterns.set(key, pattern);
+  }
+  return text.replace(pattern, (match) => `${match[0]}${INERT_MARK}${match.slice(1)}`);
+}
+
+/**
+ * Renders parts as a text prompt for servers that take text: control tokens spelled as the
+ * vocabulary spells them, every text part made inert.
+ */
+export function renderInertPrompt(parts: readonly PromptPart[], specialTokens: Iterable<string> = []): string {
+  const specials = [...specialTokens];
+  return parts.map((part) => (part.kind === 'control' ? part.token : inertText(part.text, specials))).join('');
+}
 
 /** Renders parts as one string: for logs, the CLI, and tests against the documented formats. */
 export function renderPrompt(parts: readonly PromptPart[]): string {

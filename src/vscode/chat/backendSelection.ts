@@ -6,6 +6,9 @@ import { loadTranscripts } from '../../core/chat/transcripts';
 import { builtInModelId, modelLabel } from '../modelCommands';
 import type { ChatRuntime } from '../../core/chat/runtimeChatBackend';
 import { createRuntimeChatBackend } from './runtimeBackend';
+import { readConfig } from '../config';
+import type { ServerService } from '../serverCommands';
+import { ServerChatBackend } from './serverBackend';
 
 /** Set by the end-to-end harness: a folder of transcripts to replay instead of running a model. */
 export const replayEnvVar = 'TOKENSCOPE_CHAT_REPLAY';
@@ -32,7 +35,7 @@ function replayFolder(extensionPath: string): string | undefined {
  * The backend chat uses for the current settings: the replay backend when a test asks for it, an
  * honest "cannot chat" for the built-in model, otherwise the model runtime.
  */
-export function selectChatBackend(model: string, extensionPath: string, log: vscode.LogOutputChannel, runtime: ChatRuntime | undefined): ChatBackend {
+export function selectChatBackend(model: string, extensionPath: string, log: vscode.LogOutputChannel, runtime: ChatRuntime | undefined, servers?: { readonly service: ServerService; readonly onResolved: () => void }): ChatBackend {
   const replay = replayFolder(extensionPath);
   if (replay) {
     try {
@@ -44,6 +47,11 @@ export function selectChatBackend(model: string, extensionPath: string, log: vsc
       log.error(`Chat: the replay backend could not start: ${(error as Error).message}`);
       return new UnavailableChatBackend('Replay (broken)', `The chat test backend could not load its transcripts: ${(error as Error).message}`);
     }
+  }
+  const chat = readConfig().chat;
+  if (chat.backend === 'server') {
+    if (!servers || !chat.serverUrl) return new UnavailableChatBackend('Server (not set)', 'tokenscope.chat.backend is "server" but no server is set (tokenscope.chat.serverUrl). Run "Tokenscope: Connect to a Server…", or set the chat backend back to "local".');
+    return new ServerChatBackend(servers.service, chat.serverUrl, chat.serverModel, log, servers.onResolved);
   }
   if (model === builtInModelId) return new UnavailableChatBackend(modelLabel(model), miniCannotChatNotice);
   if (!runtime) return new UnavailableChatBackend(modelLabel(model), 'Chat needs the model runtime, which did not start in this window. Run "Tokenscope: Restart Model Process" or see the Tokenscope log.');

@@ -3,6 +3,7 @@ import type { ChatBackend } from '../../core/chat/backend';
 import { ChatHistoryStore } from '../../core/chat/historyStore';
 import type { CommandRegistry } from '../commandRegistry';
 import type { ModelService } from '../modelService';
+import type { ServerService } from '../serverCommands';
 import { ChatViewProvider, chatViewId } from '../chatView';
 import { onConfigChange, readConfig, updateSetting } from '../config';
 import { selectChatBackend } from './backendSelection';
@@ -20,6 +21,8 @@ export interface ChatRegistration {
   readonly runtime?: ModelService;
   /** Offers a chat model (download + switch) when the built-in model is asked to chat or explain. */
   readonly offerChatModel?: (trigger: 'chat' | 'explain') => void;
+  /** OpenAI-compatible servers, for `tokenscope.chat.backend: server`. */
+  readonly servers?: ServerService;
 }
 
 /**
@@ -27,7 +30,7 @@ export interface ChatRegistration {
  * trace documents, and their commands. Called once from activate(); all disposables go to the
  * extension's subscriptions.
  */
-export function registerChat(context: vscode.ExtensionContext, { log, commands, runtime, offerChatModel }: ChatRegistration): ChatController {
+export function registerChat(context: vscode.ExtensionContext, { log, commands, runtime, offerChatModel, servers }: ChatRegistration): ChatController {
   const view = new ChatViewProvider(context.extensionUri, log);
   const editors = new EditorTracker();
   const annotations = new TraceAnnotations(log);
@@ -37,7 +40,7 @@ export function registerChat(context: vscode.ExtensionContext, { log, commands, 
   // The backend follows the model setting; built on first use (activation stays cheap) and
   // rebuilt only when the model changes.
   let backend: ChatBackend | undefined;
-  const currentBackend = () => (backend ??= selectChatBackend(readConfig().model, context.extensionPath, log, chatRuntime));
+  const currentBackend = () => (backend ??= selectChatBackend(readConfig().model, context.extensionPath, log, chatRuntime, servers && { service: servers, onResolved: () => controller?.refreshStatus() }));
   let controller: ChatController | undefined;
   const traces = new TraceDocuments((conversationId, messageId) => controller?.findAnswer(conversationId, messageId) ?? Promise.resolve(undefined));
   controller = new ChatController({
@@ -65,13 +68,20 @@ export function registerChat(context: vscode.ExtensionContext, { log, commands, 
     vscode.workspace.registerTextDocumentContentProvider(traceScheme, traces),
     onConfigChange((config, event) => {
       if (event.affectsConfiguration('tokenscope.chat.thinking')) log.info(`Chat: thinking set to ${config.chat.thinking}.`);
-      if (event.affectsConfiguration('tokenscope.model') || event.affectsConfiguration('tokenscope.chat.testBackend')) backend = undefined;
+      if (event.affectsConfiguration('tokenscope.model') || event.affectsConfiguration('tokenscope.chat.testBackend') || event.affectsConfiguration('tokenscope.chat.backend') || event.affectsConfiguration('tokenscope.chat.serverUrl') || event.affectsConfiguration('tokenscope.chat.serverModel') || event.affectsConfiguration('tokenscope.server')) backend = undefined;
       if (event.affectsConfiguration('tokenscope.chat') || event.affectsConfiguration('tokenscope.model')) chat.refreshStatus();
     }),
   );
 
   // What the model can do (chat template, thinking, context window) is known once it has loaded.
   if (runtime) context.subscriptions.push(runtime.onDidChangeState(() => chat.refreshStatus()));
+  // A new API key, headers or proxy: the server backend is rebuilt on its next use.
+  if (servers)
+    context.subscriptions.push(
+      servers.onDidChange(() => {
+        if (readConfig().chat.backend === 'server') backend = undefined;
+      }),
+    );
 
   commands.register('tokenscope.explainSelection', () => chat.explain(vscode.window.activeTextEditor ?? editors.editor));
   commands.register('tokenscope.newChat', async () => {

@@ -11,6 +11,8 @@ import { ExtraContextBuffer } from '../../core/completions/extraContext';
 import type { CommandRegistry } from '../commandRegistry';
 import { onConfigChange, readConfig, type TokenscopeConfig } from '../config';
 import type { ModelState, ModelStatusItem } from '../statusBar';
+import { remoteCompletionModel } from '../../core/openai/remoteCompletionBackend';
+import type { ServerService } from '../serverCommands';
 import { abortSignalFrom } from './cancellation';
 
 /** What the completion glue needs from the extension; the lead's activate() passes it. */
@@ -31,6 +33,8 @@ export interface CompletionServices {
   readonly costs?: CostEstimator;
   /** Receives every model request's record (cost features); optional. */
   readonly onRecord?: (record: CompletionRecord) => void;
+  /** OpenAI-compatible servers, for `tokenscope.completions.backend: server`. */
+  readonly servers?: ServerService;
 }
 
 /** Internal command run by VS Code after a suggestion is accepted (item.command). */
@@ -68,6 +72,7 @@ export function registerCompletions(context: vscode.ExtensionContext, services: 
     tokensPerSecond: result.tokensPerSecond,
     confidence: result.confidence,
     hiddenBelow,
+    noConfidence: result.noConfidence,
   });
 
   const announced = new Set<string>();
@@ -82,6 +87,30 @@ export function registerCompletions(context: vscode.ExtensionContext, services: 
   if (!worker) log.warn(`${workerEntry} is missing: completion prompts are built on the extension host's thread (rebuild with node esbuild.mjs).`);
   const models = new CompletionModelCache(services.runtime.client, { worker });
   disposables.push({ dispose: () => models.dispose() });
+  /** The server model for `completions.backend: server`, built once per server, model and prompt form. */
+  let remote: { readonly key: string; readonly model: Promise<CompletionModel> } | undefined;
+  let serverGeneration = 0;
+  if (services.servers) disposables.push(services.servers.onDidChange(() => serverGeneration++));
+  const disposeRemote = () => void remote?.model.then((model) => model.prompts.dispose?.(), () => undefined);
+  disposables.push({ dispose: disposeRemote });
+  const remoteModel = async (config: TokenscopeConfig): Promise<CompletionModel> => {
+    const servers = services.servers;
+    const { serverUrl, serverModel } = config.completions;
+    if (!servers || !serverUrl) throw new Error('tokenscope.completions.backend is "server" but no server is set (tokenscope.completions.serverUrl): run "Tokenscope: Connect to a Server…", or set the backend back to "local".');
+    await servers.ensureAllowed(serverUrl, false);
+    const key = `${serverUrl}|${serverModel}|${config.server.completionPrompt}|${serverGeneration}`;
+    if (remote?.key !== key) {
+      disposeRemote();
+      const model = (async () => remoteCompletionModel({ connection: await servers.connection(serverUrl), model: serverModel, preference: config.server.completionPrompt, worker, onChoice: (line) => log.info(line) }))();
+      const entry = { key, model };
+      // A failure (server down) is retried on the next request, not remembered.
+      model.catch(() => {
+        if (remote === entry) remote = undefined;
+      });
+      remote = entry;
+    }
+    return remote.model;
+  };
   /**
    * The model for a request. While it loads (first use, a model switch, a restart after a crash)
    * the status says so; it always leaves `loading` again, whatever happens.
@@ -93,6 +122,8 @@ export function registerCompletions(context: vscode.ExtensionContext, services: 
       status.setState({ kind: 'loading' });
     }, 50);
     try {
+      const config = readConfig();
+      if (config.completions.backend === 'server') return await remoteModel(config);
       return await models.forInfo(await services.runtime.ensureLoaded());
     } finally {
       // On failure the provider then shows the error state with the reason.
@@ -229,7 +260,7 @@ export function registerCompletions(context: vscode.ExtensionContext, services: 
       enabled = config.completions.enabled;
       if (!services.costs && event.affectsConfiguration('tokenscope.cost')) costs = pricedCosts();
       engine.updateSettings(engineSettings(config));
-      if (event.affectsConfiguration('tokenscope.model') || event.affectsConfiguration('tokenscope.modelVariant')) {
+      if (event.affectsConfiguration('tokenscope.model') || event.affectsConfiguration('tokenscope.modelVariant') || event.affectsConfiguration('tokenscope.completions.backend') || event.affectsConfiguration('tokenscope.completions.serverUrl') || event.affectsConfiguration('tokenscope.completions.serverModel') || event.affectsConfiguration('tokenscope.server')) {
         engine.clearCache();
         extraContext.clear();
       }

@@ -1,0 +1,83 @@
+import { isLoopbackHost } from '../core/openai/client';
+import { MODEL_VARIANTS, type ModelVariant } from '../core/models/modelFolder';
+import { LocalModel } from '../core/runtime/localModel';
+import type { RuntimeLogger } from '../core/runtime/types';
+import { startOpenAIServer } from '../server/openaiServer';
+import { numberFlag, parseFlags, UsageError, type CliCommand, type CliIO } from './command';
+import { packageRoot } from './packageRoot';
+
+const usage = `Usage: tokenscope serve --model <dir|id> [--host 127.0.0.1] [--port 8765] [--api-key K]
+
+Serves a local model over the OpenAI-compatible API (the same engine as the editor), so several
+editors share one loaded model and any OpenAI client (Continue, the openai SDK, curl) can use it:
+GET /v1/models, POST /v1/completions, POST /v1/chat/completions (streaming and not, logprobs,
+usage, stop, max_tokens, temperature, top_p, seed). Requests take turns fairly; a client that
+disconnects cancels its generation.
+
+Options:
+  --model <dir|id>   \`mini\` (built-in) or a Hugging Face ONNX model folder
+  --host H           address to listen on (default 127.0.0.1: this machine only). Any other address
+                     needs an API key
+  --port N           port (default 8765; 0 picks a free one)
+  --api-key K        require "Authorization: Bearer K" (default: TOKENSCOPE_API_KEY, if set)
+  --variant V        ONNX variant: ${MODEL_VARIANTS.join(', ')} (default auto)
+  --threads N        ONNX Runtime threads (default: physical cores, at most 4)
+  --max-waiting N    requests that may wait for the model (default 64; more get 429)
+  --verbose          log every request to stderr
+
+Prints "tokenscope serve: listening on <URL>" once ready; stop it with Ctrl+C.
+
+Examples:
+  tokenscope serve --model mini
+  TOKENSCOPE_API_KEY=secret tokenscope serve --model ~/models/Qwen2.5-Coder-0.5B-Instruct --host 0.0.0.0`;
+
+function stderrLogger(io: CliIO, verbose: boolean): RuntimeLogger {
+  const write = (level: string) => (message: string, data?: Readonly<Record<string, unknown>>) => io.stderr.write(`[${level}] ${message}${data ? ` ${JSON.stringify(data)}` : ''}\n`);
+  const quiet = () => undefined;
+  return { debug: verbose ? write('debug') : quiet, info: verbose ? write('info') : quiet, warn: write('warn'), error: write('error') };
+}
+
+export const serveCommand: CliCommand = {
+  name: 'serve',
+  summary: 'Serve a local model over the OpenAI-compatible API (/v1/completions, /v1/chat/completions)',
+  usage,
+  async run(args, io) {
+    const { strings, booleans, positionals } = parseFlags(args, { strings: ['model', 'host', 'port', 'api-key', 'variant', 'threads', 'max-waiting'], booleans: ['verbose'] });
+    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+    const modelRef = strings.get('model');
+    if (!modelRef) throw new UsageError('--model is required (`mini` or a model folder)');
+    const host = strings.get('host') ?? '127.0.0.1';
+    const port = numberFlag(strings, 'port', 8765, { min: 0, max: 65535, integer: true });
+    const threads = numberFlag(strings, 'threads', 0, { min: 0, max: 64, integer: true });
+    const maxWaiting = numberFlag(strings, 'max-waiting', 64, { min: 1, max: 10_000, integer: true });
+    const variant = strings.get('variant') ?? 'auto';
+    if (!(MODEL_VARIANTS as readonly string[]).includes(variant)) throw new UsageError(`--variant must be one of ${MODEL_VARIANTS.join(', ')}, got "${variant}"`);
+    const apiKey = strings.get('api-key') ?? (process.env.TOKENSCOPE_API_KEY || undefined);
+    if (!isLoopbackHost(host) && !apiKey) {
+      throw new UsageError(`--host ${host} lets other machines send code to this model: give an API key too (--api-key, or TOKENSCOPE_API_KEY), or keep the default --host 127.0.0.1`);
+    }
+    const logger = stderrLogger(io, booleans.has('verbose'));
+    const model = await LocalModel.load({ model: modelRef, variant: variant as ModelVariant, threads }, { packageRoot: packageRoot(), cwd: process.cwd(), logger });
+    let server;
+    try {
+      server = await startOpenAIServer({ model, host, port, apiKey, logger, maxWaiting });
+    } catch (error) {
+      await model.dispose();
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE') throw new Error(`port ${port} on ${host} is already in use: stop what listens there, or pick another with --port (0 picks a free one)`);
+      if (code === 'EADDRNOTAVAIL') throw new Error(`${host} is not an address of this machine: use 127.0.0.1, 0.0.0.0 or one of its own addresses`);
+      throw error;
+    }
+    io.stderr.write(`tokenscope serve: ${model.info.label} (${model.info.variant}, ${model.info.contextLength}-token context) loaded in ${model.info.loadMs} ms\n`);
+    io.stdout.write(`tokenscope serve: listening on ${server.url}${apiKey ? ' (API key required)' : ''}\n`);
+    await new Promise<void>((resolve) => {
+      if (io.signal.aborted) resolve();
+      io.signal.addEventListener('abort', () => resolve(), { once: true });
+      process.once('SIGTERM', () => resolve());
+    });
+    io.stderr.write('tokenscope serve: stopping\n');
+    await server.close();
+    await model.dispose();
+    return 0;
+  },
+};
