@@ -8,9 +8,10 @@ import type { DocumentLines } from '../../core/completions/document';
 import { costEstimatorFromPriceTable, type CostEstimator } from '../../core/completions/cost';
 import { buildPriceTable } from '../../core/pricing/cost';
 import { ExtraContextBuffer } from '../../core/completions/extraContext';
+import { completionStatusView, initialCompletionStatus, nextCompletionStatus, type CompletionStatusEvent } from '../../core/completions/status';
 import type { CommandRegistry } from '../commandRegistry';
 import { onConfigChange, readConfig, type TokenscopeConfig } from '../config';
-import type { ModelState, ModelStatusItem } from '../statusBar';
+import type { ModelStatusItem } from '../statusBar';
 import { abortSignalFrom } from './cancellation';
 
 /** What the completion glue needs from the extension; the lead's activate() passes it. */
@@ -58,21 +59,17 @@ export function registerCompletions(context: vscode.ExtensionContext, services: 
   const extraContext = new ExtraContextBuffer();
   let enabled = readConfig().completions.enabled;
   let lastError: string | undefined;
-  // Idle keeps showing the last completion's latency and speed.
-  let lastIdle: ModelState = { kind: 'idle' };
-  const restingState = (): ModelState => (enabled ? lastIdle : { kind: 'disabled' });
-  /** The idle state after a model answer: its latency, speed and confidence (and the bar it missed, if hidden). */
-  const idleAfter = (result: CompletionResult, hiddenBelow?: number): ModelState => ({
-    kind: 'idle',
-    lastLatencyMs: result.latencyMs,
-    tokensPerSecond: result.tokensPerSecond,
-    confidence: result.confidence,
-    hiddenBelow,
-  });
+  // The status item is a pure function of these events (src/core/completions/status.ts).
+  let statusState = nextCompletionStatus(initialCompletionStatus, { type: 'enabled', enabled });
+  const report = (event: CompletionStatusEvent) => {
+    statusState = nextCompletionStatus(statusState, event);
+    status.setState(completionStatusView(statusState));
+  };
+  status.setState(completionStatusView(statusState));
+  /** The last held-back suggestion logged (VS Code asks again at the same spot: say it once). */
+  let loggedHeldBack: string | undefined;
 
   const announced = new Set<string>();
-  /** Model requests running (a superseded one may still be winding down while its successor runs). */
-  let activeRequests = 0;
   const pricedCosts = () => costEstimatorFromPriceTable(buildPriceTable(readConfig().cost.customModels).models);
   let costs: CostEstimator = services.costs ?? pricedCosts();
   // Tokenizers load and prompts encode in a worker thread (dist/promptWorker.js): a 7 MB tokenizer.json
@@ -90,14 +87,14 @@ export function registerCompletions(context: vscode.ExtensionContext, services: 
     let loading = false;
     const showLoading = setTimeout(() => {
       loading = true;
-      status.setState({ kind: 'loading' });
+      report({ type: 'loading', loading: true });
     }, 50);
     try {
       return await models.forInfo(await services.runtime.ensureLoaded());
     } finally {
       // On failure the provider then shows the error state with the reason.
       clearTimeout(showLoading);
-      if (loading) status.setState(restingState());
+      if (loading) report({ type: 'loading', loading: false });
     }
   };
 
@@ -121,27 +118,17 @@ export function registerCompletions(context: vscode.ExtensionContext, services: 
     },
     onHiddenUnsure: (result, minConfidence) => {
       // Never silent: the status bar says a suggestion was withheld, how sure the model was, and how to see it.
-      lastIdle = idleAfter(result, minConfidence);
-      if (activeRequests === 0) status.setState(restingState());
-      log.debug(`completion hidden: confidence ${(result.confidence ?? 0).toFixed(3)} < minConfidence ${minConfidence}`);
+      report({ type: 'heldBack', result, minConfidence });
+      if (loggedHeldBack !== result.key) {
+        loggedHeldBack = result.key;
+        log.info(`Suggestion held back (${result.source}): the model was ${Math.round((result.confidence ?? 0) * 100)}% sure, below tokenscope.completions.minConfidence (${Math.round(minConfidence * 100)}%). Alt+\\ shows it.`);
+      }
     },
-    onRequestStart: () => {
-      activeRequests++;
-      status.setState({ kind: 'generating' });
-    },
+    onRequestStart: () => report({ type: 'requestStarted' }),
     onRequestEnd: ({ result, error, cancelled }) => {
-      activeRequests = Math.max(0, activeRequests - 1);
-      if (error) {
-        const reason = error instanceof Error ? error.message : String(error);
-        status.setState({ kind: 'error', reason });
-        return;
-      }
-      if (result && !cancelled && enabled) {
-        lastError = undefined;
-        lastIdle = idleAfter(result);
-      }
-      // A superseded request ends after its successor started: the successor still generates.
-      status.setState(activeRequests > 0 ? { kind: 'generating' } : restingState());
+      const reason = error === undefined ? undefined : error instanceof Error ? error.message : String(error);
+      if (reason === undefined && result && !cancelled) lastError = undefined;
+      report({ type: 'requestEnded', result, error: reason, cancelled });
     },
   });
   disposables.push({ dispose: () => engine.dispose() });
@@ -162,11 +149,8 @@ export function registerCompletions(context: vscode.ExtensionContext, services: 
           signal,
         );
         if (!result || signal.aborted) return undefined;
-        // A shown suggestion (from the cache, typing along, or asked for explicitly) replaces a "hidden" notice.
-        if (lastIdle.kind === 'idle' && (lastIdle.hiddenBelow !== undefined || lastIdle.confidence !== result.confidence)) {
-          lastIdle = { ...lastIdle, confidence: result.confidence, hiddenBelow: undefined };
-          if (activeRequests === 0) status.setState(restingState());
-        }
+        // What is shown now (generated, from the cache, typing along, prepared ahead) is what the status describes.
+        report({ type: 'shown', result });
         if (result.source !== 'model' && result.source !== 'speculative') log.trace(`completion from ${result.source} in ${result.latencyMs.toFixed(1)} ms`);
         shown.set(result.key, result);
         if (shown.size > 32) shown.delete(shown.keys().next().value as string);
@@ -175,7 +159,7 @@ export function registerCompletions(context: vscode.ExtensionContext, services: 
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
         log.error(`Inline completion failed: ${error instanceof Error && error.stack ? error.stack : reason}`);
-        status.setState({ kind: 'error', reason });
+        report({ type: 'failed', reason });
         // Say it once per distinct reason: completions never firing without explanation is what users hate.
         if (reason !== lastError) {
           lastError = reason;
@@ -227,11 +211,13 @@ export function registerCompletions(context: vscode.ExtensionContext, services: 
   disposables.push(
     onConfigChange((config, event) => {
       enabled = config.completions.enabled;
+      if (enabled !== statusState.enabled) report({ type: 'enabled', enabled });
       if (!services.costs && event.affectsConfiguration('tokenscope.cost')) costs = pricedCosts();
       engine.updateSettings(engineSettings(config));
       if (event.affectsConfiguration('tokenscope.model') || event.affectsConfiguration('tokenscope.modelVariant')) {
         engine.clearCache();
         extraContext.clear();
+        report({ type: 'modelChanged' });
       }
     }),
   );
