@@ -16,6 +16,7 @@ export const REQUIRED_FILES = [
   'extension/package.json',
   'extension/dist/extension.js',
   'extension/dist/modelProcess.js',
+  'extension/dist/tokenizerWorker.js',
   'extension/dist/media/chat.js',
   'extension/node_modules/onnxruntime-node/package.json',
   'extension/node_modules/onnxruntime-node/dist/index.js',

@@ -1,4 +1,6 @@
 import * as vscode from 'vscode';
+import { join } from 'node:path';
+import { TokenizerWorkerClient } from '../core/tokenizerWorker/client';
 import { CommandRegistry } from './commandRegistry';
 import { chatViewId } from './chatView';
 import { registerChat } from './chat/registerChat';
@@ -41,10 +43,13 @@ export function activate(context: vscode.ExtensionContext): void {
     log.debug(`Activation: ${feature} registered in ${(performance.now() - started).toFixed(1)} ms`);
     return result;
   };
+  // One tokenizer worker thread for the Token lens and completion prompts, started on first use.
+  const tokenizerWorker = new TokenizerWorkerClient({ entry: join(context.extensionPath, 'dist', 'tokenizerWorker.js'), rootDir: context.extensionPath, log: (level, message) => log[level](message) });
+  context.subscriptions.push({ dispose: () => tokenizerWorker.dispose() });
   const chat = timed('chat', () => registerChat(context, { log, commands, runtime: models }));
   // Completions own the status item's state (loading, generating, idle with latency, error).
-  timed('completions', () => registerCompletions(context, { log, status, commands, runtime: models }));
-  timed('token lens', () => registerTokenLens(context, { log, commands }));
+  timed('completions', () => registerCompletions(context, { log, status, commands, runtime: models, tokenizerWorker }));
+  timed('token lens', () => registerTokenLens(context, { log, commands, tokenizerWorker }));
   timed('model info', () => registerModelInfo(context, { log, commands }));
 
   const applyConfig = () => {

@@ -5,7 +5,7 @@ import type { CompletionBackend } from './backend';
 import type { CompletionModel } from './engine';
 import { detectFimTemplate } from './fimTemplates';
 import { LocalPromptBuilder } from './promptBuilder';
-import { WorkerPromptBuilder, type PromptWorkerOptions } from './promptWorkerClient';
+import type { TokenizerWorkerClient } from '../tokenizerWorker/client';
 import { RuntimeCompletionBackend, type GenerationSource } from './runtimeBackend';
 
 /** Raised when a model cannot complete at the cursor; the message is for the user. */
@@ -67,8 +67,8 @@ export interface LoadedModelInfo {
  * token ids cross to the model process). A model without FIM tokens fails here, with the reason.
  */
 export interface CompletionModelCacheOptions {
-  /** Build prompts in a worker thread (the extension); without it, in this thread. */
-  readonly worker?: PromptWorkerOptions;
+  /** Build prompts in the tokenizer worker thread (the extension); without it, in this thread. */
+  readonly worker?: Pick<TokenizerWorkerClient, 'promptBuilder'>;
   /** Tokenizer loader for in-thread builds (tests inject one). */
   readonly loadTokenizer?: (dir: string) => Promise<ModelTokenizer>;
 }
@@ -86,7 +86,7 @@ export class CompletionModelCache {
     if (this.current?.key === key) return this.current.model;
     const previous = this.current?.model;
     const model = this.create(info);
-    // The previous model's worker (if any) is no longer needed.
+    // The previous model's prompt builder is no longer needed.
     void previous?.then((old) => old.prompts.dispose?.(), () => undefined);
     // A failed load is retried on the next request, not remembered forever.
     model.catch(() => {
@@ -107,11 +107,11 @@ export class CompletionModelCache {
     const { worker } = this.options;
     if (worker && info.specialTokens) {
       // The runtime reports the vocabulary's added tokens: enough to choose the template here,
-      // while the tokenizer itself loads in the worker.
+      // while the tokenizer itself loads in the worker (once, shared with the Token lens).
       const special = info.specialTokens;
       const detection = detectFimTemplate({ modelType: info.modelType, builtin, hasToken: (token) => Object.prototype.hasOwnProperty.call(special, token) });
       if (!detection.ok) throw new NoFimSupportError(`${info.label}: ${detection.reason}`);
-      const prompts = await WorkerPromptBuilder.start(info.dir, detection.template, worker);
+      const prompts = await worker.promptBuilder(info.dir, info.label, detection.template);
       return { id: info.id, label: info.label, prompts, template: detection.template, contextLength: info.contextLength, eosTokenIds: info.eosTokenIds, backend };
     }
     const tokenizer = await (this.options.loadTokenizer ?? loadTokenizerFromFolder)(info.dir);

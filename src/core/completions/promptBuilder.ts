@@ -292,9 +292,9 @@ export interface PromptRequest {
 export type PromptIds = Pick<BuiltPrompt, 'ids' | 'stopTokenIds' | 'stopStrings' | 'prefixTokens' | 'suffixTokens' | 'extraTokens' | 'extraChunks'>;
 
 /**
- * Builds prompts for one model. Local: in this thread (CLI, benchmark, tests). The extension uses a
- * worker thread (promptWorkerClient.ts), so loading a large tokenizer and encoding never block the
- * extension host.
+ * Builds prompts for one model. Local: in this thread (CLI, benchmark, tests). The extension builds
+ * them in the tokenizer worker thread (src/core/tokenizerWorker/client.ts), so loading a large
+ * tokenizer and encoding never block the extension host.
  */
 export interface PromptBuilder {
   build(request: PromptRequest): PromptIds | Promise<PromptIds>;

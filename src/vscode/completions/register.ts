@@ -1,6 +1,4 @@
 import * as vscode from 'vscode';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { CompletionEngine, type CompletionModel, type CompletionRecord, type CompletionResult } from '../../core/completions/engine';
 import { CompletionModelCache, type LoadedModelInfo } from '../../core/completions/model';
 import type { GenerationSource } from '../../core/completions/runtimeBackend';
@@ -9,6 +7,7 @@ import { costEstimatorFromPriceTable, type CostEstimator } from '../../core/comp
 import { buildPriceTable } from '../../core/pricing/cost';
 import { ExtraContextBuffer } from '../../core/completions/extraContext';
 import { completionStatusView, initialCompletionStatus, nextCompletionStatus, type CompletionStatusEvent } from '../../core/completions/status';
+import type { TokenizerWorkerClient } from '../../core/tokenizerWorker/client';
 import type { CommandRegistry } from '../commandRegistry';
 import { onConfigChange, readConfig, type TokenscopeConfig } from '../config';
 import type { ModelStatusItem } from '../statusBar';
@@ -30,6 +29,8 @@ export interface CompletionServices {
   };
   /** What the same tokens would cost on priced APIs; default: the pricing core's table with tokenscope.cost.customModels. */
   readonly costs?: CostEstimator;
+  /** Where prompts are built with the model's tokenizer (the extension's one tokenizer worker); without it, on this thread. */
+  readonly tokenizerWorker?: Pick<TokenizerWorkerClient, 'promptBuilder'>;
   /** Receives every model request's record (cost features); optional. */
   readonly onRecord?: (record: CompletionRecord) => void;
 }
@@ -72,12 +73,9 @@ export function registerCompletions(context: vscode.ExtensionContext, services: 
   const announced = new Set<string>();
   const pricedCosts = () => costEstimatorFromPriceTable(buildPriceTable(readConfig().cost.customModels).models);
   let costs: CostEstimator = services.costs ?? pricedCosts();
-  // Tokenizers load and prompts encode in a worker thread (dist/promptWorker.js): a 7 MB tokenizer.json
-  // would otherwise stall the extension host for most of a second.
-  const workerEntry = context.asAbsolutePath(join('dist', 'promptWorker.js'));
-  const worker = existsSync(workerEntry) ? { entry: workerEntry } : undefined;
-  if (!worker) log.warn(`${workerEntry} is missing: completion prompts are built on the extension host's thread (rebuild with node esbuild.mjs).`);
-  const models = new CompletionModelCache(services.runtime.client, { worker });
+  // The model's tokenizer loads and prompts encode in the tokenizer worker thread (shared with the
+  // Token lens): a 7 MB tokenizer.json would otherwise stall the extension host for most of a second.
+  const models = new CompletionModelCache(services.runtime.client, { worker: services.tokenizerWorker });
   disposables.push({ dispose: () => models.dispose() });
   /**
    * The model for a request. While it loads (first use, a model switch, a restart after a crash)
