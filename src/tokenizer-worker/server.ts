@@ -68,7 +68,7 @@ export class TokenizerWorkerServer {
   private readonly folderOrder: string[] = [];
   private readonly documents = new Map<string, MirroredDocument>();
   private readonly promptBuilders = new Map<string, LocalPromptBuilder>();
-  private preloading: Promise<void> = Promise.resolve();
+  private loadQueue: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: TokenizerWorkerServerOptions) {
     this.registry = new TokenizerRegistry({ rootDir: options.rootDir });
@@ -85,17 +85,10 @@ export class TokenizerWorkerServer {
       case 'close':
         this.documents.delete(message.uri);
         return;
-      case 'preload': {
-        const specs = message.tokenizers;
-        this.preloading = this.preloading.then(async () => {
-          for (const spec of specs) {
-            await this.load(spec).catch(() => undefined);
-            // One parse at a time, with the requests that queued meanwhile served in between.
-            await nextTick();
-          }
-        });
+      case 'preload':
+        // Queued in this order (see load()); each reports `loaded` when done.
+        for (const spec of message.tokenizers) void this.load(spec).catch(() => undefined);
         return;
-      }
       case 'request':
         void this.answer(message.id, message.method, message.params);
         return;
@@ -133,7 +126,12 @@ export class TokenizerWorkerServer {
 
   // ---- tokenizers ------------------------------------------------------------------------------
 
-  /** Loads once per key; a failure is remembered (and reported) until a `load` request retries it. */
+  /**
+   * Loads once per key; a failure is remembered (and reported) until a `load` request retries it.
+   * Loads run one at a time, in the order asked for, with the requests that queued meanwhile served
+   * between two (a parse holds this thread for up to a second): the first ones asked for are ready
+   * first, instead of all of them being ready last.
+   */
   private load(spec: TokenizerSpec, options: { retry?: boolean } = {}): Promise<Tokenizer> {
     const key = tokenizerKey(spec);
     const existing = this.loads.get(key);
@@ -141,14 +139,28 @@ export class TokenizerWorkerServer {
       if (key.startsWith('folder:')) this.touchFolder(key);
       return existing.promise;
     }
-    const started = performance.now();
+    let loadMs = 0;
+    // The built-in model's tokenizer is read as a model folder, so that with the default model the
+    // lens's `mini`, its `model` and the completion prompts share one instance.
+    const source =
+      'builtin' in spec && spec.builtin === 'mini'
+        ? this.load({ folder: this.miniFolder, label: 'Tokenscope mini' }).then((tokenizer) => {
+            loadMs = this.loads.get(`folder:${this.miniFolder}`)?.description?.loadMs ?? 0;
+            return tokenizer;
+          })
+        : this.enqueue(async () => {
+            const started = performance.now();
+            const tokenizer = 'folder' in spec ? await loadTokenizerFromFolder(spec.folder, { id: 'model', label: spec.label }) : await this.registry.get(spec.builtin);
+            loadMs = Math.round(performance.now() - started);
+            return tokenizer;
+          });
     const state: LoadState = {
-      promise: this.read(spec).then(
+      promise: source.then(
         (tokenizer) => {
           state.tokenizer = tokenizer;
-          state.description = { key, label: 'label' in spec ? spec.label : tokenizer.label, estimate: tokenizer.estimate, vocabSize: tokenizer.vocabSize, loadMs: Math.round(performance.now() - started) };
+          state.description = { key, label: 'label' in spec ? spec.label : tokenizer.label, estimate: tokenizer.estimate, vocabSize: tokenizer.vocabSize, loadMs };
           this.options.send({ type: 'loaded', key, description: state.description });
-          this.log('debug', `loaded tokenizer ${key} in ${state.description.loadMs} ms`);
+          this.log('debug', `loaded tokenizer ${key} in ${loadMs} ms`);
           return tokenizer;
         },
         (error: unknown) => {
@@ -165,14 +177,11 @@ export class TokenizerWorkerServer {
     return state.promise;
   }
 
-  /**
-   * The built-in model's tokenizer is read as a model folder, so that with the default model the
-   * lens's `mini`, its `model` and the completion prompts share one instance.
-   */
-  private async read(spec: TokenizerSpec): Promise<Tokenizer> {
-    if ('folder' in spec) return loadTokenizerFromFolder(spec.folder, { id: 'model', label: spec.label });
-    if (spec.builtin === 'mini') return this.load({ folder: this.miniFolder, label: 'Tokenscope mini' });
-    return this.registry.get(spec.builtin);
+  /** Runs tokenizer loads one after another, yielding to queued requests between two. */
+  private enqueue<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.loadQueue.then(task);
+    this.loadQueue = run.then(nextTick, nextTick);
+    return run;
   }
 
   private get miniFolder(): string {

@@ -20,7 +20,7 @@ const number = (value: number | undefined): string => (value === undefined ? 'â€
 /** How long a hover waits for tokenizers still loading before it answers with what it has. */
 export const HOVER_WAIT_MS = 300;
 /** Past this the hover answers without counts (the worker is busy, e.g. parsing a large tokenizer). */
-const HOVER_DEADLINE_MS = 1500;
+const HOVER_DEADLINE_MS = 3000;
 
 /**
  * The hover over any token: the token itself (visible whitespace, id, bytes), then the counts of
