@@ -24,6 +24,7 @@ import { monitorEventLoopDelay, performance as nodePerformance } from 'node:perf
 import { TextLines, type CursorPosition } from '../src/core/completions/document';
 import { CompletionEngine, type CompletionModel, type CompletionRecord, type CompletionResult } from '../src/core/completions/engine';
 import { CompletionModelCache } from '../src/core/completions/model';
+import { loadTokenizerFromFolder } from '../src/core/tokenizers/huggingface';
 import { TokenizerWorkerClient } from '../src/core/tokenizerWorker/client';
 import { RuntimeCompletionBackend, type GenerationSource } from '../src/core/completions/runtimeBackend';
 import type { ModelInfo } from '../src/core/runtime/types';
@@ -243,7 +244,7 @@ async function main(): Promise<void> {
   notes.push(`Model runs ${opened.where}.`);
   // As in the extension: prompts are built in the worker thread, unless the model itself runs here.
   const worker = opened.tokenizer ? undefined : tokenizerWorker();
-  const models = new CompletionModelCache(opened.source, { worker });
+  const models = new CompletionModelCache(opened.source, worker ? { worker } : { loadTokenizer: loadTokenizerFromFolder });
   const model = await models.forInfo(opened.info);
   notes.push(opened.tokenizer ? 'Prompts are built in this thread.' : 'Prompts are built in the tokenizer worker thread, as in the extension.');
   const records: CompletionRecord[] = [];

@@ -1,5 +1,4 @@
 import { BUILTIN_MODELS } from '../models/catalog';
-import { loadTokenizerFromFolder } from '../tokenizers/huggingface';
 import type { ModelTokenizer } from '../tokenizers/types';
 import type { CompletionBackend } from './backend';
 import type { CompletionModel } from './engine';
@@ -69,7 +68,10 @@ export interface LoadedModelInfo {
 export interface CompletionModelCacheOptions {
   /** Build prompts in the tokenizer worker thread (the extension); without it, in this thread. */
   readonly worker?: Pick<TokenizerWorkerClient, 'promptBuilder'>;
-  /** Tokenizer loader for in-thread builds (tests inject one). */
+  /**
+   * Tokenizer loader for in-thread builds (the CLI, benchmarks, tests: `loadTokenizerFromFolder`).
+   * Passed in rather than imported, so the extension host's bundle carries no tokenizer code.
+   */
   readonly loadTokenizer?: (dir: string) => Promise<ModelTokenizer>;
 }
 
@@ -114,7 +116,8 @@ export class CompletionModelCache {
       const prompts = await worker.promptBuilder(info.dir, info.label, detection.template);
       return { id: info.id, label: info.label, prompts, template: detection.template, contextLength: info.contextLength, eosTokenIds: info.eosTokenIds, backend };
     }
-    const tokenizer = await (this.options.loadTokenizer ?? loadTokenizerFromFolder)(info.dir);
+    if (!this.options.loadTokenizer) throw new Error(`No way to load the tokenizer of ${info.label}: give the completion model cache a tokenizer worker or a loader.`);
+    const tokenizer = await this.options.loadTokenizer(info.dir);
     return completionModelFrom({ id: info.id, label: info.label, modelType: info.modelType, builtin, contextLength: info.contextLength, eosTokenIds: info.eosTokenIds, tokenizer, backend });
   }
 }

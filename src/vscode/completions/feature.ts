@@ -5,7 +5,7 @@ import type { GenerationSource } from '../../core/completions/runtimeBackend';
 import type { DocumentLines } from '../../core/completions/document';
 import { costEstimatorFromPriceTable, type CostEstimator } from '../../core/completions/cost';
 import { buildPriceTable } from '../../core/pricing/cost';
-import { ExtraContextBuffer } from '../../core/completions/extraContext';
+import type { ExtraContextBuffer } from '../../core/completions/extraContext';
 import { completionStatusView, initialCompletionStatus, nextCompletionStatus, type CompletionStatusEvent } from '../../core/completions/status';
 import type { TokenizerWorkerClient } from '../../core/tokenizerWorker/client';
 import type { CommandRegistry } from '../commandRegistry';
@@ -13,7 +13,7 @@ import { onConfigChange, readConfig, type TokenscopeConfig } from '../config';
 import type { ModelStatusItem } from '../statusBar';
 import { abortSignalFrom } from './cancellation';
 
-/** What the completion glue needs from the extension; the lead's activate() passes it. */
+/** What the completion glue needs from the extension; activate() passes it to registerCompletions (register.ts). */
 export interface CompletionServices {
   readonly log: vscode.LogOutputChannel;
   readonly status: ModelStatusItem;
@@ -35,8 +35,6 @@ export interface CompletionServices {
   readonly onRecord?: (record: CompletionRecord) => void;
 }
 
-/** Internal command run by VS Code after a suggestion is accepted (item.command). */
-const acceptedCommand = 'tokenscope.completionAccepted';
 
 /** A VS Code document seen through the core's line interface: no full-text copy per keystroke. */
 function documentLines(document: vscode.TextDocument): DocumentLines {
@@ -48,16 +46,22 @@ function engineSettings(config: TokenscopeConfig) {
   return { debounceMs: c.debounceMs, maxTokens: c.maxTokens, linesBefore: c.linesBefore, linesAfter: c.linesAfter, triggerInMiddleOfWord: c.triggerInMiddleOfWord, extraContext: c.extraContext, minConfidence: c.minConfidence };
 }
 
+/** The loaded completions: what register.ts delegates to. */
+export interface Completions extends vscode.Disposable {
+  readonly provider: vscode.InlineCompletionItemProvider;
+  /** A suggestion was accepted (the internal command's argument is its key). */
+  accepted(key: unknown): void;
+}
+
 /**
- * Registers inline completions: the provider for every file, the explicit trigger command
- * (Alt+\), speculative pre-computation after an accept, extra context from other files, and the
- * status bar (generating while a request runs, then idle with latency and tokens/s, or error with
- * the reason). Returns a Disposable that is also pushed to context.subscriptions.
+ * Inline completions, loaded from their own bundle (dist/completions.js) on the first request: the
+ * engine with its model cache, the provider, speculative pre-computation after an accept, and the
+ * status bar (generating while a request runs, then idle with latency and tokens/s, a held-back
+ * notice, or the error with the reason).
  */
-export function registerCompletions(context: vscode.ExtensionContext, services: CompletionServices): vscode.Disposable {
-  const { log, status, commands } = services;
+export function createCompletions(services: CompletionServices, extraContext: ExtraContextBuffer, acceptedCommand: string): Completions {
+  const { log, status } = services;
   const disposables: vscode.Disposable[] = [];
-  const extraContext = new ExtraContextBuffer();
   let enabled = readConfig().completions.enabled;
   let lastError: string | undefined;
   // The status item is a pure function of these events (src/core/completions/status.ts).
@@ -171,40 +175,14 @@ export function registerCompletions(context: vscode.ExtensionContext, services: 
       }
     },
   };
-  disposables.push(vscode.languages.registerInlineCompletionItemProvider({ pattern: '**' }, provider));
-
-  commands.register('tokenscope.triggerCompletion', () => vscode.commands.executeCommand('editor.action.inlineSuggest.trigger'));
-  commands.register(acceptedCommand, (key: unknown) => {
+  const accepted = (key: unknown) => {
     const result = typeof key === 'string' ? shown.get(key) : undefined;
     const editor = vscode.window.activeTextEditor;
     if (!result || !editor) return;
     const document = editor.document;
     // VS Code runs this after inserting the suggestion: the cursor sits after it, so the next suggestion can be prepared now.
     engine.accept(result, { document: documentLines(document), position: editor.selection.active, path: vscode.workspace.asRelativePath(document.uri), repoName: vscode.workspace.name });
-  });
-
-  // Extra context: the region the user just left in another file, and files saved while open.
-  const rememberEditor = (editor: vscode.TextEditor | undefined) => {
-    if (!editor || editor.document.uri.scheme === 'output') return;
-    const document = editor.document;
-    const lines: string[] = [];
-    const line = editor.selection.active.line;
-    const from = Math.max(0, line - extraContext.options.chunkLines);
-    const to = Math.min(document.lineCount, line + extraContext.options.chunkLines);
-    for (let index = from; index < to; index++) lines.push(document.lineAt(index).text);
-    extraContext.addFromLines(vscode.workspace.asRelativePath(document.uri), lines, line - from);
   };
-  let activeEditor = vscode.window.activeTextEditor;
-  disposables.push(
-    vscode.window.onDidChangeActiveTextEditor((editor) => {
-      rememberEditor(activeEditor);
-      activeEditor = editor;
-    }),
-    vscode.workspace.onDidSaveTextDocument((document) => {
-      const editor = vscode.window.visibleTextEditors.find((candidate) => candidate.document === document);
-      if (editor) rememberEditor(editor);
-    }),
-  );
 
   disposables.push(
     onConfigChange((config, event) => {
@@ -220,8 +198,5 @@ export function registerCompletions(context: vscode.ExtensionContext, services: 
     }),
   );
 
-  const disposable = vscode.Disposable.from(...disposables);
-  context.subscriptions.push(disposable);
-  log.info('Inline completions registered for all files (Alt+\\ to ask explicitly).');
-  return disposable;
+  return { provider, accepted, dispose: () => vscode.Disposable.from(...disposables).dispose() };
 }

@@ -3,7 +3,7 @@ import type { TokenizerWorkerClient } from '../../core/tokenizerWorker/client';
 import type { CommandRegistry } from '../commandRegistry';
 import { onConfigChange, readConfig, updateSetting } from '../config';
 import { BoundaryDecorations } from './boundaries';
-import { showComparePanel } from './comparePanel';
+import { lazyModule } from '../lazyModule';
 import { TokenHoverProvider } from './hover';
 import { LensDocuments } from './lensDocuments';
 import { LensTokenizers } from './lensTokenizers';
@@ -49,7 +49,9 @@ export function registerTokenLens(context: vscode.ExtensionContext, services: To
   });
   commands.register('tokenscope.chooseTokenizer', () => chooseTokenizer(tokenizers));
   commands.register('tokenscope.chooseReferenceModel', () => chooseReferenceModel(tokenizers));
-  commands.register('tokenscope.compareTokenizers', () => showComparePanel(tokenizers, log));
+  // Compare Tokenizers loads from its own bundle (dist/comparePanel.js) on first use.
+  const compare = lazyModule<typeof import('./comparePanel')>(context.extensionPath, 'comparePanel');
+  commands.register('tokenscope.compareTokenizers', () => compare().showComparePanel(tokenizers, log));
   commands.register(TOKEN_LENS_MENU_COMMAND, () => showMenu(tokenizers));
 
   // The tokenizers load in the worker soon after activation, in the background, so the first hover

@@ -34,6 +34,8 @@ export interface StartWorkbenchOptions {
   /** Wait until the Tokenscope log says it activated (default true). */
   waitForActivation?: boolean;
   viewport?: { width: number; height: number };
+  /** More extensions (.vsix files) to install beside Tokenscope. */
+  extraVsix?: string[];
 }
 
 export interface Workbench {
@@ -159,6 +161,7 @@ export async function startWorkbench(options: StartWorkbenchOptions = {}): Promi
     server = await launchCodeServer({
       workspace: workspaceDir,
       vsix,
+      extraVsix: options.extraVsix,
       extensionDevelopmentPath: mode === 'dev' ? repoRoot : undefined,
       settings: options.settings,
       // Removed by cleanUp once the logs are saved.

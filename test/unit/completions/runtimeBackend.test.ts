@@ -80,7 +80,7 @@ test('prompts built in the tokenizer worker thread equal the in-thread ones, and
   let hostLoads = 0;
   const tokenizerWorker = new TokenizerWorkerClient({ entry: resolve('src/tokenizer-worker/main.ts'), rootDir: resolve('.') });
   const worker = new CompletionModelCache(source, { worker: tokenizerWorker, loadTokenizer: async () => { hostLoads++; throw new Error('not here'); } });
-  const local = new CompletionModelCache(source);
+  const local = new CompletionModelCache(source, { loadTokenizer: loadTokenizerFromFolder });
   const [inWorker, inThread] = await Promise.all([worker.forInfo(info), local.forInfo(info)]);
   try {
     assert.equal(hostLoads, 0);

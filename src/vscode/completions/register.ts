@@ -1,0 +1,78 @@
+import * as vscode from 'vscode';
+import { ExtraContextBuffer } from '../../core/completions/extraContext';
+import { onConfigChange, readConfig } from '../config';
+import { lazyModule } from '../lazyModule';
+import type { Completions, CompletionServices } from './feature';
+
+export type { CompletionServices } from './feature';
+
+/** Internal command run by VS Code after a suggestion is accepted (each item names it). */
+const acceptedCommand = 'tokenscope.completionAccepted';
+
+/**
+ * Registers inline completions: the provider for every file, the explicit trigger command (Alt+\),
+ * the accept command, and the extra context gathered from other files from the start. The engine
+ * itself (feature.ts) loads from its own bundle (dist/completions.js) on the first request, so
+ * activation does not compile it. Returns a Disposable that is also pushed to context.subscriptions.
+ */
+export function registerCompletions(context: vscode.ExtensionContext, services: CompletionServices): vscode.Disposable {
+  const { log, status, commands } = services;
+  const disposables: vscode.Disposable[] = [];
+  const extraContext = new ExtraContextBuffer();
+  const feature = lazyModule<typeof import('./feature')>(context.extensionPath, 'completions');
+  let completions: Completions | undefined;
+  const load = (): Completions => {
+    if (!completions) {
+      completions = feature().createCompletions(services, extraContext, acceptedCommand);
+      disposables.push(completions);
+    }
+    return completions;
+  };
+  // Until the first request, the status item only needs to know whether completions are on.
+  const showEnabled = () => {
+    if (!completions) status.setState(readConfig().completions.enabled ? { kind: 'idle' } : { kind: 'disabled' });
+  };
+  showEnabled();
+
+  const provider: vscode.InlineCompletionItemProvider = {
+    provideInlineCompletionItems(document, position, completionContext, token) {
+      // Switched off and not asked for explicitly: nothing to load.
+      if (!completions && !readConfig().completions.enabled && completionContext.triggerKind !== vscode.InlineCompletionTriggerKind.Invoke) return undefined;
+      return load().provider.provideInlineCompletionItems(document, position, completionContext, token);
+    },
+  };
+  disposables.push(vscode.languages.registerInlineCompletionItemProvider({ pattern: '**' }, provider));
+  commands.register('tokenscope.triggerCompletion', () => vscode.commands.executeCommand('editor.action.inlineSuggest.trigger'));
+  commands.register(acceptedCommand, (key: unknown) => completions?.accepted(key));
+
+  // Extra context: the region the user just left in another file, and files saved while open.
+  const rememberEditor = (editor: vscode.TextEditor | undefined) => {
+    if (!editor || editor.document.uri.scheme === 'output') return;
+    const document = editor.document;
+    const lines: string[] = [];
+    const line = editor.selection.active.line;
+    const from = Math.max(0, line - extraContext.options.chunkLines);
+    const to = Math.min(document.lineCount, line + extraContext.options.chunkLines);
+    for (let index = from; index < to; index++) lines.push(document.lineAt(index).text);
+    extraContext.addFromLines(vscode.workspace.asRelativePath(document.uri), lines, line - from);
+  };
+  let activeEditor = vscode.window.activeTextEditor;
+  disposables.push(
+    vscode.window.onDidChangeActiveTextEditor((editor) => {
+      rememberEditor(activeEditor);
+      activeEditor = editor;
+    }),
+    vscode.workspace.onDidSaveTextDocument((document) => {
+      const editor = vscode.window.visibleTextEditors.find((candidate) => candidate.document === document);
+      if (editor) rememberEditor(editor);
+    }),
+    onConfigChange((_config, event) => {
+      if (event.affectsConfiguration('tokenscope.completions.enabled')) showEnabled();
+    }),
+  );
+
+  const disposable = { dispose: () => vscode.Disposable.from(...disposables).dispose() };
+  context.subscriptions.push(disposable);
+  log.info('Inline completions registered for all files (Alt+\\ to ask explicitly).');
+  return disposable;
+}
