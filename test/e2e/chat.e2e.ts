@@ -133,7 +133,7 @@ describe('Chat, Explain Selection and reasoning annotations (replay backend)', {
 
     await answer.locator('.md-link').click();
     const dialog = workbench.page.locator('.monaco-dialog-box');
-    await dialog.filter({ hasText: /links to https:\/\/example\.com\// }).waitFor();
+    await waitUntilShown(dialog.filter({ hasText: /links to https:\/\/example\.com\// }));
     await workbench.screenshot('chat-link-confirm');
     await dialog.locator('.monaco-button', { hasText: 'Cancel' }).click();
     await dialog.waitFor({ state: 'hidden' });
@@ -189,7 +189,7 @@ describe('Chat, Explain Selection and reasoning annotations (replay backend)', {
     const hover = page.locator('.monaco-hover', { hasText: /Answer about line 3/ });
     await hover.waitFor();
     assert.match(await hover.innerText(), /remembers the most recent failure so it can be rethrown later/);
-    await page.waitForTimeout(500); // the hover fades in
+    await waitUntilShown(hover.first());
     await workbench.screenshot('explain-hover');
     await page.mouse.move(5, 5);
 

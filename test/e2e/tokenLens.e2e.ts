@@ -71,7 +71,7 @@ describe('Token lens in a real VS Code', { timeout: 300_000 }, () => {
       await waitUntilShown(hover);
       hoverText = await hover.innerText();
     }
-    await workbench.screenshot('token-lens-hover');
+    await workbench.screenshot('token-lens-first-hover');
     assert.match(hoverText, /Token\s+\S+\s+· id \d+ · \d+ bytes? — Qwen2\.5 \/ Qwen3/, hoverText);
     assert.match(hoverText, /Qwen2\.5 \/ Qwen3[\s\S]*OpenAI o200k_base[\s\S]*Claude \(estimate\)/, 'counts in every tokenizer');
     assert.match(hoverText, /Cost of the file/);
@@ -93,6 +93,13 @@ describe('Token lens in a real VS Code', { timeout: 300_000 }, () => {
     }
     await workbench.screenshot('token-lens-boundaries');
     assert.ok(bands > before + 50, `token bands appeared (${before} decorated spans before, ${bands} after). Log:\n${workbench.readLog().slice(-2000)}`);
+    // The README's picture: boundaries and the hover over them, once it has fully faded in.
+    await word.hover();
+    await waitUntilShown(hover);
+    assert.ok(!incomplete(await hover.innerText()));
+    await workbench.screenshot('token-lens-hover');
+    await page.mouse.move(0, 0);
+    await hover.waitFor({ state: 'hidden' });
 
     // The status item: the chosen tokenizer's count, then the reference model's own count with its cost.
     const tokenItem = page.locator('.statusbar-item', { hasText: /[\d,]+ tok/ }).first();
