@@ -33,6 +33,8 @@ export class TokenHoverProvider implements vscode.HoverProvider {
   /** Measures the host's event loop from the first hover until the first complete one (logged once). */
   private firstHover: { readonly started: number; readonly delay: IntervalHistogram } | undefined;
   private firstCompleteLogged = false;
+  /** The longest synchronous step of the hover's own work on the extension host until the first complete hover. */
+  private longestHostStepMs = 0;
 
   constructor(
     private readonly tokenizers: LensTokenizers,
@@ -41,6 +43,7 @@ export class TokenHoverProvider implements vscode.HoverProvider {
   ) {}
 
   async provideHover(document: vscode.TextDocument, position: vscode.Position, cancellation: vscode.CancellationToken): Promise<vscode.Hover | undefined> {
+    const entered = performance.now();
     if (!readConfig().tokenLens.hover) return undefined;
     if (!this.firstCompleteLogged && !this.firstHover) {
       const delay = monitorEventLoopDelay({ resolution: 5 });
@@ -64,8 +67,12 @@ export class TokenHoverProvider implements vscode.HoverProvider {
     if (selection) targets.push({ start: document.offsetAt(selection.start), end: document.offsetAt(selection.end) });
     const deadline = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), HOVER_DEADLINE_MS));
     let answer;
+    let resumed: number;
     try {
-      answer = await Promise.race([this.documents.hover(document, offset, [...specs.values()], targets, HOVER_WAIT_MS), deadline]);
+      const asked = this.documents.hover(document, offset, [...specs.values()], targets, HOVER_WAIT_MS);
+      this.noteHostWork(performance.now() - entered);
+      answer = await Promise.race([asked, deadline]);
+      resumed = performance.now();
     } catch (error) {
       return new vscode.Hover(new vscode.MarkdownString(`**Tokenscope**: ${error instanceof Error ? error.message : String(error)}`));
     }
@@ -126,8 +133,13 @@ export class TokenHoverProvider implements vscode.HoverProvider {
     markdown.appendMarkdown(`\nEach model's tokens are counted with its own tokenizer (the rows above). ~ a stand-in tokenizer (estimate).${loading > 0 ? ' … still loading: hover again in a moment.' : ''} `);
     markdown.appendMarkdown('[Choose tokenizer](command:tokenscope.chooseTokenizer) · [Reference model](command:tokenscope.chooseReferenceModel) · [Compare](command:tokenscope.compareTokenizers)');
     markdown.isTrusted = { enabledCommands: ['tokenscope.chooseTokenizer', 'tokenscope.chooseReferenceModel', 'tokenscope.compareTokenizers'] };
+    this.noteHostWork(performance.now() - resumed);
     if (loading === 0) this.noteFirstComplete(ids.length);
     return new vscode.Hover(markdown, new vscode.Range(document.positionAt(token.start), document.positionAt(Math.max(token.end, token.start))));
+  }
+
+  private noteHostWork(ms: number): void {
+    if (!this.firstCompleteLogged) this.longestHostStepMs = Math.max(this.longestHostStepMs, ms);
   }
 
   /**
@@ -142,6 +154,6 @@ export class TokenHoverProvider implements vscode.HoverProvider {
     first.delay.disable();
     // The histogram counts how late each 5 ms tick fired: its max is the longest stall, less the tick.
     const stallMs = Math.max(0, first.delay.max / 1e6 - 5);
-    this.log.info(`Token lens: first complete hover (${tokenizerCount} tokenizers) ${Math.round(performance.now() - first.started)} ms after the first hover; longest extension-host stall meanwhile ${stallMs.toFixed(1)} ms.`);
+    this.log.info(`Token lens: first complete hover (${tokenizerCount} tokenizers) ${Math.round(performance.now() - first.started)} ms after the first hover; longest extension-host stall meanwhile ${stallMs.toFixed(1)} ms (any cause); the hover's own longest synchronous step ${this.longestHostStepMs.toFixed(1)} ms.`);
   }
 }

@@ -117,7 +117,7 @@ export class LensTokenizers implements vscode.Disposable {
     if (!preloading || !preloading.waiting.delete(key) || preloading.waiting.size > 0) return;
     this.preloading = undefined;
     const slowest = [...this.worker.loaded.values()].reduce((best, entry) => (entry.loadMs > best.loadMs ? entry : best), { key: '', loadMs: 0 });
-    this.log.info(`Token lens: ${preloading.total} tokenizers ready in the tokenizer worker ${Math.round(performance.now() - preloading.started)} ms after the preload started (slowest: ${this.idOf(slowest.key) ?? slowest.key}, ${slowest.loadMs} ms).`);
+    this.log.info(`Token lens: ${preloading.total} tokenizers ready in the tokenizer worker ${Math.round(performance.now() - preloading.started)} ms after the preload started (slowest: ${this.idOf(slowest.key) ?? slowest.key}, ${slowest.loadMs} ms; starting the thread took the extension host ${this.worker.startMs.toFixed(1)} ms).`);
   }
 
   /** The ids a hover counts in: every tokenizer, and every priced model's. */
