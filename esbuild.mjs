@@ -25,11 +25,13 @@ const entries = [
   { ...common, entryPoints: { extension: 'src/vscode/extension.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternals, banner: { js: 'var __tokenscopeBundleStart = performance.now();' } },
   // The model process, forked by the extension host: ONNX Runtime blocks its thread and may crash natively.
   { ...common, entryPoints: { modelProcess: 'src/model-process/main.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternals },
-  // The completion prompt worker (worker thread of the extension host): tokenizer loading and prompt encoding off the host's thread.
-  { ...common, entryPoints: { promptWorker: 'src/core/completions/promptWorker.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternals },
   // Hub downloads (HTTP client, lock, checksums): loaded by the extension on the first download only, so
   // activation never parses them (they are most of the code).
   { ...common, entryPoints: { hubPull: 'src/core/hub/pull.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternals },
+  // The tokenizer worker (a worker thread of the extension host): every tokenizer of the Token lens and the completion prompts, off the host's thread.
+  { ...common, entryPoints: { tokenizerWorker: 'src/tokenizer-worker/main.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternals },
+  // Editor features loaded on first use (src/vscode/lazyModule.ts), so activation does not compile them.
+  { ...common, entryPoints: { completions: 'src/vscode/completions/feature.ts', modelInfo: 'src/vscode/modelInfo/modelInfoView.ts', comparePanel: 'src/vscode/tokenLens/comparePanel.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternals },
   // The `tokenscope` CLI over the same core.
   { ...common, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternals, banner: { js: '#!/usr/bin/env node' } },
   // The chat webview script: runs in the browser sandbox, no Node APIs.

@@ -24,6 +24,8 @@ import { monitorEventLoopDelay, performance as nodePerformance } from 'node:perf
 import { TextLines, type CursorPosition } from '../src/core/completions/document';
 import { CompletionEngine, type CompletionModel, type CompletionRecord, type CompletionResult } from '../src/core/completions/engine';
 import { CompletionModelCache } from '../src/core/completions/model';
+import { loadTokenizerFromFolder } from '../src/core/tokenizers/huggingface';
+import { TokenizerWorkerClient } from '../src/core/tokenizerWorker/client';
 import { RuntimeCompletionBackend, type GenerationSource } from '../src/core/completions/runtimeBackend';
 import type { ModelInfo } from '../src/core/runtime/types';
 import type { ModelTokenizer } from '../src/core/tokenizers/types';
@@ -35,7 +37,8 @@ import { ModelProcessClient } from '../src/core/runtime/modelProcessClient';
 import { mulberry32 as random } from '../src/core/random';
 
 const root = resolve(__dirname, '..');
-const promptWorkerEntry = join(root, 'src', 'core', 'completions', 'promptWorker.ts');
+/** The extension's tokenizer worker thread (prompts are built there), from source. */
+const tokenizerWorker = () => new TokenizerWorkerClient({ entry: join(root, 'src', 'tokenizer-worker', 'main.ts'), rootDir: root });
 
 interface OpenedSource {
   readonly info: ModelInfo;
@@ -151,7 +154,8 @@ function ensureQwenShapeModel(): string {
 async function qwenShapeSection(file: SourceFile): Promise<{ lines: string[]; json: Record<string, unknown> }> {
   const dir = ensureQwenShapeModel();
   const client = new ModelProcessClient({ entry: join(root, 'src/model-process/main.ts'), execArgv: ['--import', 'tsx'], packageRoot: root });
-  const models = new CompletionModelCache(client, { worker: { entry: promptWorkerEntry } });
+  const worker = tokenizerWorker();
+  const models = new CompletionModelCache(client, { worker });
   try {
     const info = await client.load({ model: dir });
     const forcedLength: GenerationSource = { generate: (request, signal) => client.generate({ ...request, ignoreEos: true, stopTokenIds: [] }, signal) };
@@ -215,6 +219,7 @@ async function qwenShapeSection(file: SourceFile): Promise<{ lines: string[]; js
     };
   } finally {
     models.dispose();
+    worker.dispose();
     await client.dispose();
   }
 }
@@ -238,9 +243,10 @@ async function main(): Promise<void> {
   const opened = await openGenerationSource(modelRef, root);
   notes.push(`Model runs ${opened.where}.`);
   // As in the extension: prompts are built in the worker thread, unless the model itself runs here.
-  const models = new CompletionModelCache(opened.source, opened.tokenizer ? {} : { worker: { entry: promptWorkerEntry } });
+  const worker = opened.tokenizer ? undefined : tokenizerWorker();
+  const models = new CompletionModelCache(opened.source, worker ? { worker } : { loadTokenizer: loadTokenizerFromFolder });
   const model = await models.forInfo(opened.info);
-  notes.push(opened.tokenizer ? 'Prompts are built in this thread.' : 'Prompts are built in the prompt worker thread, as in the extension.');
+  notes.push(opened.tokenizer ? 'Prompts are built in this thread.' : 'Prompts are built in the tokenizer worker thread, as in the extension.');
   const records: CompletionRecord[] = [];
   // minConfidence 0: the bench times every suggestion the model makes, including ones the editor would hide as unsure.
   const engine = new CompletionEngine({ getModel: () => model, settings: { debounceMs, maxTokens: 48, minConfidence: 0 }, onRecord: (record) => records.push(record) });
@@ -334,6 +340,7 @@ async function main(): Promise<void> {
   const elapsedS = (performance.now() - started) / 1000;
   const hostUtilization = nodePerformance.eventLoopUtilization(utilizationStart).utilization;
   models.dispose();
+  worker?.dispose();
   await opened.close();
 
   const qwen = process.argv.includes('--skip-0.5b') ? undefined : await qwenShapeSection(files[0]);

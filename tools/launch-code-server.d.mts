@@ -5,6 +5,8 @@ export interface LaunchOptions {
   workspace?: string;
   /** A .vsix installed with --install-extension before the start (what a user gets). */
   vsix?: string;
+  /** More .vsix files installed the same way (e.g. the empty extension the activation benchmark compares with). */
+  extraVsix?: string[];
   /** A folder with a built extension, loaded like F5 does (through the workbench URL's payload). */
   extensionDevelopmentPath?: string;
   /** User settings, merged over QUIET_SETTINGS. */

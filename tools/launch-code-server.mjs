@@ -234,11 +234,11 @@ export async function launchCodeServer(options = {}) {
   };
 
   try {
-    if (vsix) {
+    for (const file of [...(vsix ? [vsix] : []), ...(options.extraVsix ?? [])]) {
       const started = Date.now();
-      const output = await runToEnd(process.execPath, [entry, ...dirArgs, '--force', '--install-extension', resolve(vsix)], { env, timeoutMs: 120_000, what: `Installing ${vsix} into code-server` });
-      if (!/successfully installed/i.test(output)) throw new Error(`Installing ${vsix} into code-server printed no success line:\n${output}`);
-      log(`code-server: installed ${vsix} in ${Date.now() - started} ms`);
+      const output = await runToEnd(process.execPath, [entry, ...dirArgs, '--force', '--install-extension', resolve(file)], { env, timeoutMs: 120_000, what: `Installing ${file} into code-server` });
+      if (!/successfully installed/i.test(output)) throw new Error(`Installing ${file} into code-server printed no success line:\n${output}`);
+      log(`code-server: installed ${file} in ${Date.now() - started} ms`);
     }
   } catch (error) {
     removeProfile({ always: true });

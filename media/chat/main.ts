@@ -52,7 +52,8 @@ const form = element('form', 'composer');
 const chipRow = element('div', 'chips');
 chipRow.setAttribute('aria-label', 'Attached context');
 const input = element('textarea', 'input');
-input.placeholder = 'Ask about your code… (Enter to send, Shift+Enter for a new line)';
+const chatPlaceholder = 'Ask about your code… (Enter to send, Shift+Enter for a new line)';
+input.placeholder = chatPlaceholder;
 input.rows = 3;
 input.setAttribute('aria-label', 'Message');
 const promptInfo = element('div', 'prompt-info');
@@ -116,13 +117,24 @@ function renderStatus(next: ChatModelStatus): void {
   }
   header.append(row);
   if (!next.canChat) {
-    header.append(element('p', 'notice', next.notice ?? 'This model cannot chat.'), button('link', 'Choose a chat model…', 'Choose a chat-capable model', () => vscode.postMessage({ type: 'command', command: 'chooseModel' })));
+    // Plain: why, and the one thing to do about it; the composer below is visibly off.
+    header.append(element('p', 'notice', next.notice ?? 'This model cannot chat.'), button('choose-model', 'Choose a Chat Model…', 'Choose a chat-capable model', () => vscode.postMessage({ type: 'command', command: 'chooseModel' })));
   }
+  app.classList.toggle('cannot-chat', !next.canChat);
   input.disabled = !next.canChat;
+  input.placeholder = next.canChat ? chatPlaceholder : `${next.modelLabel} cannot chat. Choose a chat model above to ask questions here.`;
   send.disabled = !next.canChat;
   attachSelection.disabled = !next.canChat;
   attachFile.disabled = !next.canChat;
   scheduleMeasure();
+}
+
+/** Draws the eye to something already on screen instead of repeating it. */
+function flash(node: Element): void {
+  node.classList.remove('flash');
+  // Restart the animation (reading layout between the two class changes).
+  void (node as HTMLElement).offsetWidth;
+  node.classList.add('flash');
 }
 
 function renderUser(message: StoredUserMessage): HTMLElement {
@@ -185,6 +197,19 @@ function renderAssistant(message: StoredAssistantMessage, hasExplain: boolean): 
 }
 
 function renderNotice(text: string, action?: 'chooseModel'): void {
+  // Said already: the header's "cannot chat" notice (Explain Selection with a completion-only model),
+  // or the notice just above. Point at it rather than adding a copy per attempt.
+  const headerNotice = header.querySelector('.notice');
+  if (headerNotice && headerNotice.textContent === text) {
+    flash(headerNotice);
+    header.querySelector<HTMLButtonElement>('button.choose-model')?.focus();
+    return;
+  }
+  const last = transcript.lastElementChild;
+  if (last?.classList.contains('notice') && last.querySelector('span')?.textContent === text) {
+    flash(last);
+    return;
+  }
   const node = element('div', 'message notice');
   node.setAttribute('role', 'status');
   node.append(element('span', '', text));

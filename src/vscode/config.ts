@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { defaultEngineSettings } from '../core/completions/engine';
+import { defaultEngineSettings } from '../core/completions/defaults';
 
 /** Every Tokenscope setting, typed. Declared (with defaults and descriptions) in package.json. */
 export interface TokenscopeConfig {

@@ -1,4 +1,6 @@
 import * as vscode from 'vscode';
+import { join } from 'node:path';
+import { TokenizerWorkerClient } from '../core/tokenizerWorker/client';
 import { CommandRegistry } from './commandRegistry';
 import { chatViewId } from './chatView';
 import { registerChat } from './chat/registerChat';
@@ -43,6 +45,9 @@ export function activate(context: vscode.ExtensionContext): void {
     log.debug(`Activation: ${feature} registered in ${(performance.now() - started).toFixed(1)} ms`);
     return result;
   };
+  // One tokenizer worker thread for the Token lens and completion prompts, started on first use.
+  const tokenizerWorker = new TokenizerWorkerClient({ entry: join(context.extensionPath, 'dist', 'tokenizerWorker.js'), rootDir: context.extensionPath, log: (level, message) => log[level](message) });
+  context.subscriptions.push({ dispose: () => tokenizerWorker.dispose() });
   // Choose Model, downloads, the model manager; chat asks it to offer a chat model in place of mini.
   const catalog = timed('models', () => registerModels(context, { log, commands }));
   // OpenAI-compatible servers (Connect to a Server…): connections made on first use.
@@ -51,8 +56,8 @@ export function activate(context: vscode.ExtensionContext): void {
   registerServerCommands(commands, servers, log);
   const chat = timed('chat', () => registerChat(context, { log, commands, runtime: models, offerChatModel: catalog.offerChatModel, servers }));
   // Completions own the status item's state (loading, generating, idle with latency, error).
-  timed('completions', () => registerCompletions(context, { log, status, commands, runtime: models, servers }));
-  timed('token lens', () => registerTokenLens(context, { log, commands }));
+  timed('completions', () => registerCompletions(context, { log, status, commands, runtime: models, servers, tokenizerWorker }));
+  timed('token lens', () => registerTokenLens(context, { log, commands, tokenizerWorker }));
   timed('model info', () => registerModelInfo(context, { log, commands }));
 
   const applyConfig = () => {

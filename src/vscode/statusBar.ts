@@ -1,22 +1,8 @@
 import * as vscode from 'vscode';
+import { describeLastAnswer, type CompletionStatusView } from '../core/completions/status';
 
-/** What the model status item shows. Every request path sets `idle` again in a `finally`. */
-export type ModelState =
-  | {
-      readonly kind: 'idle';
-      readonly lastLatencyMs?: number;
-      readonly tokensPerSecond?: number;
-      /** The last suggestion's confidence (geometric mean of its token probabilities). */
-      readonly confidence?: number;
-      /** Set when the last automatic suggestion was hidden for being below this confidence. */
-      readonly hiddenBelow?: number;
-      /** Why there is no confidence (a server that sends no logprobs). */
-      readonly noConfidence?: string;
-    }
-  | { readonly kind: 'loading'; readonly progress?: string }
-  | { readonly kind: 'generating' }
-  | { readonly kind: 'disabled' }
-  | { readonly kind: 'error'; readonly reason: string };
+/** What the model status item shows: the completion status core's view (src/core/completions/status.ts). */
+export type ModelState = CompletionStatusView;
 
 /**
  * The model item in the status bar: model name and state; a click opens the status menu. State is
@@ -50,25 +36,13 @@ export class ModelStatusItem implements vscode.Disposable {
     this.item.backgroundColor = undefined;
     switch (state.kind) {
       case 'idle': {
-        const speed = state.lastLatencyMs === undefined ? '' : ` ${Math.round(state.lastLatencyMs)} ms`;
-        const rate = state.tokensPerSecond === undefined ? '' : ` · ${state.tokensPerSecond.toFixed(0)} tok/s`;
-        const percent = (value: number) => `${Math.round(value * 100)}%`;
-        const sure = state.confidence === undefined ? '' : ` · ${state.hiddenBelow !== undefined ? '$(eye-closed) ' : ''}${percent(state.confidence)} sure`;
-        this.item.text = `$(sparkle) ${name}${speed}${rate}${sure}`;
-        const lines = [`Tokenscope: ${name} is ready.${speed ? ` Last completion took${speed}${rate}.` : ''}`];
-        if (state.confidence !== undefined && state.hiddenBelow !== undefined) {
-          lines.push(`The last suggestion was hidden: the model gave its tokens ${percent(state.confidence)} probability on average, below tokenscope.completions.minConfidence (${percent(state.hiddenBelow)}). Press Alt+\\ to see it anyway.`);
-        } else if (state.confidence !== undefined) {
-          lines.push(`The model gave the last suggestion's tokens ${percent(state.confidence)} probability on average (geometric mean).`);
-        } else if (state.noConfidence) {
-          lines.push(state.noConfidence);
-        }
-        lines.push('Click for options.');
-        this.item.tooltip = lines.join('\n');
+        const last = describeLastAnswer(state.last);
+        this.item.text = `$(sparkle) ${name}${last.text ? ` ${last.text}` : ''}`;
+        this.item.tooltip = [`Tokenscope: ${name} is ready.`, ...last.tooltip, 'Click for options.'].join('\n');
         break;
       }
       case 'loading':
-        this.item.text = `$(loading~spin) ${name}${state.progress ? ` ${state.progress}` : ''}`;
+        this.item.text = `$(loading~spin) ${name}`;
         this.item.tooltip = `Tokenscope: loading ${name}…`;
         break;
       case 'generating':

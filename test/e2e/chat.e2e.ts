@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FrameLocator, Page } from 'playwright-core';
-import { repoRoot, startWorkbench, type Workbench } from './harness/workbench';
+import { repoRoot, startWorkbench, waitUntilShown, type Workbench } from './harness/workbench';
 
 const transcripts = join(repoRoot, 'test', 'fixtures', 'transcripts');
 const sampleWorkspace = join(transcripts, 'sample');
@@ -133,7 +133,7 @@ describe('Chat, Explain Selection and reasoning annotations (replay backend)', {
 
     await answer.locator('.md-link').click();
     const dialog = workbench.page.locator('.monaco-dialog-box');
-    await dialog.filter({ hasText: /links to https:\/\/example\.com\// }).waitFor();
+    await waitUntilShown(dialog.filter({ hasText: /links to https:\/\/example\.com\// }));
     await workbench.screenshot('chat-link-confirm');
     await dialog.locator('.monaco-button', { hasText: 'Cancel' }).click();
     await dialog.waitFor({ state: 'hidden' });
@@ -189,7 +189,7 @@ describe('Chat, Explain Selection and reasoning annotations (replay backend)', {
     const hover = page.locator('.monaco-hover', { hasText: /Answer about line 3/ });
     await hover.waitFor();
     assert.match(await hover.innerText(), /remembers the most recent failure so it can be rethrown later/);
-    await page.waitForTimeout(500); // the hover fades in
+    await waitUntilShown(hover.first());
     await workbench.screenshot('explain-hover');
     await page.mouse.move(5, 5);
 
@@ -315,22 +315,49 @@ describe('Chat with the built-in mini model', { timeout: 300_000 }, () => {
 
   it('says plainly that mini cannot chat and offers a chat model, for chat and for explain', async () => {
     const chat = await openChat(workbench);
+    // One plain state: why, one button that offers a chat model, and a composer that is visibly off.
     await chat.locator('.status .notice', { hasText: /cannot chat or explain/ }).waitFor();
-    await chat.locator('.status button.link', { hasText: 'Choose a chat model…' }).waitFor();
-    assert.equal(await chat.locator('textarea.input').isDisabled(), true);
+    const choose = chat.locator('.status button.choose-model', { hasText: 'Choose a Chat Model…' });
+    await choose.waitFor();
+    const input = chat.locator('textarea.input');
+    assert.equal(await input.isDisabled(), true);
+    assert.match((await input.getAttribute('placeholder')) ?? '', /^tokenscope-mini cannot chat\. Choose a chat model above/);
+    assert.equal(await chat.locator('button.send').isVisible(), false, 'no Send button to press');
+    assert.ok(Number(await input.evaluate((element) => getComputedStyle(element).opacity)) < 1, 'the disabled input looks disabled');
 
+    // Explain Selection three times: the refusal is the header's notice, shown once; toasts say it outside the panel.
     const { page } = workbench;
     await workbench.openFile('retry.ts');
     await page.locator('.editor-group-container.active .monaco-editor .view-lines').click();
     await page.keyboard.press('Control+A');
     await page.locator('.editor-group-container.active .selected-text').first().waitFor();
+    // The first Explain offers the recommended chat model, with its size, to download and switch to.
     await page.keyboard.press('Control+Alt+KeyE');
-    await chat.locator('.message.notice', { hasText: /cannot chat or explain/ }).waitFor();
-    // The first use offers the recommended chat model, with its size, to download and switch to.
     await page.locator('.notifications-toasts', { hasText: /Explain Selection needs a chat model.*Download Qwen2\.5-Coder-0\.5B-Instruct \(~862\.0 MB, Apache-2\.0\)/ }).waitFor();
     await page.locator('.notifications-toasts .monaco-button', { hasText: 'Download (~862.0 MB)' }).waitFor();
+    await chat.locator('.status .notice.flash').waitFor();
+    // Explain again, twice: the offer is not repeated; a toast says why outside the panel, and the
+    // header's notice is pointed at (flashed) instead of copied.
+    const toast = page.locator('.notifications-toasts .notification-toast', { hasText: /cannot chat or explain/ }).first();
+    for (let attempt = 0; attempt < 2; attempt++) {
+      await page.locator('.editor-group-container.active .monaco-editor .view-lines').click();
+      await page.keyboard.press('Control+A');
+      await page.keyboard.press('Control+Alt+KeyE');
+      await toast.waitFor();
+      await chat.locator('.status .notice.flash').waitFor();
+    }
+    await waitUntilShown(toast);
+    const panelText = await chat.locator('#app').innerText();
+    assert.equal(panelText.match(/cannot chat or explain/g)?.length, 1, `the refusal is in the panel once:
+${panelText}`);
+    assert.equal(await chat.locator('.message.notice').count(), 0, 'no copies in the conversation');
     assert.equal(await chat.locator('.message.assistant').count(), 0, 'no generated text');
     await workbench.screenshot('chat-mini');
+
+    // The button offers a chat model: it runs Choose Model, whose picker opens.
+    await choose.click();
+    await page.locator('.quick-input-widget').waitFor({ state: 'visible' });
+    await page.keyboard.press('Escape');
   });
 });
 

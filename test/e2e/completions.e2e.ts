@@ -2,10 +2,10 @@
 // model in a real VS Code (code-server) in headless chromium. Type in a source file, see ghost
 // text produced by the model, accept it with Tab, check the document and the status bar latency.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startWorkbench, type Workbench } from './harness/workbench';
+import { sampleWorkspace, startWorkbench, waitUntilShown, type Workbench } from './harness/workbench';
 
 /**
  * The built-in model by default. TOKENSCOPE_E2E_COMPLETION_MODEL=<absolute model folder> runs the same
@@ -115,3 +115,79 @@ describe('inline completions in a real VS Code', { timeout: 420_000 }, () => {
     console.log(`# completion: "${ghostText.replace(/\n/g, '\\n')}" · status bar: "${statusText}" · ${record[0]}`);
   });
 });
+
+describe('inline completions: the column after Enter, held-back and cached suggestions', { timeout: 420_000 }, () => {
+  let workbench: Workbench;
+
+  before(async () => {
+    workbench = await startWorkbench({
+      name: 'completions-status',
+      settings: {
+        'tokenscope.model': completionModel,
+        'tokenscope.completions.debounceMs': 80,
+        // Every automatic suggestion is held back: the status must say so.
+        'tokenscope.completions.minConfidence': 0.99,
+        'editor.inlineSuggest.enabled': true,
+        'editor.quickSuggestions': { other: false, comments: false, strings: false },
+        'editor.suggestOnTriggerCharacters': false,
+      },
+    });
+  }, { timeout: 300_000 });
+
+  after(async () => {
+    await workbench?.stop();
+  });
+
+  it('after Enter the ghost text starts at the indented cursor; a held-back suggestion says so, and Alt+\\ shows it "from cache"', async () => {
+    const { page } = workbench;
+    // The document of the real-output fixture `py-enter-after-if` (test/unit/completions/fixtures):
+    // the built-in model answers ` n = n` there, one column right of the cursor before post-processing.
+    const fixture = readFileSync(join(sampleWorkspace, 'src', 'fibonacci.py'), 'utf8');
+    writeFileSync(join(workbench.workspaceDir, 'src', 'column.py'), `${fixture}\n\ndef fib_sum(n: int) -> int:\n    if n < 2:`);
+    await workbench.openFile('src/column.py');
+    const editor = page.locator('.editor-group-container.active .monaco-editor').first();
+    await editor.locator('.view-lines', { hasText: 'if n < 2:' }).waitFor();
+    await editor.locator('.view-lines').click();
+    await page.keyboard.press('Control+End');
+    await page.keyboard.press('Enter');
+
+    // Held back: the item's own text says so, with how sure the model was and how to see it.
+    const heldBack = page.locator('.statusbar-item', { hasText: /held back · \d+% sure · Alt\+\\ shows it/ }).first();
+    await heldBack.waitFor({ state: 'visible', timeout: 60_000 });
+    await workbench.screenshot('completion-held-back');
+    await workbench.waitForLog(/Suggestion held back \(model\): the model was \d+% sure, below tokenscope\.completions\.minConfidence \(99%\)/);
+    assert.equal(await page.locator(ghostSelector).count(), 0, 'no ghost text while held back');
+
+    // Alt+\ shows it, straight from the cache (the model is not asked again), and the status says so.
+    await page.keyboard.press('Alt+\\');
+    const ghost = page.locator(ghostSelector).first();
+    await ghost.waitFor({ state: 'visible', timeout: 20_000 });
+    const fromCache = page.locator('.statusbar-item', { hasText: /tokenscope-mini from cache · \d+% sure/ }).first();
+    await fromCache.waitFor({ state: 'visible', timeout: 20_000 });
+    await fromCache.hover();
+    const tooltip = page.locator('.monaco-hover:not(.hidden)', { hasText: 'came from the cache' }).first();
+    await tooltip.waitFor({ state: 'visible' });
+    await waitUntilShown(tooltip);
+    assert.doesNotMatch(await tooltip.innerText(), /\b0 ms\b|tok\/s/, 'no zero latency with a rate for a cached answer');
+    await workbench.screenshot('completion-from-cache');
+    // Out of the way of the editor (a token hover there would take the Tab).
+    await page.mouse.move(0, 0);
+    await tooltip.waitFor({ state: 'hidden' });
+
+    // The ghost text starts at the cursor: its first character is not a space, and it begins where the cursor is.
+    const ghostText = (await page.locator(ghostSelector).allInnerTexts()).join('').replace(/\u00a0/g, ' ');
+    assert.match(ghostText, /^\S/, `the ghost text "${ghostText}" starts with whitespace`);
+    const cursorBox = await editor.locator('.cursors-layer .cursor').first().boundingBox();
+    const ghostBox = await ghost.boundingBox();
+    assert.ok(cursorBox && ghostBox && Math.abs(ghostBox.x - cursorBox.x) <= 2, `ghost text at x=${ghostBox?.x}, cursor at x=${cursorBox?.x}`);
+    await workbench.screenshot('completion-after-enter');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Control+S');
+    await page.waitForTimeout(1000);
+    const saved = readFileSync(join(workbench.workspaceDir, 'src', 'column.py'), 'utf8');
+    const inserted = saved.slice(saved.lastIndexOf('    if n < 2:\n')).split('\n')[1] ?? '';
+    assert.equal(inserted, `        ${ghostText.split('\n')[0].trimEnd()}`, `the accepted line sits at the editor's indentation: ${JSON.stringify(inserted)}`);
+    console.log(`# after Enter: ghost text ${JSON.stringify(ghostText)}, accepted line ${JSON.stringify(inserted)}`);
+  });
+});
+

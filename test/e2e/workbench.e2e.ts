@@ -117,9 +117,21 @@ describe('Tokenscope in a real VS Code', { timeout: 300_000 }, () => {
     // Bars are drawn: widths come from the nonce'd stylesheet, which a CSP mistake would block.
     const widths = await frame.locator('tr.active-row .seg').evaluateAll((segments) => segments.map((segment) => segment.getBoundingClientRect().width));
     assert.ok(widths.length >= 3 && widths.every((width) => width > 0), `parameter bar segments: ${widths.join(', ')}`);
-    await workbench.runCommand('View: Toggle Primary Side Bar Visibility'); // room for the whole table
+    // A laptop-sized window with the side bar open: the whole table fits the editor, no sideways scrolling.
+    await page.setViewportSize({ width: 1280, height: 800 });
+    assert.ok(await page.locator('.part.sidebar').isVisible(), 'the side bar is open');
+    const fits = async () => frame.locator('.scroll').evaluate((element) => ({ scrollWidth: element.scrollWidth, clientWidth: element.clientWidth }));
+    let size = await fits();
+    for (let attempt = 0; attempt < 20 && size.clientWidth > 1000; attempt++) {
+      await page.waitForTimeout(100); // the webview follows the new editor width
+      size = await fits();
+    }
+    assert.ok(size.scrollWidth <= size.clientWidth, `the table is ${size.scrollWidth} px wide in a ${size.clientWidth} px editor`);
+    // No tooltip (the tab's, after the layout moved under the mouse) over the page in the screenshot.
+    await page.mouse.move(0, 0);
+    await page.waitForFunction(() => !Array.from(document.querySelectorAll('.monaco-hover')).some((hover) => hover.checkVisibility()), undefined, { timeout: 10_000 }).catch(() => undefined);
     await workbench.screenshot('model-architecture');
-    await workbench.runCommand('View: Toggle Primary Side Bar Visibility');
+    await page.setViewportSize({ width: 1400, height: 900 });
     await workbench.runCommand('View: Close Editor');
   });
 

@@ -5,6 +5,7 @@ import type { ExtraContextBuffer } from './extraContext';
 import type { FimTemplate } from './fimTemplates';
 import { LruCache } from './lruCache';
 import { completionShape, cutRepetition, postProcess, shapeCompletion, type CompletionShape, type CursorContext } from './postProcess';
+import { defaultEngineSettings } from './defaults';
 import { defaultPromptBudget, extractWindow, windowKey, type LocalWindow, type PromptBuilder } from './promptBuilder';
 
 /** A loaded model as the completion engine sees it. */
@@ -50,21 +51,7 @@ export interface EngineSettings {
   readonly minConfidence: number;
 }
 
-export const defaultEngineSettings: EngineSettings = {
-  debounceMs: 100,
-  maxTokens: 48,
-  linesBefore: defaultPromptBudget.linesBefore,
-  linesAfter: defaultPromptBudget.linesAfter,
-  triggerInMiddleOfWord: false,
-  extraContext: true,
-  windowTokens: defaultPromptBudget.windowTokens,
-  extraContextTokens: defaultPromptBudget.extraContextTokens,
-  cacheSize: 250,
-  speculative: true,
-  maxLines: 16,
-  prefillTargetMs: 250,
-  minConfidence: 0.15,
-};
+export { defaultEngineSettings };
 
 export interface CompletionRequest {
   readonly document: DocumentLines;

@@ -1,11 +1,10 @@
 import { BUILTIN_MODELS } from '../models/catalog';
-import { loadTokenizerFromFolder } from '../tokenizers/huggingface';
 import type { ModelTokenizer } from '../tokenizers/types';
 import type { CompletionBackend } from './backend';
 import type { CompletionModel } from './engine';
 import { detectFimTemplate } from './fimTemplates';
 import { LocalPromptBuilder } from './promptBuilder';
-import { WorkerPromptBuilder, type PromptWorkerOptions } from './promptWorkerClient';
+import type { TokenizerWorkerClient } from '../tokenizerWorker/client';
 import { RuntimeCompletionBackend, type GenerationSource } from './runtimeBackend';
 
 /** Raised when a model cannot complete at the cursor; the message is for the user. */
@@ -67,9 +66,12 @@ export interface LoadedModelInfo {
  * token ids cross to the model process). A model without FIM tokens fails here, with the reason.
  */
 export interface CompletionModelCacheOptions {
-  /** Build prompts in a worker thread (the extension); without it, in this thread. */
-  readonly worker?: PromptWorkerOptions;
-  /** Tokenizer loader for in-thread builds (tests inject one). */
+  /** Build prompts in the tokenizer worker thread (the extension); without it, in this thread. */
+  readonly worker?: Pick<TokenizerWorkerClient, 'promptBuilder'>;
+  /**
+   * Tokenizer loader for in-thread builds (the CLI, benchmarks, tests: `loadTokenizerFromFolder`).
+   * Passed in rather than imported, so the extension host's bundle carries no tokenizer code.
+   */
   readonly loadTokenizer?: (dir: string) => Promise<ModelTokenizer>;
 }
 
@@ -86,7 +88,7 @@ export class CompletionModelCache {
     if (this.current?.key === key) return this.current.model;
     const previous = this.current?.model;
     const model = this.create(info);
-    // The previous model's worker (if any) is no longer needed.
+    // The previous model's prompt builder is no longer needed.
     void previous?.then((old) => old.prompts.dispose?.(), () => undefined);
     // A failed load is retried on the next request, not remembered forever.
     model.catch(() => {
@@ -107,14 +109,15 @@ export class CompletionModelCache {
     const { worker } = this.options;
     if (worker && info.specialTokens) {
       // The runtime reports the vocabulary's added tokens: enough to choose the template here,
-      // while the tokenizer itself loads in the worker.
+      // while the tokenizer itself loads in the worker (once, shared with the Token lens).
       const special = info.specialTokens;
       const detection = detectFimTemplate({ modelType: info.modelType, builtin, hasToken: (token) => Object.prototype.hasOwnProperty.call(special, token) });
       if (!detection.ok) throw new NoFimSupportError(`${info.label}: ${detection.reason}`);
-      const prompts = await WorkerPromptBuilder.start(info.dir, detection.template, worker);
+      const prompts = await worker.promptBuilder(info.dir, info.label, detection.template);
       return { id: info.id, label: info.label, prompts, template: detection.template, contextLength: info.contextLength, eosTokenIds: info.eosTokenIds, backend };
     }
-    const tokenizer = await (this.options.loadTokenizer ?? loadTokenizerFromFolder)(info.dir);
+    if (!this.options.loadTokenizer) throw new Error(`No way to load the tokenizer of ${info.label}: give the completion model cache a tokenizer worker or a loader.`);
+    const tokenizer = await this.options.loadTokenizer(info.dir);
     return completionModelFrom({ id: info.id, label: info.label, modelType: info.modelType, builtin, contextLength: info.contextLength, eosTokenIds: info.eosTokenIds, tokenizer, backend });
   }
 }

@@ -279,14 +279,81 @@ function cutRepeatedLines(text: string): string {
 }
 
 /**
- * The whole pipeline: stop strings, shape (single/multi-line and block end), loops, bracket
- * balance, repeated-suffix trimming, and never whitespace-only. Returns undefined when nothing useful is left.
+ * The file's indentation step in columns (a tab counts 4, as in {@link indentWidth}): the most
+ * common increase of indentation from one non-blank line to the next in the lines before the
+ * cursor, as editors detect it; one-column increases (` * ` lines of doc comments) count only when
+ * there is nothing else. 4 when those lines never indent.
+ */
+export function indentStep(prefix: string): number {
+  // Whole lines only: the cursor line is the editor's own indentation, and a cut line would measure nothing.
+  const start = prefix.length > 4000 ? prefix.indexOf('\n', prefix.length - 4000) + 1 : 0;
+  const lines = prefix.slice(start).split('\n').slice(0, -1).filter((line) => !isBlank(line));
+  const votes = new Map<number, number>();
+  for (let index = 1; index < lines.length; index++) {
+    const increase = indentWidth(lines[index]) - indentWidth(lines[index - 1]);
+    if (increase > 0) votes.set(increase, (votes.get(increase) ?? 0) + 1);
+  }
+  if (votes.size > 1) votes.delete(1);
+  let step = 4;
+  let best = 0;
+  for (const [increase, count] of votes) {
+    if (count > best || (count === best && increase < step)) {
+      step = increase;
+      best = count;
+    }
+  }
+  return step;
+}
+
+/** Removes up to `columns` columns of spaces from the end of a line's indentation (a tab is never split). */
+function dedentBy(line: string, columns: number): string {
+  const indentation = /^[ \t]*/.exec(line)?.[0] ?? '';
+  let keep = indentation.length;
+  let removed = 0;
+  while (removed < columns && keep > 0 && indentation[keep - 1] === ' ') {
+    keep--;
+    removed++;
+  }
+  return indentation.slice(0, keep) + line.slice(indentation.length);
+}
+
+/**
+ * On a line where the editor already put the indentation (only spaces or tabs before the cursor),
+ * the suggestion's first line must start on an indentation step. Small models often begin with a
+ * space that their tokenizer attaches to the next word (`\s+(?!\S)` splits eight spaces and `n`
+ * into seven spaces and ` n`), so after the editor's eight spaces they answer ` n = 1`: one column
+ * too far. Leading whitespace that ends between two steps is cut back to the step before it (whole
+ * extra steps stay), and the lines the model indented under that first line move with it.
+ */
+export function fitToIndentation(text: string, context: Pick<CursorContext, 'linePrefix' | 'prefix'>): string {
+  if (!/^[ \t]+$/.test(context.linePrefix)) return text;
+  const lead = /^[ \t]*/.exec(text)?.[0] ?? '';
+  if (lead.length === 0 || lead.length === text.length) return text;
+  const editorColumn = indentWidth(context.linePrefix);
+  const modelColumn = editorColumn + indentWidth(lead);
+  const step = indentStep(context.prefix);
+  const extra = modelColumn % step;
+  if (extra === 0) return text;
+  const lines = text.split('\n');
+  lines[0] = modelColumn - extra <= editorColumn ? lines[0].slice(lead.length) : dedentBy(lines[0], extra);
+  const shift = modelColumn - Math.max(editorColumn, modelColumn - extra);
+  for (let index = 1; index < lines.length; index++) {
+    if (!isBlank(lines[index]) && indentWidth(lines[index]) >= modelColumn) lines[index] = dedentBy(lines[index], shift);
+  }
+  return lines.join('\n');
+}
+
+/**
+ * The whole pipeline: stop strings, shape (single/multi-line and block end), loops, leading
+ * whitespace that fits what the editor already inserted, bracket balance, repeated-suffix trimming,
+ * and never whitespace-only. Returns undefined when nothing useful is left.
  */
 export function postProcess(raw: string, context: CursorContext): string | undefined {
   const shaped = shapeCompletion(raw, context);
   let shapedText = cutRepetition(shaped.text);
   // After `return ` the model's own leading spaces would only double the space already typed.
   if (/\S[ \t]$/.test(context.linePrefix)) shapedText = shapedText.replace(/^[ \t]+/, '');
+  shapedText = fitToIndentation(shapedText, context);
   const balanced = balanceBrackets(shapedText, openBrackets(context.prefix));
   let text = trimRepeatedSuffix(balanced.text, context, balanced.extraClosers);
   // Trailing whitespace is noise, except a line break that puts closing text after the cursor on its own line.

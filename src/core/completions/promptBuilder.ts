@@ -2,6 +2,7 @@ import type { ModelTokenizer, Tokenizer } from '../tokenizers/types';
 import type { CursorPosition, DocumentLines } from './document';
 import { inertText, renderInertPrompt, renderPrompt, tokenSpellings, type FimTemplate, type PromptPart, type RepoFile } from './fimTemplates';
 import { hashString } from './hash';
+import { defaultPromptBudget } from './defaults';
 import { LruCache } from './lruCache';
 
 export interface PromptBudget {
@@ -17,7 +18,7 @@ export interface PromptBudget {
   readonly extraContextTokens: number;
 }
 
-export const defaultPromptBudget: PromptBudget = { linesBefore: 256, linesAfter: 64, windowTokens: 1024, prefixShare: 0.75, extraContextTokens: 512 };
+export { defaultPromptBudget };
 
 /**
  * Prefix windows start on a multiple of this many lines, so typing on the next lines keeps the same
@@ -302,9 +303,9 @@ export interface PromptRequest {
 export type PromptIds = Pick<BuiltPrompt, 'ids' | 'stopTokenIds' | 'stopStrings' | 'text' | 'fim' | 'prefixTokens' | 'suffixTokens' | 'extraTokens' | 'extraChunks'>;
 
 /**
- * Builds prompts for one model. Local: in this thread (CLI, benchmark, tests). The extension uses a
- * worker thread (promptWorkerClient.ts), so loading a large tokenizer and encoding never block the
- * extension host.
+ * Builds prompts for one model. Local: in this thread (CLI, benchmark, tests). The extension builds
+ * them in the tokenizer worker thread (src/core/tokenizerWorker/client.ts), so loading a large
+ * tokenizer and encoding never block the extension host.
  */
 export interface PromptBuilder {
   build(request: PromptRequest): PromptIds | Promise<PromptIds>;

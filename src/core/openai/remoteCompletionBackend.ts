@@ -17,7 +17,7 @@ import type { CompletionBackend, GeneratedChunk, GenerateRequest, GenerateSummar
 import type { CompletionModel } from '../completions/engine';
 import { detectFimTemplate, fimTemplates, type FimTemplate } from '../completions/fimTemplates';
 import { LocalPromptBuilder, type PromptBuilder } from '../completions/promptBuilder';
-import { WorkerPromptBuilder, type PromptWorkerOptions } from '../completions/promptWorkerClient';
+import type { TokenizerWorkerClient } from '../tokenizerWorker/client';
 import { ApproximateTokenizer } from '../tokenizers/approximate';
 import { ServerError } from './client';
 import type { CompletionChunk, CompletionRequestBody, WireChatLogprobs, WireLegacyLogprobs } from './protocol';
@@ -160,8 +160,8 @@ export interface RemoteCompletionModelOptions {
   /** The model name on the server (empty: the server's first). */
   readonly model: string;
   readonly preference?: CompletionPromptPreference;
-  /** Build prompts in a worker thread (the extension), when the tokenizer has a folder. */
-  readonly worker?: PromptWorkerOptions;
+  /** Build prompts in the tokenizer worker thread (the extension), when the tokenizer has a folder. */
+  readonly worker?: Pick<TokenizerWorkerClient, 'promptBuilder'>;
   readonly signal?: AbortSignal;
   /** Told once which way prompts go and why (logs). */
   readonly onChoice?: (description: string) => void;
@@ -190,7 +190,7 @@ export async function remoteCompletionModel(options: RemoteCompletionModelOption
   const chosen = mode === 'suffix' ? fimTemplates['server-fim'] : template!;
   let prompts: PromptBuilder;
   if (resolved && mode !== 'suffix') {
-    prompts = options.worker && resolved.dir ? await WorkerPromptBuilder.start(resolved.dir, chosen, options.worker) : new LocalPromptBuilder(resolved.tokenizer, chosen);
+    prompts = options.worker && resolved.dir ? await options.worker.promptBuilder(resolved.dir, serverModel.id, chosen) : new LocalPromptBuilder(resolved.tokenizer, chosen);
   } else {
     prompts = new LocalPromptBuilder(new ApproximateTokenizer(`server:${serverModel.id}`, serverModel.id, chosen.controlTokens.concat(chosen.stopTokens)), chosen);
   }

@@ -2,7 +2,7 @@
  * Cost arithmetic (tokens → USD), money formatting that stays readable for tiny amounts, and the
  * price table with the user's additions and overrides from `tokenscope.cost.customModels`.
  */
-import { BUILTIN_TOKENIZERS, MODEL_TOKENIZER_ID } from '../tokenizers/registry';
+import { BUILTIN_TOKENIZERS, MODEL_TOKENIZER_ID } from '../tokenizers/descriptors';
 import { PRICED_MODELS, type PricedModel } from './prices';
 
 export interface CostEstimate {

@@ -27,7 +27,8 @@ export interface ChatControllerDeps {
   readonly estimateCost: () => CostEstimator | undefined;
   readonly updateSetting: (key: string, value: unknown) => Thenable<void>;
   /** Offers a chat model in place of the built-in one (once; the models feature decides when). */
-  readonly offerChatModel?: (trigger: 'chat' | 'explain') => void;
+  /** Offers the recommended chat model in place of a completion-only one; false when it was not offered (already once, or not the built-in model). */
+  readonly offerChatModel?: (trigger: 'chat' | 'explain') => boolean;
 }
 
 interface ActiveTurn {
@@ -141,8 +142,15 @@ export class ChatController implements vscode.Disposable {
   /** Says plainly why chat cannot run, with the way out, instead of generating anything. */
   private refuseIfCannotChat(backend: ChatBackend, trigger: 'chat' | 'explain' = 'chat'): boolean {
     if (backend.info.canChat) return false;
-    this.deps.offerChatModel?.(trigger);
     this.deps.view.post({ type: 'notice', text: backend.info.notice ?? `${backend.info.label} cannot chat.`, action: 'chooseModel' });
+    // The first refusal in a window offers the recommended chat model. After that, Explain (run from
+    // the editor, where the panel may be hidden) still says why in a notification.
+    const offered = this.deps.offerChatModel?.(trigger) ?? false;
+    if (!offered && trigger === 'explain') {
+      void vscode.window.showInformationMessage(backend.info.notice ?? 'This model cannot chat.', 'Choose a Chat Model…').then((choice) => {
+        if (choice) void vscode.commands.executeCommand('tokenscope.chooseModel');
+      });
+    }
     return true;
   }
 
@@ -174,13 +182,7 @@ export class ChatController implements vscode.Disposable {
     }
     await this.deps.view.reveal();
     const backend = this.deps.backend();
-    if (this.refuseIfCannotChat(backend, 'explain')) {
-      if (this.deps.offerChatModel) return;
-      void vscode.window.showInformationMessage(backend.info.notice ?? 'This model cannot chat.', 'Choose a Chat Model…').then((choice) => {
-        if (choice) void vscode.commands.executeCommand('tokenscope.chooseModel');
-      });
-      return;
-    }
+    if (this.refuseIfCannotChat(backend, 'explain')) return;
     const content = buildExplainPrompt(selection.explain).content; // throws a clear message for oversized selections
     const ref: ExplainRef = { uri: editor.document.uri.toString(), path: selection.explain.path, languageId: selection.explain.languageId, startLine: selection.explain.startLine, endLine: lastLine(selection.explain) };
     this.deps.annotations.set(editor.document.uri, [], { conversationId: this.conversation.id, messageId: '' });

@@ -20,7 +20,7 @@ export interface ChatRegistration {
   /** The shared model process; chat with a model folder runs there. */
   readonly runtime?: ModelService;
   /** Offers a chat model (download + switch) when the built-in model is asked to chat or explain. */
-  readonly offerChatModel?: (trigger: 'chat' | 'explain') => void;
+  readonly offerChatModel?: (trigger: 'chat' | 'explain') => boolean;
   /** OpenAI-compatible servers, for `tokenscope.chat.backend: server`. */
   readonly servers?: ServerService;
 }

@@ -48,7 +48,7 @@ function row(model: ComparedModel, index: number, baseline: number | null, width
   const a = model.anatomy;
   const badges = [model.builtin ? '<span class="badge">built-in</span>' : '', model.active ? '<span class="badge active">running</span>' : ''].join('');
   const size = model.parameters === null ? '?' : formatCount(model.parameters);
-  const ratio = model.parameters !== null && baseline && !model.builtin ? `<span class="muted">${Math.round(model.parameters / baseline).toLocaleString('en-US')}×</span>` : '';
+  const ratio = model.parameters !== null && baseline && !model.builtin ? `<div class="muted small">${Math.round(model.parameters / baseline).toLocaleString('en-US')}×</div>` : '';
   const trained = model.trainingTokens ? formatCount(model.trainingTokens) : '—';
   const origin = `<div class="muted small">${[a.modelType, model.role, model.licence].filter(Boolean).map((part) => escapeHtml(part as string)).join(' · ')}</div>`;
   const title = model.repo ? ` title="huggingface.co/${escapeHtml(model.repo)}"` : '';
@@ -59,7 +59,7 @@ function row(model: ComparedModel, index: number, baseline: number | null, width
   <td class="num">${a.numHeads} / ${a.numKvHeads}</td>
   <td class="num">${a.vocabSize.toLocaleString('en-US')}</td>
   <td class="num">${a.contextLength.toLocaleString('en-US')}</td>
-  <td class="num"><strong>${size}</strong> ${ratio}</td>
+  <td class="num"><strong>${size}</strong>${ratio}</td>
   <td class="parts">${parameterBar(model, index, widths)}</td>
   <td class="num">${formatBytes(a.kvCacheBytesPerToken)}</td>
   <td class="num">${trained}</td>
@@ -81,24 +81,26 @@ export function modelInfoHtml(page: ModelInfoPage): string {
     csp: [`default-src 'none'`, `style-src ${page.cspSource} 'nonce-${page.nonce}'`, `img-src ${page.cspSource}`],
     title: 'Model Architecture',
     head: `<style nonce="${page.nonce}">
-  body { font-family: var(--vscode-font-family); font-size: var(--vscode-font-size); color: var(--vscode-foreground); padding: 12px 20px; line-height: 1.45; }
+  body { font-family: var(--vscode-font-family); font-size: var(--vscode-font-size); color: var(--vscode-foreground); padding: 12px 16px; line-height: 1.45; max-width: 1200px; }
   h1 { font-size: 1.4em; font-weight: 600; margin: 0 0 4px; }
   h2 { font-size: 1.1em; font-weight: 600; margin: 20px 0 6px; }
   .lead, .muted { color: var(--vscode-descriptionForeground); }
   .small { font-size: 0.85em; }
   table { border-collapse: collapse; width: 100%; margin-top: 12px; }
-  th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--vscode-widget-border, var(--vscode-panel-border, rgba(128,128,128,0.35))); vertical-align: middle; }
-  thead th { font-weight: 600; color: var(--vscode-descriptionForeground); font-size: 0.9em; white-space: nowrap; }
-  tbody th { font-weight: 500; white-space: nowrap; }
+  th, td { text-align: left; padding: 5px 6px; border-bottom: 1px solid var(--vscode-widget-border, var(--vscode-panel-border, rgba(128,128,128,0.35))); vertical-align: middle; }
+  /* Fits an editor beside the side bar (about 900 px): headers and model names wrap, numbers never do. */
+  thead th { font-weight: 600; color: var(--vscode-descriptionForeground); font-size: 0.9em; vertical-align: bottom; }
+  thead th.num { text-align: right; }
+  tbody th { font-weight: 500; min-width: 10em; }
   td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
   tr.active-row { background: var(--vscode-list-inactiveSelectionBackground, rgba(128,128,128,0.15)); }
   .badge { display: inline-block; font-size: 0.75em; padding: 0 6px; border-radius: 8px; margin-left: 4px; background: var(--vscode-badge-background); color: var(--vscode-badge-foreground); }
   .badge.active { background: var(--vscode-statusBarItem-prominentBackground, var(--vscode-button-background)); color: var(--vscode-button-foreground); }
   .scroll { overflow-x: auto; }
   td.parts { white-space: nowrap; }
-  .bar { display: inline-flex; height: 10px; width: 100px; border-radius: 3px; overflow: hidden; background: var(--vscode-input-background); vertical-align: middle; }
+  .bar { display: flex; height: 10px; width: 72px; border-radius: 3px; overflow: hidden; background: var(--vscode-input-background); }
   .seg { display: block; height: 100%; }
-  .bar-note { margin-left: 6px; font-size: 0.85em; color: var(--vscode-descriptionForeground); }
+  .bar-note { display: block; margin-top: 2px; font-size: 0.85em; color: var(--vscode-descriptionForeground); }
   .seg-embedding { background: var(--vscode-charts-orange, #d18616); }
   .seg-attention { background: var(--vscode-charts-blue, #3794ff); }
   .seg-mlp { background: var(--vscode-charts-green, #89d185); }
@@ -114,7 +116,7 @@ export function modelInfoHtml(page: ModelInfoPage): string {
 <p class="lead">The model Tokenscope runs, next to real open models it can also run. Every number comes from each model's <code>config.json</code>; parameter counts are computed from it (and equal the published ones).</p>
 ${problem}
 <div class="scroll"><table>
-<thead><tr><th>Model</th><th title="Transformer blocks, run one after another">Layers</th><th title="Numbers per token inside the model">Hidden</th><th title="Query heads / key-value heads">Heads q / kv</th><th title="Distinct tokens">Vocabulary</th><th title="Most tokens it can attend to">Context</th><th>Parameters</th><th title="Share of the parameters in the embedding table, attention, MLP and output head">Parameter split</th><th title="16-bit keys and values kept per token of context">KV cache / token</th><th title="Tokens seen in training">Trained on</th></tr></thead>
+<thead><tr><th>Model</th><th class="num" title="Transformer blocks, run one after another">Layers</th><th class="num" title="Numbers per token inside the model">Hidden</th><th class="num" title="Query heads / key-value heads">Heads q / kv</th><th class="num" title="Distinct tokens">Vocabulary</th><th class="num" title="Most tokens it can attend to">Context</th><th class="num">Parameters</th><th title="Share of the parameters in the embedding table, attention, MLP and output head">Parameter split</th><th class="num" title="16-bit keys and values kept per token of context">KV cache / token</th><th class="num" title="Tokens seen in training">Trained on</th></tr></thead>
 <tbody>
 ${rows}
 </tbody>

@@ -10,7 +10,8 @@ import { ModelDownloads, hubTokenSecret } from './downloads';
 
 export interface ModelsRegistration {
   /** On first use of chat or Explain with the built-in model: offer the recommended chat model. */
-  offerChatModel(trigger: 'chat' | 'explain'): void;
+  /** Offers the recommended chat model once per window while the built-in model is active; true when it did. */
+  offerChatModel(trigger: 'chat' | 'explain'): boolean;
 }
 
 /**
@@ -46,7 +47,7 @@ export function registerModels(context: vscode.ExtensionContext, { log, commands
   let offered = false;
   return {
     offerChatModel(trigger) {
-      if (offered || readConfig().model !== builtInModelId) return;
+      if (offered || readConfig().model !== builtInModelId) return false;
       offered = true;
       const model = recommendedModel('chat');
       const what = trigger === 'explain' ? 'Explain Selection needs' : 'Chat needs';
@@ -63,6 +64,7 @@ export function registerModels(context: vscode.ExtensionContext, { log, commands
           else await downloadAndUse(model, downloads, { variant: model.download.defaultVariant });
         } else if (choice === 'Choose…') await vscode.commands.executeCommand('tokenscope.chooseModel');
       });
+      return true;
     },
   };
 }

@@ -3,6 +3,7 @@ import { readConfig } from '../config';
 import type { LensDocuments } from './lensDocuments';
 import { textLength } from './lensDocuments';
 import type { LensTokenizers } from './lensTokenizers';
+import type { TokenRun } from '../../core/tokenizerWorker/protocol';
 
 /** Redraws wait this long after the last edit or scroll, so a burst of keystrokes draws once. */
 const REDRAW_DEBOUNCE_MS = 30;
@@ -13,7 +14,7 @@ const MARGIN_LINES = 20;
  * Token boundaries in the editor: alternating backgrounds (theme colours), a dotted outline on
  * whitespace-only tokens and a `↵` after every newline a token holds. Only the visible ranges are
  * decorated; redraws are debounced, and a redraw whose document or viewport changed before it ran
- * is dropped (stale work never reaches the editor).
+ * is dropped (stale work never reaches the editor). The tokens come from the tokenizer worker.
  */
 export class BoundaryDecorations implements vscode.Disposable {
   private readonly even = vscode.window.createTextEditorDecorationType({ backgroundColor: new vscode.ThemeColor('tokenscope.tokenBackgroundEven') });
@@ -27,6 +28,8 @@ export class BoundaryDecorations implements vscode.Disposable {
     after: { contentText: '↵', color: new vscode.ThemeColor('tokenscope.tokenWhitespaceForeground') },
   });
   private readonly timers = new Map<vscode.TextEditor, NodeJS.Timeout>();
+  /** Draws started per editor: an answer for an older one is dropped. */
+  private readonly generations = new WeakMap<vscode.TextEditor, number>();
   private readonly warnedLarge = new Set<string>();
   private readonly disposables: vscode.Disposable[] = [];
   /** Extension-host milliseconds of the last redraws (for the log and the e2e test). */
@@ -62,7 +65,7 @@ export class BoundaryDecorations implements vscode.Disposable {
       editor,
       setTimeout(() => {
         this.timers.delete(editor);
-        this.draw(editor);
+        void this.draw(editor);
       }, REDRAW_DEBOUNCE_MS),
     );
   }
@@ -71,7 +74,7 @@ export class BoundaryDecorations implements vscode.Disposable {
     for (const type of [this.even, this.odd, this.whitespace, this.newline]) editor.setDecorations(type, []);
   }
 
-  private draw(editor: vscode.TextEditor): void {
+  private async draw(editor: vscode.TextEditor): Promise<void> {
     if (!this.enabled || editor.document.isClosed) {
       this.clear(editor);
       return;
@@ -89,36 +92,50 @@ export class BoundaryDecorations implements vscode.Disposable {
       }
       return;
     }
-    const tokenizer = this.tokenizers.peek(this.tokenizers.chosenId);
-    if (!tokenizer) return; // drawn when the tokenizer has loaded (onDidChange)
-    const tokens = this.documents.peek(document, tokenizer);
-    if (!tokens) return; // drawn when the document's tokens are built (onDidChange)
-    const started = performance.now();
     const version = document.version;
+    const generation = (this.generations.get(editor) ?? 0) + 1;
+    this.generations.set(editor, generation);
+    // The visible lines (and a margin) as offset ranges; the worker answers with their tokens.
+    const ranges = editor.visibleRanges.map((visible) => {
+      const firstLine = Math.max(0, visible.start.line - MARGIN_LINES);
+      const lastLine = Math.min(document.lineCount - 1, visible.end.line + MARGIN_LINES);
+      return new vscode.Range(new vscode.Position(firstLine, 0), document.lineAt(lastLine).rangeIncludingLineBreak.end);
+    });
+    let runs: (TokenRun | undefined)[];
+    try {
+      runs = await Promise.all(ranges.map((range) => this.documents.tokens(document, { start: document.offsetAt(range.start), end: document.offsetAt(range.end) })));
+    } catch (error) {
+      // The chosen tokenizer cannot be loaded: the status item and the hover say why.
+      this.clear(editor);
+      this.log.debug(`Token lens: no boundaries for ${document.uri.fsPath || document.uri.toString()}: ${error instanceof Error ? error.message : String(error)}`);
+      return;
+    }
+    // Stale: edited, scrolled or redrawn again meanwhile; the newer draw is scheduled.
+    if (document.version !== version || this.generations.get(editor) !== generation || !this.enabled || runs.some((run) => run === undefined)) return;
+    const started = performance.now();
     const even: vscode.Range[] = [];
     const odd: vscode.Range[] = [];
     const whitespace: vscode.Range[] = [];
     const newlines: vscode.Range[] = [];
-    const text = tokens.text;
-    for (const visible of editor.visibleRanges) {
-      const firstLine = Math.max(0, visible.start.line - MARGIN_LINES);
-      const lastLine = Math.min(document.lineCount - 1, visible.end.line + MARGIN_LINES);
-      const from = document.offsetAt(new vscode.Position(firstLine, 0));
-      const to = document.offsetAt(document.lineAt(lastLine).rangeIncludingLineBreak.end);
-      tokens.forEachToken(from, to, (token) => {
-        if (token.start === token.end) return; // leading bytes of a character the next token completes
-        const range = new vscode.Range(document.positionAt(token.start), document.positionAt(token.end));
-        (token.index % 2 === 0 ? even : odd).push(range);
+    ranges.forEach((range, rangeIndex) => {
+      const run = runs[rangeIndex] as TokenRun;
+      const base = document.offsetAt(range.start);
+      const text = document.getText(range);
+      for (let k = 0; k < run.ids.length; k++) {
+        const start = run.starts[k];
+        const end = run.ends[k];
+        if (start === end) continue; // leading bytes of a character the next token completes
+        const tokenRange = new vscode.Range(document.positionAt(start), document.positionAt(end));
+        ((run.firstIndex + k) % 2 === 0 ? even : odd).push(tokenRange);
         let onlyWhitespace = true;
-        for (let offset = token.start; offset < token.end; offset++) {
-          const code = text.charCodeAt(offset);
+        for (let offset = Math.max(start, base); offset < end && offset - base < text.length; offset++) {
+          const code = text.charCodeAt(offset - base);
           if (code === 10) newlines.push(new vscode.Range(document.positionAt(offset), document.positionAt(offset)));
           else if (code !== 32 && code !== 9 && code !== 13) onlyWhitespace = false;
         }
-        if (onlyWhitespace) whitespace.push(range);
-      });
-    }
-    if (document.version !== version) return; // stale: a newer redraw is scheduled
+        if (onlyWhitespace) whitespace.push(tokenRange);
+      }
+    });
     editor.setDecorations(this.even, even);
     editor.setDecorations(this.odd, odd);
     editor.setDecorations(this.whitespace, whitespace);

@@ -1,8 +1,7 @@
 import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
 import { estimateCost, formatUSD } from '../../core/pricing/cost';
-import { displayToken } from '../../core/tokenizers/display';
-import type { Tokenizer } from '../../core/tokenizers/types';
+import type { CompareRow, TokenizerSpec } from '../../core/tokenizerWorker/protocol';
 import type { LensTokenizers } from './lensTokenizers';
 
 /** Characters shown token by token in the panel; counts always cover the whole text. */
@@ -23,38 +22,30 @@ export async function showComparePanel(tokenizers: LensTokenizers, log: vscode.L
   }
   const text = editor.selection.isEmpty ? editor.document.getText() : editor.document.getText(editor.selection);
   const what = editor.selection.isEmpty ? `the whole of ${vscode.workspace.asRelativePath(editor.document.uri)}` : 'the selection';
-  const loaded: { id: string; tokenizer?: Tokenizer; error?: string }[] = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: 'Tokenscope: loading tokenizers…' },
-    async () => {
-      const result: { id: string; tokenizer?: Tokenizer; error?: string }[] = [];
-      for (const entry of tokenizers.list()) {
-        try {
-          result.push({ id: entry.id, tokenizer: await tokenizers.get(entry.id) });
-        } catch (error) {
-          result.push({ id: entry.id, error: error instanceof Error ? error.message : String(error) });
-        }
-      }
-      return result;
-    },
+  const entries = tokenizers.list();
+  const specs = entries.map((entry) => tokenizers.spec(entry.id));
+  const shown = text.slice(0, MAX_SHOWN_CHARS);
+  // Counted and split in the tokenizer worker (it loads any tokenizer not loaded yet).
+  const compared: readonly CompareRow[] = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Tokenscope: counting in every tokenizer…' }, () =>
+    tokenizers.worker.request('compare', { text, shownChars: MAX_SHOWN_CHARS, tokenizers: specs.filter((spec): spec is TokenizerSpec => spec !== undefined) }),
   );
   const reference = tokenizers.referenceModel;
-  const shown = text.slice(0, MAX_SHOWN_CHARS);
   const nonce = randomBytes(16).toString('base64');
-  const rows = loaded.map(({ id, tokenizer, error }) => {
-    if (!tokenizer) return `<tr><td>${escapeHtml(id)}</td><td colspan="4" class="muted">unavailable: ${escapeHtml(error ?? '')}</td></tr>`;
-    const count = tokenizer.count(text);
+  let next = 0;
+  const rows = entries.map((entry, index) => {
+    const row = specs[index] ? compared[next++] : undefined;
+    if (!row || row.state === 'failed') return `<tr><td>${escapeHtml(entry.id)}</td><td colspan="4" class="muted">unavailable: ${escapeHtml(row?.state === 'failed' ? row.error : (tokenizers.failure(entry.id) ?? ''))}</td></tr>`;
+    const { count } = row;
     const cost = estimateCost(reference, count);
-    const spans = tokenizer.encodeWithOffsets(shown);
-    const pieces = spans
+    const pieces = row.spans
       .filter((span) => span.end > span.start)
-      .map((span, index) => {
-        const display = displayToken(tokenizer, span.id);
+      .map((span, spanIndex) => {
         const visible = escapeHtml(shown.slice(span.start, span.end)).replace(/ /g, '·').replace(/\t/g, '→').replace(/\n/g, '↵<br>');
-        return `<span class="t${index % 2}" title="id ${span.id} · ${display.byteLength} bytes">${visible}</span>`;
+        return `<span class="t${spanIndex % 2}" title="id ${span.id} · ${span.byteLength} bytes">${visible}</span>`;
       })
       .join('');
     return (
-      `<tr><td><b>${escapeHtml(tokenizer.label)}</b>${tokenizer.estimate ? ' <span class="muted">(estimate)</span>' : ''}<br><code>${escapeHtml(id)}</code></td>` +
+      `<tr><td><b>${escapeHtml(entry.label)}</b>${entry.estimate ? ' <span class="muted">(estimate)</span>' : ''}<br><code>${escapeHtml(entry.id)}</code></td>` +
       `<td class="n">${count.toLocaleString('en-US')}</td><td class="n">${count > 0 ? (text.length / count).toFixed(2) : '—'}</td>` +
       `<td class="n">${formatUSD(cost.inputUSD)}</td><td class="tokens">${pieces}${text.length > shown.length ? ' <span class="muted">…</span>' : ''}</td></tr>`
     );
@@ -77,5 +68,5 @@ td.tokens { font-family: var(--vscode-editor-font-family); font-size: var(--vsco
 <table><thead><tr><th>Tokenizer</th><th>Tokens</th><th>Chars/token</th><th>Input cost</th><th>Tokens (hover for id)${text.length > shown.length ? `, first ${MAX_SHOWN_CHARS.toLocaleString('en-US')} characters` : ''}</th></tr></thead>
 <tbody>${rows.join('\n')}</tbody></table>
 </body></html>`;
-  log.info(`Token lens: compared ${loaded.length} tokenizers on ${text.length} characters`);
+  log.info(`Token lens: compared ${entries.length} tokenizers on ${text.length} characters`);
 }

@@ -1,17 +1,22 @@
 import * as vscode from 'vscode';
+import type { TokenizerWorkerClient } from '../../core/tokenizerWorker/client';
 import type { CommandRegistry } from '../commandRegistry';
 import { onConfigChange, readConfig, updateSetting } from '../config';
 import { BoundaryDecorations } from './boundaries';
-import { showComparePanel } from './comparePanel';
+import { lazyModule } from '../lazyModule';
 import { TokenHoverProvider } from './hover';
-import { LensCounts } from './lensCounts';
 import { LensDocuments } from './lensDocuments';
 import { LensTokenizers } from './lensTokenizers';
 import { TOKEN_LENS_MENU_COMMAND, TokenStatusItem } from './statusItem';
 
+/** After activation, the tokenizers start loading this much later: the workbench is still starting up. */
+const PRELOAD_DELAY_MS = 500;
+
 export interface TokenLensServices {
   readonly log: vscode.LogOutputChannel;
   readonly commands: CommandRegistry;
+  /** The tokenizer worker thread, shared with completion prompts: every tokenizer lives there. */
+  readonly tokenizerWorker: TokenizerWorkerClient;
 }
 
 /**
@@ -22,18 +27,16 @@ export interface TokenLensServices {
  */
 export function registerTokenLens(context: vscode.ExtensionContext, services: TokenLensServices): void {
   const { log, commands } = services;
-  const tokenizers = new LensTokenizers(context.extensionPath, log);
-  const documents = new LensDocuments(log);
-  const counts = new LensCounts(tokenizers, documents);
+  const tokenizers = new LensTokenizers(context.extensionPath, log, services.tokenizerWorker);
+  const documents = new LensDocuments(tokenizers);
   const boundaries = new BoundaryDecorations(tokenizers, documents, log);
-  const status = new TokenStatusItem(tokenizers, documents, counts);
+  const status = new TokenStatusItem(tokenizers, documents);
   context.subscriptions.push(tokenizers, documents, boundaries, status);
   context.subscriptions.push(
-    vscode.languages.registerHoverProvider([{ scheme: 'file' }, { scheme: 'untitled' }, { scheme: 'vscode-remote' }], new TokenHoverProvider(tokenizers, documents, counts)),
-    vscode.workspace.onDidCloseTextDocument((document) => counts.forget(document)),
+    vscode.languages.registerHoverProvider([{ scheme: 'file' }, { scheme: 'untitled' }, { scheme: 'vscode-remote' }], new TokenHoverProvider(tokenizers, documents, log)),
     onConfigChange((_config, event) => {
+      // A new chosen tokenizer or size limit re-mirrors each document on its next question (see LensDocuments).
       tokenizers.onConfigChange(event);
-      if (event.affectsConfiguration('tokenscope.tokenLens.tokenizer') || event.affectsConfiguration('tokenscope.tokenLens.maxFileSizeKB')) documents.clear();
       if (event.affectsConfiguration('tokenscope.tokenLens') || event.affectsConfiguration('tokenscope.model')) boundaries.refresh();
       status.schedule();
     }),
@@ -46,11 +49,15 @@ export function registerTokenLens(context: vscode.ExtensionContext, services: To
   });
   commands.register('tokenscope.chooseTokenizer', () => chooseTokenizer(tokenizers));
   commands.register('tokenscope.chooseReferenceModel', () => chooseReferenceModel(tokenizers));
-  commands.register('tokenscope.compareTokenizers', () => showComparePanel(tokenizers, log));
+  // Compare Tokenizers loads from its own bundle (dist/comparePanel.js) on first use.
+  const compare = lazyModule<typeof import('./comparePanel')>(context.extensionPath, 'comparePanel');
+  commands.register('tokenscope.compareTokenizers', () => compare().showComparePanel(tokenizers, log));
   commands.register(TOKEN_LENS_MENU_COMMAND, () => showMenu(tokenizers));
 
-  // Warm the chosen tokenizer in the background so the first hover or toggle is quick.
-  tokenizers.peek(tokenizers.chosenId);
+  // The tokenizers load in the worker soon after activation, in the background, so the first hover
+  // is complete and the first toggle quick; starting the thread waits until activation is over.
+  const warmUp = setTimeout(() => tokenizers.preload(), PRELOAD_DELAY_MS);
+  context.subscriptions.push({ dispose: () => clearTimeout(warmUp) });
   boundaries.refresh();
 }
 

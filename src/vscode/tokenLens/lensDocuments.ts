@@ -1,150 +1,84 @@
 import * as vscode from 'vscode';
-import { DocumentTokens } from '../../core/tokenizers/documentTokens';
-import type { Tokenizer } from '../../core/tokenizers/types';
+import type { CountsOf, CountTarget, ParamsOf, ResultOf, TokenizerSpec, TokenRun } from '../../core/tokenizerWorker/protocol';
 import { readConfig } from '../config';
-
-/** Characters tokenized per slice while building a document's tokens (~a few ms each). */
-const BUILD_SLICE_CHARS = 32_768;
-
-interface Entry {
-  readonly tokenizer: Tokenizer;
-  readonly tokens: DocumentTokens;
-  /** Document version the tokens describe (undefined while building). */
-  version: number | undefined;
-  /** Resolves when the first build finished (or was abandoned). */
-  readonly ready: Promise<void>;
-  cancelled: boolean;
-}
+import type { LensTokenizers } from './lensTokenizers';
 
 /**
- * The tokens of open documents in the chosen tokenizer, built in time slices (a big file never
- * freezes the editor) and kept current edit by edit (DocumentTokens re-tokenizes only the chunk an
- * edit touches). Files over `tokenscope.tokenLens.maxFileSizeKB` are not tracked: callers count
- * them on demand instead.
+ * The Token lens' documents, mirrored into the tokenizer worker: a document goes there whole the
+ * first time a view asks about it, then edit by edit, and the worker keeps its tokens current in the
+ * chosen tokenizer (re-tokenizing only the chunk an edit touches). Files over
+ * `tokenscope.tokenLens.maxFileSizeKB` are mirrored for counting only, with no tokens kept. Every
+ * question names the document version it is about; an answer for a version the editor has moved
+ * past comes back as undefined (the view asks again after the edit).
  */
 export class LensDocuments implements vscode.Disposable {
-  private readonly entries = new Map<string, Entry>();
   private readonly disposables: vscode.Disposable[] = [];
   private readonly changed = new vscode.EventEmitter<vscode.TextDocument>();
-  /** Fires when a document's tokens are (re)built or updated by an edit. */
+  /** Fires when a document the lens knows was edited. */
   readonly onDidChange = this.changed.event;
+  private readonly known = new Set<string>();
 
-  constructor(private readonly log: vscode.LogOutputChannel) {
+  constructor(private readonly tokenizers: LensTokenizers) {
+    const worker = tokenizers.worker;
     this.disposables.push(
-      vscode.workspace.onDidChangeTextDocument((event) => this.onEdit(event)),
-      vscode.workspace.onDidCloseTextDocument((document) => this.drop(document)),
+      vscode.workspace.onDidChangeTextDocument((event) => {
+        const uri = event.document.uri.toString();
+        if (!this.known.has(uri) || event.contentChanges.length === 0) return;
+        worker.editDocument(
+          uri,
+          event.document.version,
+          event.contentChanges.map((change) => ({ offset: change.rangeOffset, length: change.rangeLength, text: change.text })),
+          textLength(event.document),
+        );
+        this.changed.fire(event.document);
+      }),
+      vscode.workspace.onDidCloseTextDocument((document) => {
+        const uri = document.uri.toString();
+        this.known.delete(uri);
+        worker.closeDocument(uri);
+      }),
       this.changed,
     );
   }
 
-  /** Whether a document is small enough to track (boundaries, incremental counts). */
+  /** Whether a document is small enough to keep its tokens (boundaries, free counts). */
   isTracked(document: vscode.TextDocument): boolean {
     return textLength(document) <= readConfig().tokenLens.maxFileSizeKB * 1024;
   }
 
-  /**
-   * The document's tokens for `tokenizer` if they are built and current; otherwise starts (or keeps)
-   * building them and returns undefined. Listen to {@link onDidChange} for when they are ready.
-   */
-  peek(document: vscode.TextDocument, tokenizer: Tokenizer): DocumentTokens | undefined {
-    const entry = this.entryFor(document, tokenizer);
-    return entry && entry.version === document.version ? entry.tokens : undefined;
+  /** The tokens overlapping `range` in the chosen tokenizer; undefined for an untracked document or a stale version. */
+  async tokens(document: vscode.TextDocument, range: { start: number; end: number }): Promise<TokenRun | undefined> {
+    const chosen = this.tokenizers.spec(this.tokenizers.chosenId);
+    if (!chosen || !this.isTracked(document)) return undefined;
+    return this.ask(document, 'tokens', { uri: document.uri.toString(), version: document.version, tokenizer: chosen, range });
   }
 
-  /** The document's tokens, waiting for the build; undefined for untracked (too large) documents. */
-  async get(document: vscode.TextDocument, tokenizer: Tokenizer): Promise<DocumentTokens | undefined> {
-    const entry = this.entryFor(document, tokenizer);
-    if (!entry) return undefined;
-    await entry.ready;
-    return entry.version === document.version ? entry.tokens : undefined;
+  /** The hovered token (chosen tokenizer) and counts of `targets` in each of `countIn`, waiting up to `waitMs` for loads. */
+  async hover(document: vscode.TextDocument, offset: number, countIn: readonly TokenizerSpec[], targets: readonly CountTarget[], waitMs: number): Promise<ResultOf<'hover'> | undefined> {
+    const chosen = this.tokenizers.spec(this.tokenizers.chosenId);
+    if (!chosen) return undefined;
+    return this.ask(document, 'hover', { uri: document.uri.toString(), version: document.version, offset, tokenizer: chosen, countIn, targets, waitMs });
   }
 
-  /** Forgets every document (the chosen tokenizer changed). */
-  clear(): void {
-    for (const entry of this.entries.values()) entry.cancelled = true;
-    this.entries.clear();
+  async counts(document: vscode.TextDocument, countIn: readonly TokenizerSpec[], targets: readonly CountTarget[], waitMs = 0): Promise<Readonly<Record<string, CountsOf>> | undefined> {
+    return this.ask(document, 'count', { uri: document.uri.toString(), version: document.version, countIn, targets, waitMs });
   }
 
-  private entryFor(document: vscode.TextDocument, tokenizer: Tokenizer): Entry | undefined {
-    const key = document.uri.toString();
-    const existing = this.entries.get(key);
-    if (existing && existing.tokenizer === tokenizer) return existing;
-    if (existing) existing.cancelled = true;
-    if (!this.isTracked(document)) {
-      this.entries.delete(key);
-      return undefined;
-    }
-    const tokens = new DocumentTokens(tokenizer, document.getText(), { deferBuild: true });
-    let markReady!: () => void;
-    const entry: Entry = { tokenizer, tokens, version: undefined, ready: new Promise<void>((resolve) => (markReady = resolve)), cancelled: false };
-    this.entries.set(key, entry);
-    void this.build(document, entry).finally(markReady);
-    return entry;
-  }
-
-  /** Builds in slices, yielding to the event loop; restarts if the document changes meanwhile. */
-  private async build(document: vscode.TextDocument, entry: Entry): Promise<void> {
-    const started = performance.now();
+  private async ask<M extends 'tokens' | 'hover' | 'count'>(document: vscode.TextDocument, method: M, params: ParamsOf<M>): Promise<ResultOf<M> | undefined> {
+    const uri = document.uri.toString();
+    this.known.add(uri);
+    const tracked = this.isTracked(document) ? this.tokenizers.spec(this.tokenizers.chosenId) : undefined;
     const version = document.version;
-    const tokens = entry.tokens;
-    // Start on the next tick: the caller is in the middle of a redraw or hover.
-    await new Promise((resolve) => setImmediate(resolve));
-    for (const _ of tokens.buildSteps(BUILD_SLICE_CHARS)) {
-      await new Promise((resolve) => setImmediate(resolve));
-      if (entry.cancelled) return;
-      if (document.version !== version) break;
+    try {
+      return await this.tokenizers.worker.documentRequest({ uri, version, text: () => document.getText(), tokenizer: tracked }, method, params);
+    } catch (error) {
+      // Edited meanwhile: the edit's listeners ask again. Closed: nothing to show.
+      if (document.version !== version || document.isClosed) return undefined;
+      throw error;
     }
-    if (entry.cancelled) return;
-    if (document.version !== version) {
-      // Edited while building: start over on the new text (listeners peek again and rebuild).
-      this.entries.delete(document.uri.toString());
-      this.changed.fire(document);
-      return;
-    }
-    entry.version = version;
-    this.log.debug(`Token lens: ${tokens.tokenCount} ${tokens.tokenizer.id} tokens in ${document.uri.fsPath || document.uri.toString()} (${Math.round(performance.now() - started)} ms, cut rule ${tokens.rule})`);
-    this.changed.fire(document);
-  }
-
-  private onEdit(event: vscode.TextDocumentChangeEvent): void {
-    if (event.contentChanges.length === 0) return;
-    const key = event.document.uri.toString();
-    const entry = this.entries.get(key);
-    if (!entry) return;
-    if (entry.version === undefined) {
-      // Still building the previous text: the build notices the new version and gives up.
-      return;
-    }
-    if (entry.version !== event.document.version - 1) {
-      // An event we did not see (should not happen): rebuild rather than apply an edit to the wrong text.
-      this.drop(event.document);
-      return;
-    }
-    if (!this.isTracked(event.document)) {
-      this.drop(event.document);
-      return;
-    }
-    // All changes of one event are relative to the text before it: their hull is what changed.
-    let start = Number.POSITIVE_INFINITY;
-    let end = 0;
-    for (const change of event.contentChanges) {
-      start = Math.min(start, change.rangeOffset);
-      end = Math.max(end, change.rangeOffset + change.rangeLength);
-    }
-    entry.tokens.update(event.document.getText(), start, end);
-    entry.version = event.document.version;
-    this.changed.fire(event.document);
-  }
-
-  private drop(document: vscode.TextDocument): void {
-    const key = document.uri.toString();
-    const entry = this.entries.get(key);
-    if (entry) entry.cancelled = true;
-    this.entries.delete(key);
   }
 
   dispose(): void {
-    this.clear();
     for (const disposable of this.disposables) disposable.dispose();
   }
 }

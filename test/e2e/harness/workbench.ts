@@ -34,6 +34,8 @@ export interface StartWorkbenchOptions {
   /** Wait until the Tokenscope log says it activated (default true). */
   waitForActivation?: boolean;
   viewport?: { width: number; height: number };
+  /** More extensions (.vsix files) to install beside Tokenscope. */
+  extraVsix?: string[];
 }
 
 export interface Workbench {
@@ -90,6 +92,28 @@ function prepareDist(): void {
   preparedDist = true;
 }
 
+/**
+ * Waits until a hover, notification or widget has finished appearing: VS Code fades them in (an
+ * opacity animation on the element or a parent), and a screenshot taken meanwhile shows the code
+ * through it. Resolves once the element and every ancestor are fully opaque and no animation runs.
+ */
+export async function waitUntilShown(locator: Locator): Promise<void> {
+  await locator.waitFor({ state: 'visible' });
+  // Passed as source text: tsx would otherwise wrap the helpers in a `__name` call the page lacks.
+  // A spinner inside (an infinite animation) never ends: only finite animations are waited for.
+  await locator.evaluate(`(element) => new Promise((resolve) => {
+    const fading = (animation) => animation.playState === 'running' && animation.effect?.getTiming().iterations !== Infinity;
+    const settled = () => {
+      for (let node = element; node; node = node.parentElement) {
+        if (Number(getComputedStyle(node).opacity) < 1 || node.getAnimations().some(fading)) return false;
+      }
+      return !element.getAnimations({ subtree: true }).some(fading);
+    };
+    const check = () => (settled() ? resolve() : requestAnimationFrame(check));
+    check();
+  })`);
+}
+
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
@@ -137,6 +161,7 @@ export async function startWorkbench(options: StartWorkbenchOptions = {}): Promi
     server = await launchCodeServer({
       workspace: workspaceDir,
       vsix,
+      extraVsix: options.extraVsix,
       extensionDevelopmentPath: mode === 'dev' ? repoRoot : undefined,
       settings: options.settings,
       // Removed by cleanUp once the logs are saved.

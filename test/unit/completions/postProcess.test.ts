@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { completionShape, cutAtStop, cutRepetition, openBrackets, postProcess, shapeCompletion, type CursorContext } from '../../../src/core/completions/postProcess';
+import { completionShape, cutAtStop, cutRepetition, fitToIndentation, indentStep, indentWidth, openBrackets, postProcess, shapeCompletion, type CursorContext } from '../../../src/core/completions/postProcess';
 
 const qwenStops = ['<|endoftext|>', '<|fim_pad|>', '<|file_sep|>', '<|im_start|>', '<|im_end|>'];
 
@@ -118,4 +118,35 @@ test('never whitespace-only', () => {
   assert.equal(postProcess('\n\n    \n', at('def f():|')), undefined);
   assert.equal(postProcess('<|endoftext|>', at('x = |')), undefined);
   assert.equal(postProcess('\nfoo()', at('x = |')), undefined);
+});
+
+test('after Enter, the suggestion starts at the column the editor indented to, not one further', () => {
+  // `if n < 2:` + Enter: the editor put eight spaces; the built-in model answered ` n = 1` (its
+  // tokenizer attaches the last space of an indentation to the word after it).
+  const python = at('def fib(n):\n    """Fib."""\n    if n < 2:\n        |');
+  assert.equal(postProcess(' return n\n    return fib(n - 1)', python), 'return n');
+  // A block under that first line moves with it, so it keeps its shape.
+  const klass = at('class A:\n    x = 1\n\n\nclass Stack:\n    |');
+  assert.equal(postProcess(' def push(self, item):\n         self.items.append(item)', klass), 'def push(self, item):\n        self.items.append(item)');
+  // Whole extra steps are the model's choice and stay; a remainder beyond them goes.
+  assert.equal(fitToIndentation('    pass', { linePrefix: '    ', prefix: 'if x:\n    if y:\n    ' }), '    pass');
+  assert.equal(fitToIndentation('     pass', { linePrefix: '    ', prefix: 'if x:\n    if y:\n    ' }), '    pass');
+  // Two-space TypeScript: one extra space is off the step.
+  const ts = at('class A {\n  f() {\n    if (x) {\n      |\n    }\n  }\n}');
+  assert.equal(postProcess(' return 1;', ts), 'return 1;');
+  // Tabs: the editor's tab stays, the model's stray space goes.
+  assert.equal(postProcess(' return 1', at('func f() {\n\tif x {\n\t\t|')), 'return 1');
+  assert.equal(fitToIndentation('\t return 1', { linePrefix: '\t', prefix: 'f() {\n\t|' }), '\treturn 1');
+  // Nothing to fit where the editor inserted nothing (column 0) or the cursor follows code.
+  assert.equal(postProcess('    return 1', at('def f():\n|')), '    return 1');
+  assert.equal(postProcess(' + 1', at('x = a|')), ' + 1');
+});
+
+test('the indentation step is read from the lines before the cursor', () => {
+  assert.equal(indentStep('def f():\n    if x:\n        pass\n    '), 4);
+  assert.equal(indentStep('class A {\n  f() {\n    return 1;\n  }\n}\n'), 2);
+  // Doc comments indent their ` * ` lines by one column: not the file's step.
+  assert.equal(indentStep('class A {\n  /**\n   * Doc.\n   */\n  f() {\n    /**\n     * More.\n     */\n    return 1;\n  }\n'), 2);
+  assert.equal(indentStep('\tif x {\n\t\ty()\n'), indentWidth('\t'));
+  assert.equal(indentStep('x = 1\ny = 2\n'), 4);
 });

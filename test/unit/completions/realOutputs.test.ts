@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { completionShape, postProcess } from '../../../src/core/completions/postProcess';
+import { completionShape, indentStep, indentWidth, postProcess } from '../../../src/core/completions/postProcess';
 import { contextOf, type RealOutput } from './fixtures/realOutputs';
 
 // Raw outputs of real models at fixed positions (captured by fixtures/captureRealOutputs.ts, reviewed).
@@ -22,6 +22,8 @@ for (const fixture of fixtures) {
     assert.ok(result.trim().length > 0, 'never whitespace-only');
     if (completionShape(context.linePrefix, context.lineSuffix) === 'single-line') assert.ok(!result.includes('\n'), 'single line where the cursor does not start a block');
     for (const stop of fixture.stopStrings) assert.ok(!result.includes(stop), `no ${stop}`);
+    // Where the editor already indented the line, the suggestion starts on an indentation step.
+    if (/^[ \t]+$/.test(context.linePrefix)) assert.equal((indentWidth(context.linePrefix) + indentWidth(result)) % indentStep(context.prefix), 0, 'starts on an indentation step');
     assert.doesNotMatch(result, /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffd]/);
   });
 }

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { TextLines } from '../../../src/core/completions/document';
 import { CompletionEngine } from '../../../src/core/completions/engine';
 import { CompletionModelCache, completionModelFrom } from '../../../src/core/completions/model';
+import { TokenizerWorkerClient } from '../../../src/core/tokenizerWorker/client';
 import { RuntimeCompletionBackend } from '../../../src/core/completions/runtimeBackend';
 import { LocalModel } from '../../../src/core/runtime/localModel';
 
@@ -71,14 +72,15 @@ test('the model cache builds a CompletionModel from loaded-model info once per m
   assert.equal(tokenizerLoads, 4);
 });
 
-test('prompts built in a worker thread equal the in-thread ones, and the host thread never loads the tokenizer', async () => {
+test('prompts built in the tokenizer worker thread equal the in-thread ones, and the host thread never loads the tokenizer', async () => {
   const dir = resolve('test/fixtures/models/tiny-qwen2');
   const { loadTokenizerFromFolder } = await import('../../../src/core/tokenizers/huggingface');
   const source = { generate: () => ({ [Symbol.asyncIterator]: async function* () {} }) };
   const info = { id: dir, label: 'tiny', dir, modelType: 'qwen2', contextLength: 128, eosTokenIds: [352], specialTokens: Object.fromEntries((await loadTokenizerFromFolder(dir)).specialTokens) };
   let hostLoads = 0;
-  const worker = new CompletionModelCache(source, { worker: { entry: resolve('src/core/completions/promptWorker.ts') }, loadTokenizer: async () => { hostLoads++; throw new Error('not here'); } });
-  const local = new CompletionModelCache(source);
+  const tokenizerWorker = new TokenizerWorkerClient({ entry: resolve('src/tokenizer-worker/main.ts'), rootDir: resolve('.') });
+  const worker = new CompletionModelCache(source, { worker: tokenizerWorker, loadTokenizer: async () => { hostLoads++; throw new Error('not here'); } });
+  const local = new CompletionModelCache(source, { loadTokenizer: loadTokenizerFromFolder });
   const [inWorker, inThread] = await Promise.all([worker.forInfo(info), local.forInfo(info)]);
   try {
     assert.equal(hostLoads, 0);
@@ -94,5 +96,6 @@ test('prompts built in a worker thread equal the in-thread ones, and the host th
   } finally {
     worker.dispose();
     local.dispose();
+    tokenizerWorker.dispose();
   }
 });

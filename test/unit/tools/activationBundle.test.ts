@@ -1,0 +1,38 @@
+// What activation compiles: dist/extension.js is loaded and compiled at every activation, and that
+// time grows with how busy the machine is. Tokenizers live in the tokenizer worker and the pages
+// opened by a command load on first use (src/vscode/lazyModule.ts): none of them may creep back in.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as esbuild from 'esbuild';
+
+const notAtActivation = [
+  'src/core/tokenizers/huggingface.ts',
+  'src/core/tokenizers/bytePairTokenizer.ts',
+  'src/core/tokenizers/onigurumaRegex.ts',
+  'src/core/tokenizers/registry.ts',
+  'src/core/tokenizers/documentTokens.ts',
+  'src/core/models/comparison.ts',
+  'src/vscode/completions/feature.ts',
+  'src/core/completions/engine.ts',
+  'src/core/completions/postProcess.ts',
+  'src/core/completions/promptBuilder.ts',
+  'src/core/completions/fimTemplates.ts',
+  'src/vscode/modelInfo/modelInfoView.ts',
+  'src/vscode/modelInfo/modelInfoHtml.ts',
+  'src/vscode/tokenLens/comparePanel.ts',
+];
+
+test('the activation bundle carries no tokenizer code and none of the lazily loaded features', async () => {
+  const result = await esbuild.build({ entryPoints: ['src/vscode/extension.ts'], bundle: true, platform: 'node', format: 'cjs', target: 'node20', external: ['vscode', 'onnxruntime-node'], write: false, metafile: true, logLevel: 'silent' });
+  const inputs = Object.keys(result.metafile.inputs);
+  assert.deepEqual(notAtActivation.filter((file) => inputs.includes(file)), []);
+  // The lazily loaded bundles are built, under the names lazyModule() asks for.
+  const build = readFileSync('esbuild.mjs', 'utf8');
+  assert.match(build, /completions: 'src\/vscode\/completions\/feature\.ts'/);
+  assert.match(build, /modelInfo: 'src\/vscode\/modelInfo\/modelInfoView\.ts'/);
+  assert.match(build, /comparePanel: 'src\/vscode\/tokenLens\/comparePanel\.ts'/);
+  assert.match(readFileSync('src/vscode/modelInfo/modelInfoPanel.ts', 'utf8'), /lazyModule<typeof import\('\.\/modelInfoView'\)>\(context\.extensionPath, 'modelInfo'\)/);
+  assert.match(readFileSync('src/vscode/tokenLens/index.ts', 'utf8'), /lazyModule<typeof import\('\.\/comparePanel'\)>\(context\.extensionPath, 'comparePanel'\)/);
+  assert.match(readFileSync('src/vscode/completions/register.ts', 'utf8'), /lazyModule<typeof import\('\.\/feature'\)>\(context\.extensionPath, 'completions'\)/);
+});

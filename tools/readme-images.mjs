@@ -1,0 +1,35 @@
+// Copies the README's images from the end-to-end tests' screenshots (test/e2e/artifacts/, written
+// by `npm run test:e2e`) to docs/images/, so the README shows what the tests just saw. Each test
+// waits for hovers and notifications to finish fading in before its screenshot (waitUntilShown).
+// Look at every image afterwards: a screenshot can show the right elements and still be unreadable.
+//
+//   npm run test:e2e && node tools/readme-images.mjs
+import { copyFileSync, existsSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** docs/images/<name>.png ← test/e2e/artifacts/<name>.png, and the e2e file that takes it. */
+export const README_IMAGES = {
+  'token-lens-hover': 'test/e2e/tokenLens.e2e.ts',
+  'completion-ghost-text': 'test/e2e/completions.e2e.ts',
+  'chat-thinking': 'test/e2e/chat.e2e.ts',
+  'explain-annotations': 'test/e2e/chat.e2e.ts',
+  'trace-document': 'test/e2e/chat.e2e.ts',
+  'model-architecture': 'test/e2e/workbench.e2e.ts',
+};
+
+const missing = [];
+for (const [name, test] of Object.entries(README_IMAGES)) {
+  const from = join(repoRoot, 'test', 'e2e', 'artifacts', `${name}.png`);
+  if (!existsSync(from)) {
+    missing.push(`${name}.png (run npm run test:e2e -- ${test})`);
+    continue;
+  }
+  copyFileSync(from, join(repoRoot, 'docs', 'images', `${name}.png`));
+  console.log(`docs/images/${name}.png ← ${from.slice(repoRoot.length + 1)} (${statSync(from).mtime.toISOString()})`);
+}
+if (missing.length > 0) {
+  console.error(`Missing screenshots: ${missing.join(', ')}`);
+  process.exit(1);
+}
