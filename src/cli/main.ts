@@ -1,3 +1,5 @@
+// First, before any command loads ONNX Runtime: its telemetry off (nothing leaves the machine).
+import '../core/runtime/ortTelemetry';
 import { cliCommands } from './commands';
 import { UsageError, type CliIO } from './command';
 

@@ -12,6 +12,8 @@
  *   mask is a view of one preallocated buffer.
  * - Log-probabilities and top-k alternatives by partial selection, never sorting the vocabulary.
  */
+// First: ONNX Runtime must see its telemetry switch before it loads.
+import './ortTelemetry';
 import type { InferenceSession, Tensor as TensorType } from 'onnxruntime-node';
 import { Tensor } from 'onnxruntime-node';
 import { resolveModelReference } from '../models/catalog';

@@ -9,7 +9,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { ModelError } from '../models/errors';
-import { PACKAGE_ROOT_ENV, TEST_HOOKS_ENV, type ClientMessage, type ProcessMessage, type ProcessStatus, type SerializedError } from './protocol';
+import { ORT_TELEMETRY_OFF_ENV, PACKAGE_ROOT_ENV, TEST_HOOKS_ENV, type ClientMessage, type ProcessMessage, type ProcessStatus, type SerializedError } from './protocol';
 import { GenerationAbortedError, silentLogger, type GenerateRequest, type GenerationEvent, type LoadModelRequest, type ModelInfo, type PromptInput, type RuntimeLogger } from './types';
 
 export interface ModelProcessClientOptions {
@@ -425,6 +425,8 @@ export class ModelProcessClient {
           ...this.options.env,
           [PACKAGE_ROOT_ENV]: this.options.packageRoot,
           [TEST_HOOKS_ENV]: this.options.testHooks ? '1' : '',
+          // Set before the child loads ONNX Runtime (its telemetry reads it at start-up); never overridable.
+          ...ORT_TELEMETRY_OFF_ENV,
         },
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
         serialization: 'json',

@@ -2,6 +2,8 @@
  * Creates the ONNX Runtime session of a model file and turns its load errors into messages that
  * name the file and the fix.
  */
+// First: ONNX Runtime must see its telemetry switch before it loads.
+import './ortTelemetry';
 import { InferenceSession } from 'onnxruntime-node';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
