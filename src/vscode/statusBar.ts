@@ -16,7 +16,8 @@ export type ModelState =
   | { readonly kind: 'loading'; readonly progress?: string }
   | { readonly kind: 'generating' }
   | { readonly kind: 'disabled' }
-  | { readonly kind: 'error'; readonly reason: string };
+  /** `restartModel`: the model process stopped restarting; a click runs "Restart Model Process". */
+  | { readonly kind: 'error'; readonly reason: string; readonly action?: 'restartModel' };
 
 /**
  * The model item in the status bar: model name and state; a click opens the status menu. State is
@@ -48,6 +49,7 @@ export class ModelStatusItem implements vscode.Disposable {
     const state = this.state;
     const name = this.modelLabel || 'no model';
     this.item.backgroundColor = undefined;
+    this.item.command = 'tokenscope.showStatusMenu';
     switch (state.kind) {
       case 'idle': {
         const speed = state.lastLatencyMs === undefined ? '' : ` ${Math.round(state.lastLatencyMs)} ms`;
@@ -80,8 +82,9 @@ export class ModelStatusItem implements vscode.Disposable {
         this.item.tooltip = 'Tokenscope: inline completions are disabled. Click to enable.';
         break;
       case 'error':
-        this.item.text = `$(error) ${name}`;
-        this.item.tooltip = `Tokenscope: ${state.reason}`;
+        this.item.text = state.action === 'restartModel' ? `$(error) ${name} stopped` : `$(error) ${name}`;
+        this.item.tooltip = state.action === 'restartModel' ? `Tokenscope: ${state.reason}\nClick to run Restart Model Process.` : `Tokenscope: ${state.reason}`;
+        if (state.action === 'restartModel') this.item.command = 'tokenscope.restartModel';
         this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
         break;
     }

@@ -8,6 +8,7 @@ import type { DocumentLines } from '../../core/completions/document';
 import { costEstimatorFromPriceTable, type CostEstimator } from '../../core/completions/cost';
 import { buildPriceTable } from '../../core/pricing/cost';
 import { ExtraContextBuffer } from '../../core/completions/extraContext';
+import { ModelProcessStoppedError, type ModelProcessState } from '../../core/runtime/modelProcessClient';
 import type { CommandRegistry } from '../commandRegistry';
 import { onConfigChange, readConfig, type TokenscopeConfig } from '../config';
 import type { ModelState, ModelStatusItem } from '../statusBar';
@@ -28,6 +29,8 @@ export interface CompletionServices {
   readonly runtime: {
     readonly client: GenerationSource;
     ensureLoaded(): Promise<LoadedModelInfo>;
+    /** The model process's states: a stopped process shows in the status bar even with no request running. */
+    onDidChangeState?(listener: (state: ModelProcessState) => void): vscode.Disposable;
   };
   /** What the same tokens would cost on priced APIs; default: the pricing core's table with tokenscope.cost.customModels. */
   readonly costs?: CostEstimator;
@@ -74,6 +77,27 @@ export function registerCompletions(context: vscode.ExtensionContext, services: 
     hiddenBelow,
     noConfidence: result.noConfidence,
   });
+
+  /** The status for a failed request: a stopped model process offers "Restart Model Process" on click. */
+  const errorState = (error: unknown): ModelState =>
+    error instanceof ModelProcessStoppedError ? { kind: 'error', reason: error.message, action: 'restartModel' } : { kind: 'error', reason: error instanceof Error ? error.message : String(error) };
+  if (services.runtime.onDidChangeState) {
+    let stopped = false;
+    disposables.push(
+      services.runtime.onDidChangeState((state) => {
+        if (state.status === 'failed') {
+          stopped = true;
+          status.setState(errorState(state.error));
+        } else if (stopped && (state.status === 'starting' || state.status === 'loading')) {
+          status.setState({ kind: 'loading' });
+        } else if (stopped && state.status === 'ready') {
+          stopped = false;
+          lastError = undefined;
+          status.setState(restingState());
+        }
+      }),
+    );
+  }
 
   const announced = new Set<string>();
   /** Model requests running (a superseded one may still be winding down while its successor runs). */
@@ -163,8 +187,7 @@ export function registerCompletions(context: vscode.ExtensionContext, services: 
     onRequestEnd: ({ result, error, cancelled }) => {
       activeRequests = Math.max(0, activeRequests - 1);
       if (error) {
-        const reason = error instanceof Error ? error.message : String(error);
-        status.setState({ kind: 'error', reason });
+        status.setState(errorState(error));
         return;
       }
       if (result && !cancelled && enabled) {
@@ -205,8 +228,10 @@ export function registerCompletions(context: vscode.ExtensionContext, services: 
         return [item];
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
+        status.setState(errorState(error));
+        // A stopped model process was logged and announced once, with "Restart Model Process", when it stopped.
+        if (error instanceof ModelProcessStoppedError) return undefined;
         log.error(`Inline completion failed: ${error instanceof Error && error.stack ? error.stack : reason}`);
-        status.setState({ kind: 'error', reason });
         // Say it once per distinct reason: completions never firing without explanation is what users hate.
         if (reason !== lastError) {
           lastError = reason;
