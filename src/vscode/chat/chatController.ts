@@ -5,7 +5,7 @@ import { annotateLines } from '../../core/chat/annotations';
 import type { ChatBackend, ChatMessage, ThinkingMode } from '../../core/chat/backend';
 import { runChatTurn, type ChatTurnResult } from '../../core/chat/chatTurn';
 import { buildExplainPrompt, explainTitle, fenceFor, lastLine, type ExplainSelection } from '../../core/chat/explainPrompt';
-import { titleFrom, type ChatHistoryStore, type ExplainRef, type StoredAssistantMessage, type StoredConversation, type StoredUserMessage } from '../../core/chat/historyStore';
+import { HistorySaveError, titleFrom, type ChatHistoryStore, type ExplainRef, type StoredAssistantMessage, type StoredConversation, type StoredUserMessage } from '../../core/chat/historyStore';
 import type { CostEstimator } from '../../core/chat/stats';
 import type { TraceDocumentInput } from '../../core/chat/traceFormat';
 import { maxChipTextLength, type ChatModelStatus, type CodeAction, type ContextChip, type WebviewToExtension } from '../../shared/chatProtocol';
@@ -288,7 +288,9 @@ export class ChatController implements vscode.Disposable {
       await this.deps.history.save(conversation);
     } catch (error) {
       this.deps.log.error(`Chat history could not be saved to ${this.deps.history.path}: ${(error as Error).message}`);
-      void vscode.window.showWarningMessage(`Tokenscope: the chat history could not be saved (${(error as Error).message}).`);
+      // The store's messages say what happened and what to do; the conversation stays open in the view.
+      const message = error instanceof HistorySaveError ? error.message : `The chat history could not be saved (${(error as Error).message}).`;
+      void vscode.window.showWarningMessage(`Tokenscope: ${message}`);
     }
   }
 
