@@ -30,6 +30,7 @@ import { createSession } from './onnxSession';
 import { SeededRandom, logSumExp, pickToken, topKIndices, type ResolvedSampling } from './sampling';
 import { StopMatcher } from './stopMatcher';
 import { resolveThreads } from './threads';
+import { readEmbeddingRows, vocabularyMismatch } from './vocabularyCheck';
 import {
   GenerationAbortedError,
   silentLogger,
@@ -99,6 +100,10 @@ export class LocalModel {
       if (error instanceof ModelError) throw error;
       throw new ModelError('tokenizer', `The tokenizer of ${resolved.dir} cannot be loaded: ${errorMessage(error)}`, `${resolved.dir}/tokenizer.json`);
     }
+    // Before the session: a tokenizer from another model would fail later, in ONNX Runtime, blaming model.onnx.
+    const tokenizerPath = `${resolved.dir}/tokenizer.json`;
+    const mismatch = vocabularyMismatch({ tokenizerPath, tokenizerMaxId: tokenizer.maxId, configVocabSize: folder.architecture.vocabSize, onnxPath: folder.onnxPath, embeddingRows: await readEmbeddingRows(folder.onnxPath) });
+    if (mismatch) throw new ModelError('tokenizer', mismatch, tokenizerPath);
     const threads = resolveThreads(request.threads);
     logger.info('loading model', { dir: resolved.dir, file: folder.onnxPath, variant: folder.variant, threads });
     // Only 4-bit files hold MatMulNBits; reading other variants into memory would be wasted.
