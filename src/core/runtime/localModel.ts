@@ -17,7 +17,7 @@ import './ortTelemetry';
 import type { InferenceSession, Tensor as TensorType } from 'onnxruntime-node';
 import { Tensor } from 'onnxruntime-node';
 import { resolveModelReference } from '../models/catalog';
-import { ModelError, errorMessage, isOutOfMemory } from '../models/errors';
+import { ModelError, cannotReadError, errorMessage, isOutOfMemory } from '../models/errors';
 import { readModelFolder, tokenString, type ModelFolder } from '../models/modelFolder';
 import { encodeChat, templateSupportsThinking } from '../prompt/chatTemplate';
 import { loadTokenizerFromFolder } from '../tokenizers/huggingface';
@@ -98,6 +98,8 @@ export class LocalModel {
       tokenizer = await loadTokenizerFromFolder(resolved.dir, { id: resolved.id, label: resolved.label });
     } catch (error) {
       if (error instanceof ModelError) throw error;
+      const readFailure = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+      if ((readFailure as NodeJS.ErrnoException).code) throw cannotReadError(`${resolved.dir}/tokenizer.json`, readFailure, resolved.dir);
       throw new ModelError('tokenizer', `The tokenizer of ${resolved.dir} cannot be loaded: ${errorMessage(error)}`, `${resolved.dir}/tokenizer.json`);
     }
     // Before the session: a tokenizer from another model would fail later, in ONNX Runtime, blaming model.onnx.
