@@ -58,6 +58,8 @@ export class ChatController implements vscode.Disposable {
   private disposed = false;
   /** Bumped by Clear History: an answer that finishes afterwards must not write its conversation back. */
   private historyEpoch = 0;
+  /** Settings already reported as changed to fit the model (said once per setting and value, not per message). */
+  private readonly noticedSettings = new Set<string>();
 
   constructor(private readonly deps: ChatControllerDeps) {
     deps.view.onMessage((message) => void this.handle(message));
@@ -229,6 +231,14 @@ export class ChatController implements vscode.Disposable {
         active.abort.signal,
         {
           ...(this.deps.estimateCost() ? { estimateCost: this.deps.estimateCost() } : {}),
+          onNotice: (text) => {
+            this.deps.log.info(`Chat: ${text}`);
+            // "tokenscope.chat.topP is 0, ..." / "tokenscope.chat.maxTokens 32768 does not fit ...": once per setting and value.
+            const key = text.split(/[,:]/)[0] ?? text;
+            if (this.noticedSettings.has(key)) return;
+            this.noticedSettings.add(key);
+            this.deps.view.post({ type: 'notice', text: `${text} Change it in Settings.` });
+          },
           onDelta: (delta) => {
             if (delta.kind === 'reclassify') {
               active.thinking += active.answer;
