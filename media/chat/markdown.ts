@@ -57,8 +57,11 @@ type Markdown = ReturnType<typeof MarkdownIt>;
 type Token = ReturnType<Markdown['parse']>[number];
 type BlockState = Parameters<Markdown['block']['tokenize']>[0];
 
-/** Container nesting (lists, items, quotes) markdown-it may build: about 20 list levels. */
-export const maxNesting = 40;
+/**
+ * Container nesting markdown-it may build: 8 levels of lists (a list and its item are 2) or 16 of
+ * quotes; deeper ones would also squeeze the text out of a narrow chat view.
+ */
+export const maxNesting = 16;
 /** Paragraphs longer than this are shown as text: inline parsing costs ~2 µs a character of `[`. */
 const maxInlineCharacters = 20_000;
 /** ... as are long ones made mostly of markup characters (repetition loops of `*_`, `[`, backticks). */

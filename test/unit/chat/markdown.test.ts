@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { highlightCode, linkCitations, MarkdownStream, renderMarkdown } from '../../../media/chat/markdown';
+import { highlightCode, linkCitations, MarkdownStream, maxNesting, renderMarkdown } from '../../../media/chat/markdown';
 
 const allowedTags = new Set(['p', 'a', 'code', 'pre', 'div', 'span', 'button', 'ol', 'ul', 'li', 'strong', 'em', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'blockquote', 'hr', 'br', 'table', 'thead', 'tbody', 'tr', 'th', 'td', 's']);
 const allowedAttributes = new Set(['class', 'role', 'tabindex', 'title', 'type', 'aria-label', 'data-href', 'data-action', 'data-start', 'data-end', 'start', 'style']);
@@ -94,7 +94,7 @@ test('markdown: a 10,000-level nested list keeps every item and what follows it,
   assert.equal(texts.size, 10_000, 'every item is there');
   assert.match(html, /<div class="code-block">[\s\S]*<span class="hljs-keyword">const<\/span> after/, 'the code block after it renders as code');
   assert.match(html, /<p>The end\.<\/p>/);
-  assert.ok(maxDepth(html) <= 25, `nesting capped (depth ${maxDepth(html)})`);
+  assert.ok(maxDepth(html) <= maxNesting, `nesting capped (depth ${maxDepth(html)})`);
   assertInert(html);
 });
 
@@ -102,6 +102,8 @@ test('markdown: deep nesting of every kind is flattened, never dropped (quotes, 
   const quotes = renderMarkdown(`${'>'.repeat(10_000)} deep quote\n\nafter quotes`);
   assert.match(quotes, /deep quote/);
   assert.match(quotes, /after quotes/);
+  // The flattened rest keeps one marker of its own: one level more at most.
+  assert.ok(maxDepth(quotes) <= maxNesting + 1, `quotes capped (depth ${maxDepth(quotes)})`);
   const markers = renderMarkdown(`${'- '.repeat(10_000)}deepest item\n\nafter markers`);
   assert.match(markers, /deepest item/);
   assert.match(markers, /after markers/);
