@@ -20,7 +20,7 @@ import { resolveModelReference } from '../models/catalog';
 import { ModelError, cannotReadError, errorMessage, isOutOfMemory } from '../models/errors';
 import { readModelFolder, tokenString, type ModelFolder } from '../models/modelFolder';
 import { encodeChat, templateSupportsThinking } from '../prompt/chatTemplate';
-import { loadTokenizerFromFolder } from '../tokenizers/huggingface';
+import { loadTokenizerFromFolder, type HuggingFaceTokenizer } from '../tokenizers/huggingface';
 import type { ModelTokenizer } from '../tokenizers/types';
 import { IncrementalDetokenizer } from './detokenizer';
 import { halfToFloatArray } from './float16';
@@ -93,7 +93,7 @@ export class LocalModel {
     const started = performance.now();
     const resolved = resolveModelReference(request.model, { packageRoot: options.packageRoot, cwd: options.cwd });
     const folder = await readModelFolder(resolved.dir, request.variant ?? 'auto');
-    let tokenizer: ModelTokenizer;
+    let tokenizer: HuggingFaceTokenizer;
     try {
       tokenizer = await loadTokenizerFromFolder(resolved.dir, { id: resolved.id, label: resolved.label });
     } catch (error) {

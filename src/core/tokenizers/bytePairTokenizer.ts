@@ -66,6 +66,7 @@ export class BytePairTokenizer implements ModelTokenizer {
   readonly label: string;
   readonly estimate: boolean;
   readonly vocabSize: number;
+  /** The largest id it can produce (vocabulary and added tokens): must fit the model's embedding. */
   readonly maxId: number;
   readonly specialTokens: ReadonlyMap<string, number>;
 

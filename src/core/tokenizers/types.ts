@@ -55,8 +55,6 @@ export interface Tokenizer extends TokenizerInfo {
  * user text; only the prompt builder may produce control tokens, through these methods.
  */
 export interface ModelTokenizer extends Tokenizer {
-  /** The largest id it can produce (vocabulary and added tokens): must fit the model's embedding. */
-  readonly maxId: number;
   /** Added/special tokens of the vocabulary by their string (e.g. `<|im_end|>` → 151645). */
   readonly specialTokens: ReadonlyMap<string, number>;
   /**

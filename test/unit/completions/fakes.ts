@@ -23,10 +23,6 @@ export class CharTokenizer implements ModelTokenizer {
     return CharTokenizer.textBase + 65536;
   }
 
-  get maxId(): number {
-    return CharTokenizer.textBase + 65535;
-  }
-
   encode(text: string): number[] {
     return Array.from({ length: text.length }, (_, index) => CharTokenizer.textBase + text.charCodeAt(index));
   }
