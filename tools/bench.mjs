@@ -22,7 +22,8 @@ let status = 0;
 for (const name of files) {
   console.log(`\n=== ${name} ===`);
   const started = Date.now();
-  const result = spawnSync(process.execPath, ['--import', 'tsx', join('bench', name)], { stdio: 'inherit' });
+  // ORT_DISABLE_TELEMETRY: transformers.js loads ONNX Runtime too, and its telemetry is on by default.
+  const result = spawnSync(process.execPath, ['--import', 'tsx', join('bench', name)], { stdio: 'inherit', env: { ...process.env, ORT_DISABLE_TELEMETRY: '1' } });
   console.log(`=== ${name}: ${result.status === 0 ? 'done' : `failed (exit ${result.status ?? result.signal})`} in ${((Date.now() - started) / 1000).toFixed(1)} s ===`);
   if (result.status !== 0 && status === 0) status = result.status ?? 1;
 }

@@ -125,7 +125,7 @@ try {
     writeFileSync(path, readZipEntry(zip, entry));
   }
   const probe = `const ort = require(${JSON.stringify(join(unpacked, 'extension', 'node_modules', 'onnxruntime-node'))}); if (typeof ort.InferenceSession?.create !== 'function') throw new Error('no InferenceSession'); console.log('package: ONNX Runtime ' + ort.env.versions.node + ' loads from the VSIX');`;
-  loaded = spawnSync(process.execPath, ['-e', probe], { stdio: ['ignore', 'inherit', 'inherit'] });
+  loaded = spawnSync(process.execPath, ['-e', probe], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ORT_DISABLE_TELEMETRY: '1' } });
 } finally {
   rmSync(unpacked, { recursive: true, force: true });
 }

@@ -49,7 +49,8 @@ try {
 }
 
 phase = Date.now();
-const env = { ...process.env, TOKENSCOPE_E2E_MODE: mode };
+// ORT_DISABLE_TELEMETRY: the extension's model process sets it itself; the runner's own helpers may load ONNX Runtime too.
+const env = { ...process.env, TOKENSCOPE_E2E_MODE: mode, ORT_DISABLE_TELEMETRY: '1' };
 if (mode === 'vsix') {
   const vsix = join(repoRoot, '.cache', 'e2e', 'tokenscope-e2e.vsix');
   const packaged = spawnSync(process.execPath, [join(repoRoot, 'tools', 'package.mjs'), '--out', vsix, '--if-stale', '--quiet'], { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] });

@@ -14,5 +14,7 @@ function findTests(dir) {
 
 const extra = process.argv.slice(2);
 const files = extra.some((arg) => arg.endsWith('.ts')) ? [] : findTests('test/unit').sort();
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...extra, ...files], { stdio: 'inherit' });
+// ORT_DISABLE_TELEMETRY: ONNX Runtime uploads telemetry by default (src/core/runtime/ortTelemetry.ts);
+// the tests that load it directly get it off here too.
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...extra, ...files], { stdio: 'inherit', env: { ...process.env, ORT_DISABLE_TELEMETRY: '1' } });
 process.exit(result.status ?? 1);

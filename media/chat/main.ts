@@ -1,6 +1,6 @@
 import type { ChatModelStatus, ContextChip, ExtensionToWebview, PendingTurn, StoredAssistantMessage, StoredConversation, StoredUserMessage, ThinkingMode, WebviewToExtension } from '../../src/shared/chatProtocol';
 import { formatDuration, formatStats } from '../../src/core/chat/stats';
-import { linkCitations, renderMarkdown } from './markdown';
+import { linkCitations, MarkdownStream, renderMarkdown } from './markdown';
 
 interface VsCodeApi {
   postMessage(message: WebviewToExtension): void;
@@ -39,6 +39,38 @@ function button(className: string, text: string, title: string, onClick: () => v
 /** Untrusted Markdown → inert HTML (see markdown.ts and its tests), with clickable line citations. */
 function setMarkdown(target: HTMLElement, markdown: string): void {
   target.innerHTML = linkCitations(renderMarkdown(markdown));
+}
+
+/**
+ * Markdown that grows while an answer streams: finished blocks are added to `target` once and
+ * never touched again (their DOM stays as it is: selection, scroll, a click on Copy all keep
+ * working), only the unfinished last block is replaced (MarkdownStream in markdown.ts).
+ */
+class StreamedMarkdown {
+  private readonly stream = new MarkdownStream();
+  /** Child nodes of `target` that hold finished blocks. */
+  private stableNodes = 0;
+
+  constructor(private readonly target: HTMLElement) {}
+
+  show(markdown: string): void {
+    const { appended, tail, reset } = this.stream.update(markdown);
+    if (reset || this.target.childNodes.length < this.stableNodes) {
+      this.target.replaceChildren();
+      this.stableNodes = 0;
+    }
+    while (this.target.childNodes.length > this.stableNodes) this.target.lastChild?.remove();
+    if (appended) this.target.insertAdjacentHTML('beforeend', linkCitations(appended));
+    this.stableNodes = this.target.childNodes.length;
+    if (tail) this.target.insertAdjacentHTML('beforeend', linkCitations(tail));
+  }
+
+  /** Something else was shown in `target` (a placeholder): start over next time. */
+  clear(): void {
+    this.target.replaceChildren();
+    this.stableNodes = 0;
+    this.stream.update('');
+  }
 }
 
 // ---- layout ---------------------------------------------------------------------------------
@@ -87,6 +119,12 @@ interface StreamingTurn {
   expectedOpen: boolean;
   node: HTMLElement;
   frame?: number;
+  /** The answer and the trace, rendered incrementally while they grow. */
+  answerMarkdown?: StreamedMarkdown;
+  thinkingMarkdown?: StreamedMarkdown;
+  /** Not before this time (performance.now()): a render that took T ms waits 2T before the next. */
+  nextRenderAt: number;
+  timer?: ReturnType<typeof setTimeout>;
 }
 let streaming: StreamingTurn | undefined;
 
@@ -261,7 +299,7 @@ function startTurn(requestId: string, user: StoredUserMessage, thinking = '', an
   node.dataset.requestId = requestId;
   node.setAttribute('aria-busy', 'true');
   transcript.append(node);
-  streaming = { requestId, thinking, answer, userToggled: false, expectedOpen: true, node, ...(thinking ? { thinkingStartedAt: Date.now() } : {}) };
+  streaming = { requestId, thinking, answer, userToggled: false, expectedOpen: true, node, nextRenderAt: 0, ...(thinking ? { thinkingStartedAt: Date.now() } : {}) };
   renderStreaming();
   setBusy(true);
   updateEmpty();
@@ -269,14 +307,26 @@ function startTurn(requestId: string, user: StoredUserMessage, thinking = '', an
   saveState();
 }
 
-/** Re-renders the streaming answer at most once a frame: Markdown of the whole text so far. */
+/**
+ * Renders the streaming answer at most once a frame, and never more than a third of the time: a
+ * long unfinished block (a big code block) that takes T ms to render waits 2T for the next.
+ */
 function scheduleStreamingRender(): void {
-  if (!streaming || streaming.frame !== undefined) return;
-  streaming.frame = requestAnimationFrame(() => {
-    if (!streaming) return;
-    streaming.frame = undefined;
-    renderStreaming();
-  });
+  const turn = streaming;
+  if (!turn || turn.frame !== undefined || turn.timer !== undefined) return;
+  const wait = turn.nextRenderAt - performance.now();
+  const render = () => {
+    turn.timer = undefined;
+    turn.frame = requestAnimationFrame(() => {
+      turn.frame = undefined;
+      if (streaming !== turn) return;
+      const started = performance.now();
+      renderStreaming();
+      turn.nextRenderAt = performance.now() + 2 * (performance.now() - started);
+    });
+  };
+  if (wait > 0) turn.timer = setTimeout(render, wait);
+  else render();
 }
 
 function renderStreaming(): void {
@@ -300,7 +350,7 @@ function renderStreaming(): void {
       const head = details.querySelector('summary');
       if (head) head.textContent = summary;
       const body = details.querySelector<HTMLElement>('.thinking-body');
-      if (body) setMarkdown(body, turn.thinking);
+      if (body) (turn.thinkingMarkdown ??= new StreamedMarkdown(body)).show(turn.thinking);
     }
     // Collapse the trace once the answer begins, unless the user chose otherwise.
     if (answering && details.open && !turn.userToggled) {
@@ -315,13 +365,18 @@ function renderStreaming(): void {
     answer = element('div', 'answer markdown');
     turn.node.append(answer);
   }
-  if (turn.answer) setMarkdown(answer, turn.answer);
-  else answer.replaceChildren(element('span', 'typing', turn.thinking ? '' : 'Generating…'));
+  turn.answerMarkdown ??= new StreamedMarkdown(answer);
+  if (turn.answer) turn.answerMarkdown.show(turn.answer);
+  else {
+    turn.answerMarkdown.clear();
+    answer.replaceChildren(element('span', 'typing', turn.thinking ? '' : 'Generating…'));
+  }
   scrollToEnd();
 }
 
 function endTurn(requestId: string, message: StoredAssistantMessage): void {
   if (streaming?.requestId === requestId && streaming.frame !== undefined) cancelAnimationFrame(streaming.frame);
+  if (streaming?.requestId === requestId && streaming.timer !== undefined) clearTimeout(streaming.timer);
   const node = streaming?.requestId === requestId ? streaming.node : transcript.querySelector<HTMLElement>(`[data-request-id="${CSS.escape(requestId)}"]`);
   // An answer to a conversation no longer shown (New Chat while it streamed) stays in its own history.
   if (!node) return;

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MODEL_VARIANTS, type ModelVariant } from '../core/models/modelFolder';
 import { LocalModel } from '../core/runtime/localModel';
+import { fitGenerationSettings } from '../core/runtime/requestLimits';
 import { GenerationAbortedError, type GenerateRequest, type GenerationEnd, type GenerationStart, type PromptInput, type RuntimeLogger, type SamplingOptions, type TokenEvent } from '../core/runtime/types';
 import { numberFlag, parseFlags, UsageError, type CliCommand, type CliIO } from './command';
 import { packageRoot } from './packageRoot';
@@ -95,7 +96,10 @@ export const generateCommand: CliCommand = {
 
     const model = await LocalModel.load({ model: modelRef!, variant: variant as ModelVariant, threads }, { packageRoot: packageRoot(), cwd: process.cwd(), logger: booleans.has('verbose') ? stderrLogger(io) : undefined });
     try {
-      const request: GenerateRequest = { prompt, maxTokens, sampling, topLogprobs: json ? topLogprobs : 0, ...(strings.has('stop') ? { stop: [strings.get('stop')!] } : {}) };
+      // Fitted to the model now that its context is known; each change is said on stderr.
+      const fitted = fitGenerationSettings({ maxTokens }, { modelLabel: model.info.label, contextLength: model.info.contextLength, promptTokens: model.encodePrompt(prompt).length }, { maxTokens: '--max-tokens', temperature: '--temperature', topP: '--top-p' });
+      for (const change of fitted.changes) io.stderr.write(`tokenscope generate: ${change}\n`);
+      const request: GenerateRequest = { prompt, maxTokens: fitted.settings.maxTokens, sampling, topLogprobs: json ? topLogprobs : 0, ...(strings.has('stop') ? { stop: [strings.get('stop')!] } : {}) };
       const tokens: TokenEvent[] = [];
       let start: GenerationStart | undefined;
       let end: GenerationEnd | undefined;

@@ -1,5 +1,7 @@
+// First, before any command loads ONNX Runtime: its telemetry off (nothing leaves the machine).
+import '../core/runtime/ortTelemetry';
 import { cliCommands } from './commands';
-import { UsageError, type CliIO } from './command';
+import { decodeUtf8Input, UsageError, type CliIO } from './command';
 
 function readStdin(): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -9,13 +11,20 @@ function readStdin(): Promise<string> {
     }
     const chunks: Buffer[] = [];
     process.stdin.on('data', (chunk: Buffer) => chunks.push(chunk));
-    process.stdin.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    process.stdin.on('end', () => {
+      const decoded = decodeUtf8Input(Buffer.concat(chunks));
+      if (decoded.invalidSequences > 0) {
+        const count = decoded.invalidSequences === 1 ? '1 invalid byte sequence' : `${decoded.invalidSequences} invalid byte sequences`;
+        process.stderr.write(`tokenscope: warning: standard input is not valid UTF-8: ${count} (the first at byte ${decoded.firstInvalidByte}) were replaced with U+FFFD; offsets refer to the replaced text.\n`);
+      }
+      resolve(decoded.text);
+    });
     process.stdin.on('error', reject);
   });
 }
 
 function helpText(): string {
-  const width = Math.max(...cliCommands.map((command) => command.name.length), 8);
+  const width = cliCommands.reduce((widest, command) => Math.max(widest, command.name.length), 8);
   const lines = cliCommands.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`);
   return ['Usage: tokenscope <command> [options]', '', 'Commands:', ...lines, '', 'Run `tokenscope <command> --help` for a command\'s options.', ''].join('\n');
 }

@@ -85,7 +85,7 @@ export const modelsCommand: CliCommand = {
         const revision = repo.revisions.find((candidate) => candidate.usable)!;
         return [repo.repo, revision.variants.join(', '), `${revision.commit.slice(0, 7)}${revision.refs.length ? ` (${revision.refs.join(', ')})` : ''}`, formatBytes(repo.bytes) + (repo.partialBytes > 0 ? ` (${formatBytes(repo.partialBytes)} partial)` : '')];
       });
-      lines.push(...formatTable(['repo', 'variants', 'revision', 'disk'], cacheRows, new Set([3])));
+      for (const line of formatTable(['repo', 'variants', 'revision', 'disk'], cacheRows, new Set([3]))) lines.push(line);
     }
     const others = cached.length - usableRepos.length;
     if (others > 0) lines.push(`(${others} other repo(s) in the cache hold no complete ONNX model.)`);

@@ -1,10 +1,11 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { countInChunks, encodeInChunks } from '../core/tokenizers/documentTokens';
 import { displayToken } from '../core/tokenizers/display';
 import { loadTokenizerFromFolder } from '../core/tokenizers/huggingface';
 import { BUILTIN_TOKENIZERS, MODEL_TOKENIZER_ID, TokenizerRegistry } from '../core/tokenizers/registry';
 import type { Tokenizer } from '../core/tokenizers/types';
-import { parseFlags, UsageError, type CliCommand, type CliIO } from './command';
+import { parseFlags, UsageError, writeOut, type CliCommand, type CliIO } from './command';
 
 const ids = BUILTIN_TOKENIZERS.map((entry) => entry.id);
 
@@ -44,23 +45,39 @@ async function run(args: readonly string[], io: CliIO): Promise<number> {
   if (!id) throw new UsageError('--tokenizer is required');
   const tokenizer = await resolveCliTokenizer(id);
   const text = await io.readStdin();
-  const spans = tokenizer.encodeWithOffsets(text);
+  // Output is streamed chunk by chunk (encodeInChunks gives exactly the whole text's tokens): 50 MB of
+  // input makes ~12 M tokens, whose JSON or table would not fit in one string.
+  const count = countInChunks(tokenizer, text);
   if (booleans.has('json')) {
-    io.stdout.write(`${JSON.stringify({ tokenizer: id, count: spans.length, tokens: spans.map((span) => ({ id: span.id, start: span.start, end: span.end })) })}\n`);
+    await writeOut(io.stdout, `{"tokenizer":${JSON.stringify(id)},"count":${count},"tokens":[`);
+    let first = true;
+    for (const spans of encodeInChunks(tokenizer, text)) {
+      if (io.signal.aborted) return 130;
+      let out = '';
+      for (const span of spans) {
+        out += `${first ? '' : ','}{"id":${span.id},"start":${span.start},"end":${span.end}}`;
+        first = false;
+      }
+      await writeOut(io.stdout, out);
+    }
+    await writeOut(io.stdout, ']}\n');
     return 0;
   }
-  const perToken = spans.length > 0 ? ` (${(text.length / spans.length).toFixed(2)} characters per token)` : '';
-  const lines = [`${tokenizer.label}${tokenizer.estimate ? ' [estimate]' : ''}: ${spans.length} tokens for ${text.length} characters${perToken}`];
-  if (spans.length > 0) {
-    const width = String(text.length).length;
-    const idWidth = Math.max(2, ...spans.map((span) => String(span.id).length));
-    lines.push(`${'start'.padStart(Math.max(5, width))} ${'end'.padStart(Math.max(5, width))}  ${'id'.padStart(idWidth)}  bytes  token`);
+  const perToken = count > 0 ? ` (${(text.length / count).toFixed(2)} characters per token)` : '';
+  await writeOut(io.stdout, `${tokenizer.label}${tokenizer.estimate ? ' [estimate]' : ''}: ${count} tokens for ${text.length} characters${perToken}\n`);
+  if (count === 0) return 0;
+  const width = Math.max(5, String(text.length).length);
+  const idWidth = Math.max(2, String(Math.max(1, tokenizer.vocabSize - 1)).length);
+  await writeOut(io.stdout, `${'start'.padStart(width)} ${'end'.padStart(width)}  ${'id'.padStart(idWidth)}  bytes  token\n`);
+  for (const spans of encodeInChunks(tokenizer, text)) {
+    if (io.signal.aborted) return 130;
+    let out = '';
     for (const span of spans) {
       const shown = displayToken(tokenizer, span.id);
-      lines.push(`${String(span.start).padStart(Math.max(5, width))} ${String(span.end).padStart(Math.max(5, width))}  ${String(span.id).padStart(idWidth)}  ${String(shown.byteLength).padStart(5)}  ${shown.text}`);
+      out += `${String(span.start).padStart(width)} ${String(span.end).padStart(width)}  ${String(span.id).padStart(idWidth)}  ${String(shown.byteLength).padStart(5)}  ${shown.text}\n`;
     }
+    await writeOut(io.stdout, out);
   }
-  io.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 }
 

@@ -3,6 +3,8 @@
  * ModelProcessClient. ONNX Runtime blocks its thread for every forward pass and can crash
  * natively; here it can do neither to the editor.
  */
+// First, before anything loads ONNX Runtime: its telemetry off (the client sets it in our env too).
+import '../core/runtime/ortTelemetry';
 import { join } from 'node:path';
 import { PACKAGE_ROOT_ENV, TEST_HOOKS_ENV, type ClientMessage, type ProcessMessage } from '../core/runtime/protocol';
 import { ModelServer } from './server';

@@ -62,12 +62,7 @@ export class ModelServer {
         this.generations.get(message.id)?.abort();
         return;
       case 'encode':
-        try {
-          if (!this.model) throw new ModelError('process', 'No model is loaded.');
-          this.options.send({ type: 'encoded', id: message.id, ids: this.model.encodePrompt(message.prompt) });
-        } catch (error) {
-          this.options.send({ type: 'error', id: message.id, error: serializeError(error) });
-        }
+        this.track(message.id, this.encode(message.id, message.prompt));
         return;
       case 'ping':
         this.options.send({
@@ -113,6 +108,13 @@ export class ModelServer {
     } finally {
       done();
     }
+  }
+
+  /** Like a generation, an encode sent right after a load waits for it. */
+  private async encode(id: number, prompt: Extract<ClientMessage, { type: 'encode' }>['prompt']): Promise<void> {
+    await this.loading.catch(() => undefined);
+    if (!this.model) throw new ModelError('process', 'No model is loaded: load one before encoding a prompt.');
+    this.options.send({ type: 'encoded', id, ids: this.model.encodePrompt(prompt) });
   }
 
   private async unload(id: number): Promise<void> {

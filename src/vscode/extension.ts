@@ -96,6 +96,7 @@ async function showStatusMenu(): Promise<void> {
     { label: '$(info) Show model architecture', description: 'layers, heads, parameters vs real models', run: () => vscode.commands.executeCommand('tokenscope.showModelInfo') },
     { label: '$(symbol-key) Toggle token boundaries', run: () => vscode.commands.executeCommand('tokenscope.toggleTokenBoundaries') },
     { label: '$(output) Show logs', run: () => vscode.commands.executeCommand('tokenscope.showLogs') },
+    { label: '$(debug-restart) Restart model process', description: 'reloads the model', run: () => vscode.commands.executeCommand('tokenscope.restartModel') },
   ];
   const picked = await vscode.window.showQuickPick(items, { title: 'Tokenscope' });
   await picked?.run();

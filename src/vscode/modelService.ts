@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { join } from 'node:path';
-import { ModelProcessClient, type ModelProcessState } from '../core/runtime/modelProcessClient';
-import type { LoadModelRequest, ModelInfo, RuntimeLogger } from '../core/runtime/types';
+import { ModelProcessClient, ModelProcessStoppedError, type ModelProcessState } from '../core/runtime/modelProcessClient';
+import { sameLoadRequest, type LoadModelRequest, type ModelInfo, type RuntimeLogger } from '../core/runtime/types';
 import { readConfig, type TokenscopeConfig } from './config';
 
 /** The runtime's structured log lines go to the extension's LogOutputChannel. */
@@ -19,9 +19,8 @@ function loadRequestFor(config: TokenscopeConfig): LoadModelRequest {
   return { model: config.model, variant: config.modelVariant, threads: config.runtimeThreads, matmulPrecision: config.runtimeMatmulPrecision };
 }
 
-function sameRequest(a: LoadModelRequest | undefined, b: LoadModelRequest): boolean {
-  return a !== undefined && a.model === b.model && a.variant === b.variant && a.threads === b.threads && a.matmulPrecision === b.matmulPrecision;
-}
+/** The button that runs "Tokenscope: Restart Model Process". */
+export const restartModelAction = 'Restart Model Process';
 
 /**
  * The one model process of the extension and the model loaded in it. Completions, chat and
@@ -59,8 +58,8 @@ export class ModelService implements vscode.Disposable {
   ensureLoaded(): Promise<ModelInfo> {
     const request = loadRequestFor(readConfig());
     const ready = this.client.model;
-    if (ready && sameRequest(this.loaded, request)) return Promise.resolve(ready);
-    if (this.loading && sameRequest(this.loading.request, request)) return this.loading.promise;
+    if (ready && this.loaded && sameLoadRequest(this.loaded, request)) return Promise.resolve(ready);
+    if (this.loading && sameLoadRequest(this.loading.request, request)) return this.loading.promise;
     const started = performance.now();
     const promise = this.client.load(request).then(
       (info) => {
@@ -70,7 +69,8 @@ export class ModelService implements vscode.Disposable {
       },
       (error: unknown) => {
         this.loaded = undefined;
-        this.log.error(`Loading model "${request.model}" failed: ${error instanceof Error ? error.message : String(error)}`);
+        // A stopped process was logged (and announced) once when it stopped, not once per request.
+        if (!(error instanceof ModelProcessStoppedError)) this.log.error(`Loading model "${request.model}" failed: ${error instanceof Error ? error.message : String(error)}`);
         throw error;
       },
     );
@@ -92,6 +92,13 @@ export class ModelService implements vscode.Disposable {
   private onState(state: ModelProcessState): void {
     if (state.status === 'error' || state.status === 'failed') this.log.error(`Model: ${state.error.message}`);
     else this.log.debug(`Model process: ${state.status}`);
+    // Restarting stopped: said once, here, with the way out (requests failing with the same error stay quiet).
+    if (state.status === 'failed') {
+      void vscode.window.showErrorMessage(`Tokenscope: ${state.error.message}`, restartModelAction, 'Show Logs').then((choice) => {
+        if (choice === restartModelAction) void vscode.commands.executeCommand('tokenscope.restartModel');
+        else if (choice) this.log.show(true);
+      });
+    }
   }
 
   dispose(): void {

@@ -34,6 +34,7 @@ export class ModelStatusItem implements vscode.Disposable {
     const state = this.state;
     const name = this.modelLabel || 'no model';
     this.item.backgroundColor = undefined;
+    this.item.command = 'tokenscope.showStatusMenu';
     switch (state.kind) {
       case 'idle': {
         const last = describeLastAnswer(state.last);
@@ -54,8 +55,10 @@ export class ModelStatusItem implements vscode.Disposable {
         this.item.tooltip = 'Tokenscope: inline completions are disabled. Click to enable.';
         break;
       case 'error':
-        this.item.text = `$(error) ${name}`;
-        this.item.tooltip = `Tokenscope: ${state.reason}`;
+        // A model process that stopped restarting: the item says so, and a click restarts it.
+        this.item.text = state.action === 'restartModel' ? `$(error) ${name} stopped` : `$(error) ${name}`;
+        this.item.tooltip = state.action === 'restartModel' ? `Tokenscope: ${state.reason}\nClick to run Restart Model Process.` : `Tokenscope: ${state.reason}`;
+        if (state.action === 'restartModel') this.item.command = 'tokenscope.restartModel';
         this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
         break;
     }

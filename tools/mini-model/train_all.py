@@ -42,7 +42,8 @@ def main():
     steps = args.only or STEPS
     script = lambda name: os.path.join(HERE, name)
     # Under CPU contention, OpenMP threads that spin at barriers waste the cores they share.
-    env = dict(os.environ, OMP_WAIT_POLICY=os.environ.get("OMP_WAIT_POLICY", "PASSIVE"))
+    # ORT_DISABLE_TELEMETRY: verify/eval load ONNX Runtime, whose telemetry is on by default.
+    env = dict(os.environ, OMP_WAIT_POLICY=os.environ.get("OMP_WAIT_POLICY", "PASSIVE"), ORT_DISABLE_TELEMETRY="1")
     for step in steps:
         if step == "corpus":
             run([PY, script("corpus.py")])
@@ -58,9 +59,9 @@ def main():
         elif step == "export":
             run([PY, script("export.py")])
         elif step == "verify":
-            run(["node", script("verify_onnx.mjs")])
+            run(["node", script("verify_onnx.mjs")], env=env)
         elif step == "eval":
-            run(["node", script("eval.mjs")])
+            run(["node", script("eval.mjs")], env=env)
         elif step == "card":
             run([PY, script("card.py")])
 

@@ -38,7 +38,8 @@ export type StopReason = 'stop' | 'length' | 'aborted';
  * (usually 1); exactly one `end` closes a stream that was not aborted by an error.
  */
 export type ChatStreamEvent =
-  | { readonly type: 'start'; readonly promptTokens: number; readonly promptOpensThinking: boolean }
+  /** `notices`: settings the backend had to change to fit the model, each a sentence for the user. */
+  | { readonly type: 'start'; readonly promptTokens: number; readonly promptOpensThinking: boolean; readonly notices?: readonly string[] }
   | { readonly type: 'text'; readonly text: string; readonly tokens: number }
   | {
       readonly type: 'end';

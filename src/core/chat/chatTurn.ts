@@ -22,6 +22,8 @@ export interface ChatTurnOptions {
   readonly now?: () => number;
   /** Called for every parsed piece, in order, as it streams. */
   readonly onDelta?: (delta: ThinkDelta) => void;
+  /** Called with each setting the backend changed to fit the model (what was changed and why). */
+  readonly onNotice?: (text: string) => void;
 }
 
 /**
@@ -51,6 +53,7 @@ export async function runChatTurn(backend: ChatBackend, request: ChatGenerateReq
   for await (const event of backend.generate(request, signal)) {
     if (event.type === 'start') {
       promptTokens = event.promptTokens;
+      for (const notice of event.notices ?? []) options.onNotice?.(notice);
       parser ??= parserFor(event.promptOpensThinking);
     } else if (event.type === 'text') {
       parser ??= parserFor(undefined);

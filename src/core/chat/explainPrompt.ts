@@ -1,3 +1,4 @@
+import { longestBacktickRun } from '../backticks';
 import type { ChatMessage } from './backend';
 
 /** The code to explain, as the editor layer hands it over. */
@@ -17,8 +18,7 @@ export const maxExplainLines = 400;
 
 /** A fence longer than any backtick run in the code, so the code can never close it early. */
 export function fenceFor(code: string): string {
-  const longest = Math.max(0, ...(code.match(/`+/g) ?? []).map((run) => run.length));
-  return '`'.repeat(Math.max(3, longest + 1));
+  return '`'.repeat(Math.max(3, longestBacktickRun(code) + 1));
 }
 
 /** The selected lines, each prefixed with its real file line number: `L12: code`. */

@@ -1,6 +1,7 @@
-import { mkdir, readFile, rename, rm, writeFile, open } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { dirname, join } from 'node:path';
+import { hostname } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import type { ThinkingSummary } from './chatTurn';
 import type { StopReason } from './backend';
 import type { ChatStats } from './stats';
@@ -61,33 +62,137 @@ export interface HistoryLogger {
   warn(message: string): void;
 }
 
-function isConversation(value: unknown): value is StoredConversation {
-  if (typeof value !== 'object' || value === null) return false;
-  const c = value as Record<string, unknown>;
-  return typeof c.id === 'string' && typeof c.title === 'string' && typeof c.createdAt === 'number' && typeof c.updatedAt === 'number' && Array.isArray(c.messages) && c.messages.every(isMessage);
-}
-
 function isMessage(value: unknown): value is StoredMessage {
   if (typeof value !== 'object' || value === null) return false;
   const m = value as Record<string, unknown>;
   return typeof m.id === 'string' && (m.role === 'user' || m.role === 'assistant') && typeof m.text === 'string' && typeof m.createdAt === 'number';
 }
 
+/** A conversation's own fields are sound (its messages are checked one by one). */
+function hasConversationFields(value: unknown): value is Omit<StoredConversation, 'messages'> & { messages: unknown[] } {
+  if (typeof value !== 'object' || value === null) return false;
+  const c = value as Record<string, unknown>;
+  return typeof c.id === 'string' && typeof c.title === 'string' && typeof c.createdAt === 'number' && typeof c.updatedAt === 'number' && Array.isArray(c.messages);
+}
+
+/** What a history file holds, checked entry by entry: nothing malformed is dropped unseen. */
+interface ReadHistory {
+  /** Every sound conversation; one with malformed messages keeps its good ones. */
+  readonly conversations: StoredConversation[];
+  /** The entries as they were in the file, when they were not (wholly) valid: kept aside at the next save. */
+  readonly malformed: unknown[];
+  /** Human summary of what was malformed, for the log. */
+  readonly problems: string[];
+}
+
+function checkEntries(entries: readonly unknown[]): ReadHistory {
+  const conversations: StoredConversation[] = [];
+  const malformed: unknown[] = [];
+  const problems: string[] = [];
+  let invalid = 0;
+  for (const entry of entries) {
+    if (!hasConversationFields(entry)) {
+      invalid++;
+      malformed.push(entry);
+      continue;
+    }
+    const messages = entry.messages.filter(isMessage);
+    if (messages.length < entry.messages.length) {
+      const bad = entry.messages.length - messages.length;
+      problems.push(`${bad} malformed message${bad === 1 ? '' : 's'} in conversation "${entry.title}" (left out; the rest is kept)`);
+      malformed.push(entry);
+    }
+    conversations.push({ id: entry.id, title: entry.title, createdAt: entry.createdAt, updatedAt: entry.updatedAt, messages });
+  }
+  if (invalid > 0) problems.push(`${invalid} conversation${invalid === 1 ? '' : 's'} that ${invalid === 1 ? 'is' : 'are'} not valid history`);
+  return { conversations, malformed, problems };
+}
+
 /**
- * Chat history in one JSON file (the extension's globalStorage). Every save writes a temp file and
- * renames it over the old one, so a crash mid-write leaves the previous complete file. A file that
- * cannot be read as history is moved aside (never deleted) and history starts empty.
+ * One conversation saved by two windows: this window's version, plus any message only the file
+ * has (the other window's turns), in time order. Nothing either window said is lost.
+ */
+export function mergeConversation(onDisk: StoredConversation, ours: StoredConversation): StoredConversation {
+  const ids = new Set(ours.messages.map((message) => message.id));
+  const theirs = onDisk.messages.filter((message) => !ids.has(message.id));
+  if (theirs.length === 0) return ours;
+  const messages = [...ours.messages, ...theirs].sort((a, b) => a.createdAt - b.createdAt);
+  return { ...ours, createdAt: Math.min(onDisk.createdAt, ours.createdAt), updatedAt: Math.max(onDisk.updatedAt, ours.updatedAt), messages };
+}
+
+/** What an errno means for the user. */
+function describeFsError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return `the disk is full (${code})`;
+    case 'EACCES':
+    case 'EPERM':
+      return `permission denied (${code})`;
+    case 'EROFS':
+      return `the file system is read-only (${code})`;
+    default:
+      return (error as Error).message;
+  }
+}
+
+/** A save or delete that did not reach the disk; the message says why and what to do. */
+export class HistorySaveError extends Error {
+  override readonly name = 'HistorySaveError';
+}
+
+export interface HistoryStoreOptions {
+  /** How long a save waits for another window's write to finish (default 15 s). */
+  readonly lockTimeoutMs?: number;
+  /** A lock older than this is left over from a window that died mid-write (default 10 s). */
+  readonly staleLockMs?: number;
+}
+
+interface LockOwner {
+  readonly pid: number;
+  readonly host: string;
+  readonly at: number;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Chat history in one JSON file (the extension's globalStorage), shared by every window of the
+ * editor. Each save, under a lock file (`<file>.lock`, created exclusively), reads the file fresh,
+ * merges this window's conversation in by id (and its messages by id), and writes a temp file that
+ * it renames over the old one: two windows never overwrite each other's conversations, and a crash
+ * mid-write leaves the previous complete file. Temp files found under the lock were left by a
+ * writer that died and are removed. A file that cannot be read as history is moved aside (never
+ * deleted); malformed conversations or messages are left out and kept aside the same way at the
+ * next save; a file that cannot be read at all (permissions) is never overwritten.
  */
 export class ChatHistoryStore {
-  private conversations: StoredConversation[] | undefined;
-  /** Saves run one after another: two overlapping writes must not race on the rename. */
+  /** The last read of the file, reused while the file is unchanged (mtime and size). */
+  private cached: { readonly stamp: string; readonly conversations: StoredConversation[] } | undefined;
+  /** Saves run one after another within a window; the lock orders them across windows. */
   private queue: Promise<void> = Promise.resolve();
+  /** Problems already logged, so a reload does not repeat them. */
+  private readonly reported = new Set<string>();
+  private readonly lockTimeoutMs: number;
+  private readonly staleLockMs: number;
 
   constructor(
     private readonly file: string,
     private limit: number,
     private readonly log: HistoryLogger,
-  ) {}
+    options: HistoryStoreOptions = {},
+  ) {
+    this.lockTimeoutMs = options.lockTimeoutMs ?? 15_000;
+    this.staleLockMs = options.staleLockMs ?? 10_000;
+  }
 
   static inFolder(folder: string, limit: number, log: HistoryLogger): ChatHistoryStore {
     return new ChatHistoryStore(join(folder, 'chat-history.json'), limit, log);
@@ -101,7 +206,7 @@ export class ChatHistoryStore {
     this.limit = Math.max(1, Math.floor(limit));
   }
 
-  /** Conversations, most recently updated first. */
+  /** Conversations, most recently updated first (what every window saved so far). */
   async list(): Promise<readonly StoredConversation[]> {
     return [...(await this.load())];
   }
@@ -110,25 +215,22 @@ export class ChatHistoryStore {
     return (await this.load()).find((conversation) => conversation.id === id);
   }
 
-  /** Inserts or replaces a conversation, trims to the limits and writes the file. */
+  /** Inserts or replaces a conversation (merged with the file's copy), trims to the limits and writes the file. */
   save(conversation: StoredConversation): Promise<void> {
-    return this.enqueue(async () => {
-      const trimmed = conversation.messages.length > maxMessagesPerConversation ? { ...conversation, messages: conversation.messages.slice(-maxMessagesPerConversation) } : conversation;
-      const others = (await this.load()).filter((existing) => existing.id !== conversation.id);
-      await this.write([trimmed, ...others].sort((a, b) => b.updatedAt - a.updatedAt).slice(0, this.limit));
+    return this.update((onDisk) => {
+      const existing = onDisk.find((entry) => entry.id === conversation.id);
+      const merged = existing ? mergeConversation(existing, conversation) : conversation;
+      const trimmed = merged.messages.length > maxMessagesPerConversation ? { ...merged, messages: merged.messages.slice(-maxMessagesPerConversation) } : merged;
+      return [trimmed, ...onDisk.filter((entry) => entry.id !== conversation.id)];
     });
   }
 
   delete(id: string): Promise<void> {
-    return this.enqueue(async () => {
-      await this.write((await this.load()).filter((existing) => existing.id !== id));
-    });
+    return this.update((onDisk) => onDisk.filter((existing) => existing.id !== id));
   }
 
   clear(): Promise<void> {
-    return this.enqueue(async () => {
-      await this.write([]);
-    });
+    return this.update(() => []);
   }
 
   /** Resolves when every save so far is on disk. */
@@ -143,41 +245,119 @@ export class ChatHistoryStore {
     return run;
   }
 
+  /** Read-modify-write under the lock, from what is on disk now (another window may have written). */
+  private update(change: (onDisk: StoredConversation[]) => StoredConversation[]): Promise<void> {
+    return this.enqueue(async () => {
+      try {
+        await mkdir(dirname(this.file), { recursive: true });
+      } catch (error) {
+        throw new HistorySaveError(`The chat history could not be saved to ${this.file}: ${describeFsError(error)}.`);
+      }
+      const release = await this.lock();
+      try {
+        await this.removeStaleTempFiles();
+        const onDisk = await this.readForWrite();
+        if (onDisk.malformed.length > 0) await this.keepAside(onDisk.malformed, 'malformed');
+        const next = change(onDisk.conversations)
+          .sort((a, b) => b.updatedAt - a.updatedAt)
+          .slice(0, this.limit);
+        await this.write(next);
+      } finally {
+        await release();
+      }
+    });
+  }
+
   private async load(): Promise<StoredConversation[]> {
-    if (this.conversations) return this.conversations;
+    let stamp: string;
+    try {
+      const info = await stat(this.file);
+      stamp = `${info.mtimeMs}:${info.size}`;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      stamp = 'unreadable';
+    }
+    if (this.cached?.stamp === stamp) return this.cached.conversations;
     let text: string;
     try {
       text = await readFile(this.file, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.log.warn(`Chat history ${this.file} could not be read (${(error as Error).message}); starting with an empty history.`);
-      this.conversations = [];
-      return this.conversations;
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      this.warnOnce(`Chat history ${this.file} could not be read (${(error as Error).message}): Tokenscope will not overwrite it, and new chats are not saved until it can be read. Fix its permissions (or move it away).`);
+      return [];
     }
     const parsed = parseHistory(text);
     if (parsed === undefined) {
-      const backup = `${this.file}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+      // Moved aside under the lock (readForWrite does it), so no other window's save is in between.
+      try {
+        await this.update((conversations) => conversations);
+      } catch (error) {
+        this.warnOnce(`Chat history ${this.file} is not valid history and could not be moved aside (${(error as Error).message}); it is left as it is.`);
+      }
+      return [];
+    }
+    const checked = checkEntries(parsed.conversations);
+    if (checked.problems.length > 0) this.warnOnce(`Chat history ${this.file} has ${checked.problems.join(' and ')}; the originals are kept aside at the next save.`);
+    const conversations = checked.conversations.sort((a, b) => b.updatedAt - a.updatedAt).slice(0, this.limit);
+    this.cached = { stamp, conversations };
+    return conversations;
+  }
+
+  /** The file as it is now, for a write: an unreadable file stops the write, a corrupt one is moved aside. */
+  private async readForWrite(): Promise<ReadHistory> {
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { conversations: [], malformed: [], problems: [] };
+      throw new HistorySaveError(`${this.file} could not be read (${(error as Error).message}), so it was not overwritten: fix its permissions (or move it away) and Tokenscope saves the chat again.`);
+    }
+    const parsed = parseHistory(text);
+    if (parsed === undefined) {
+      const backup = await this.backupName('corrupt');
       try {
         await rename(this.file, backup);
-        this.log.warn(`Chat history ${this.file} was not valid history; kept it as ${backup} and started a new one.`);
       } catch (error) {
-        this.log.warn(`Chat history ${this.file} was not valid history and could not be moved aside (${(error as Error).message}); starting a new one.`);
+        throw new HistorySaveError(`${this.file} is not valid history and could not be moved aside (${describeFsError(error)}), so it was not overwritten.`);
       }
-      this.conversations = [];
-      return this.conversations;
+      this.log.warn(`Chat history ${this.file} was not valid history; kept it as ${backup} and started a new one.`);
+      return { conversations: [], malformed: [], problems: [] };
     }
-    this.conversations = parsed.conversations.filter(isConversation).sort((a, b) => b.updatedAt - a.updatedAt).slice(0, this.limit);
-    const dropped = parsed.conversations.length - parsed.conversations.filter(isConversation).length;
-    if (dropped > 0) this.log.warn(`Chat history: skipped ${dropped} malformed conversation(s) in ${this.file}.`);
-    return this.conversations;
+    return checkEntries(parsed.conversations);
+  }
+
+  /** Writes entries that could not be used into `<file>.<kind>-<time>`, next to the history. */
+  private async keepAside(entries: readonly unknown[], kind: string): Promise<void> {
+    const aside = await this.backupName(kind);
+    try {
+      await this.writeDurably(aside, JSON.stringify({ version: 1, conversations: entries }));
+    } catch (error) {
+      throw new HistorySaveError(`The chat history has malformed entries that could not be kept aside in ${aside} (${describeFsError(error)}); nothing was overwritten.`);
+    }
+    this.log.warn(`Chat history: kept the originals in ${aside}; ${this.file} keeps what was sound.`);
+  }
+
+  private async backupName(kind: string): Promise<string> {
+    return `${this.file}.${kind}-${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(2).toString('hex')}`;
   }
 
   /** Writes `conversations` and only then adopts them, so a failed write changes nothing. */
   private async write(conversations: StoredConversation[]): Promise<void> {
-    await mkdir(dirname(this.file), { recursive: true });
-    const temp = `${this.file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
     const body: HistoryFile = { version: 1, conversations };
     try {
-      await writeFile(temp, JSON.stringify(body), 'utf8');
+      await this.writeDurably(this.file, JSON.stringify(body));
+    } catch (error) {
+      if (error instanceof HistorySaveError) throw error;
+      throw new HistorySaveError(`The chat history could not be saved to ${this.file}: ${describeFsError(error)}. The saved history is unchanged; ${(error as NodeJS.ErrnoException).code === 'ENOSPC' ? 'free some disk space: ' : ''}this conversation is saved again with your next message.`);
+    }
+    this.cached = undefined;
+  }
+
+  /** A temp file, fsynced, renamed over `target`: the target is the old file or the new one, never half of one. */
+  private async writeDurably(target: string, text: string): Promise<void> {
+    const temp = `${this.file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+    try {
+      await writeFile(temp, text, 'utf8');
       // fsync before rename: otherwise a power cut can leave the renamed file empty.
       const handle = await open(temp, 'r+');
       try {
@@ -185,22 +365,98 @@ export class ChatHistoryStore {
       } finally {
         await handle.close();
       }
-      await rename(temp, this.file);
-      this.conversations = conversations;
+      await rename(temp, target);
     } catch (error) {
       await rm(temp, { force: true });
       throw error;
     }
   }
+
+  /** Under the lock, every temp file of this history belongs to a writer that died before its rename. */
+  private async removeStaleTempFiles(): Promise<void> {
+    const folder = dirname(this.file);
+    const prefix = `${basename(this.file)}.`;
+    let names: string[];
+    try {
+      names = await readdir(folder);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+      await rm(join(folder, name), { force: true });
+      this.log.warn(`Chat history: removed ${name}, left by a save that was interrupted.`);
+    }
+  }
+
+  /**
+   * Takes `<file>.lock` (created exclusively, holding our pid). A lock whose owner died, or that
+   * is older than `staleLockMs`, is taken over; a live one is waited for up to `lockTimeoutMs`.
+   */
+  private async lock(): Promise<() => Promise<void>> {
+    const lockFile = `${this.file}.lock`;
+    const owner: LockOwner = { pid: process.pid, host: hostname(), at: Date.now() };
+    const deadline = Date.now() + this.lockTimeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await writeFile(lockFile, JSON.stringify(owner), { flag: 'wx' });
+        return () => rm(lockFile, { force: true });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+          // Created but not written (a full disk): ours to remove, or it would block the next save.
+          await rm(lockFile, { force: true });
+          throw new HistorySaveError(`The chat history could not be saved to ${this.file}: ${describeFsError(error)}. The saved history is unchanged; ${(error as NodeJS.ErrnoException).code === 'ENOSPC' ? 'free some disk space: ' : ''}this conversation is saved again with your next message.`);
+        }
+      }
+      const holder = await this.lockHolder(lockFile);
+      if (holder.stale) {
+        // Move it away first: of two windows taking over the same dead lock, only one rename succeeds.
+        const moved = `${lockFile}.${randomBytes(4).toString('hex')}.stale`;
+        try {
+          await rename(lockFile, moved);
+          await rm(moved, { force: true });
+          this.log.warn(`Chat history: took over a lock left by a window that stopped (${holder.description}).`);
+        } catch {
+          // Someone else took it over first.
+        }
+        continue;
+      }
+      if (Date.now() >= deadline) {
+        throw new HistorySaveError(`The chat history ${this.file} is being written by another Tokenscope window (${holder.description}); try again in a moment. If no other window is open, delete ${lockFile}.`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(200, 10 + attempt * 10) + Math.random() * 10));
+    }
+  }
+
+  private async lockHolder(lockFile: string): Promise<{ stale: boolean; description: string }> {
+    let owner: Partial<LockOwner> = {};
+    let age = 0;
+    try {
+      const [text, info] = await Promise.all([readFile(lockFile, 'utf8'), stat(lockFile)]);
+      age = Date.now() - info.mtimeMs;
+      owner = JSON.parse(text) as Partial<LockOwner>;
+    } catch {
+      // Half-written (its writer is between create and write) or just removed: judge by age only.
+    }
+    const description = typeof owner.pid === 'number' ? `process ${owner.pid}${owner.host && owner.host !== hostname() ? ` on ${owner.host}` : ''}` : 'an unknown process';
+    const deadOwner = typeof owner.pid === 'number' && owner.host === hostname() && !processAlive(owner.pid);
+    return { stale: deadOwner || age > this.staleLockMs, description };
+  }
+
+  private warnOnce(message: string): void {
+    if (this.reported.has(message)) return;
+    this.reported.add(message);
+    this.log.warn(message);
+  }
 }
 
-function parseHistory(text: string): HistoryFile | undefined {
+function parseHistory(text: string): { version: 1; conversations: unknown[] } | undefined {
   try {
     const value = JSON.parse(text) as unknown;
     if (typeof value !== 'object' || value === null) return undefined;
     const file = value as { version?: unknown; conversations?: unknown };
     if (file.version !== 1 || !Array.isArray(file.conversations)) return undefined;
-    return { version: 1, conversations: file.conversations as StoredConversation[] };
+    return { version: 1, conversations: file.conversations as unknown[] };
   } catch {
     return undefined;
   }

@@ -1,3 +1,4 @@
+import { fitGenerationSettings } from '../runtime/requestLimits';
 import type { GenerateRequest, GenerationEvent, JsonValue, ModelInfo, PromptInput } from '../runtime/types';
 import type { ChatBackend, ChatBackendInfo, ChatGenerateRequest, ChatMessage, ChatStreamEvent, ThinkingMode } from './backend';
 
@@ -28,6 +29,9 @@ export function promptOpensThinking(ids: readonly number[], specialTokens: Reado
   const lastOpen = ids.lastIndexOf(open);
   return lastOpen >= 0 && lastOpen >= ids.length - 3 && (close === undefined || ids.lastIndexOf(close) < lastOpen);
 }
+
+/** The chat's settings as the user sees them (package.json). */
+const chatSettingNames = { maxTokens: 'tokenscope.chat.maxTokens', temperature: 'tokenscope.chat.temperature', topP: 'tokenscope.chat.topP' };
 
 export function noChatTemplateNotice(label: string): string {
   return `${label} has no chat template (its tokenizer_config.json has no "chat_template"): it is a base model for code completion, not a chat model, and its "answers" would not follow your question. Choose an instruct or chat model folder (e.g. Qwen2.5-Coder-Instruct or Qwen3) to chat.`;
@@ -76,11 +80,18 @@ export class RuntimeChatBackend implements ChatBackend {
     const prompt = this.prompt(request.messages, request.thinking);
     let generated = 0;
     try {
-      const opensThinking = promptOpensThinking(await this.runtime.encodePrompt(prompt, signal), info.specialTokens);
-      const runtimeRequest: GenerateRequest = { prompt, maxTokens: request.maxTokens, sampling: { temperature: request.temperature, topP: request.topP } };
+      const ids = await this.runtime.encodePrompt(prompt, signal);
+      const opensThinking = promptOpensThinking(ids, info.specialTokens);
+      // The settings, fitted to this model: topP 0 would throw in the runtime, and a maxTokens past the context would cut the prompt.
+      const fitted = fitGenerationSettings(
+        { maxTokens: request.maxTokens, temperature: request.temperature, topP: request.topP },
+        { modelLabel: this.label, contextLength: info.contextLength, promptTokens: ids.length },
+        chatSettingNames,
+      );
+      const runtimeRequest: GenerateRequest = { prompt, maxTokens: fitted.settings.maxTokens, sampling: { temperature: fitted.settings.temperature, topP: fitted.settings.topP } };
       for await (const event of this.runtime.generate(runtimeRequest, signal)) {
         if (event.type === 'start') {
-          yield { type: 'start', promptTokens: event.promptTokens, promptOpensThinking: opensThinking };
+          yield { type: 'start', promptTokens: event.promptTokens, promptOpensThinking: opensThinking, ...(fitted.changes.length > 0 ? { notices: fitted.changes } : {}) };
         } else if (event.type === 'token') {
           generated++;
           // An empty text is half a character: still one token for the counts.

@@ -50,7 +50,11 @@ export class TextLines implements DocumentLines {
     const endLine = position.line + pieces.length - 1;
     const endCharacter = pieces[pieces.length - 1].length;
     pieces[pieces.length - 1] += after;
-    this.lines.splice(position.line, 1, ...pieces);
+    // Not splice(..., ...pieces): a paste of 100,000+ lines would overflow the call stack.
+    const following = this.lines.splice(position.line + 1);
+    this.lines.length = position.line;
+    for (const piece of pieces) this.lines.push(piece);
+    for (const rest of following) this.lines.push(rest);
     return { line: endLine, character: endCharacter };
   }
 

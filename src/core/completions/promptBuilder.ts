@@ -217,9 +217,9 @@ export function buildPrompt(window: LocalWindow, options: BuildPromptOptions): B
   // Control tokens by id, text plainly; the prefix and suffix parts reuse the ids computed above.
   const ids: number[] = [];
   for (const part of parts) {
-    if (part.kind === 'text' && part.role === 'prefix') ids.push(...prefixIds);
-    else if (part.kind === 'text' && part.role === 'suffix') ids.push(...suffixIds);
-    else ids.push(...encodeParts(tokenizer, [part]));
+    // Loops, not push(...ids): a long context's ids would overflow the call stack.
+    const partIds = part.kind === 'text' && part.role === 'prefix' ? prefixIds : part.kind === 'text' && part.role === 'suffix' ? suffixIds : encodeParts(tokenizer, [part]);
+    for (const id of partIds) ids.push(id);
   }
 
   // The documented stop tokens, and the template's own control tokens: a generated <|fim_prefix|> or

@@ -23,6 +23,12 @@ export interface CompletionStatus {
   readonly requests: number;
   readonly loading: boolean;
   readonly error?: string;
+  /** What a click on the error does: `restartModel` when the model process stopped restarting. */
+  readonly errorAction?: 'restartModel';
+  /** The model process stopped restarting after repeated crashes; cleared when it is ready again. */
+  readonly processStopped?: boolean;
+  /** After a stop, the process is starting or loading again (Restart Model Process, a model change). */
+  readonly processRecovering?: boolean;
   readonly last?: LastAnswer;
 }
 
@@ -30,11 +36,14 @@ export type CompletionStatusEvent =
   | { readonly type: 'enabled'; readonly enabled: boolean }
   | { readonly type: 'loading'; readonly loading: boolean }
   | { readonly type: 'requestStarted' }
-  | { readonly type: 'requestEnded'; readonly result?: CompletionResult; readonly error?: string; readonly cancelled: boolean }
+  | { readonly type: 'requestEnded'; readonly result?: CompletionResult; readonly error?: string; readonly errorAction?: 'restartModel'; readonly cancelled: boolean }
   | { readonly type: 'shown'; readonly result: CompletionResult }
   | { readonly type: 'heldBack'; readonly result: CompletionResult; readonly minConfidence: number }
   /** A request failed before reaching the model (no model, model crashed while loading). */
-  | { readonly type: 'failed'; readonly reason: string }
+  | { readonly type: 'failed'; readonly reason: string; readonly errorAction?: 'restartModel' }
+  /** The model process: stopped restarting (crash loop), starting or loading again, ready. */
+  | { readonly type: 'process'; readonly status: 'stopped'; readonly reason: string }
+  | { readonly type: 'process'; readonly status: 'recovering' | 'ready' }
   /** Another model: what was said about the previous one no longer applies. */
   | { readonly type: 'modelChanged' };
 
@@ -54,13 +63,13 @@ export function nextCompletionStatus(state: CompletionStatus, event: CompletionS
       return { ...state, loading: event.loading };
     case 'requestStarted':
       // A held-back notice is about the suggestion before this request: it ends here.
-      return { ...state, requests: state.requests + 1, error: undefined, last: state.last?.kind === 'held-back' ? undefined : state.last };
+      return { ...state, requests: state.requests + 1, error: undefined, errorAction: undefined, last: state.last?.kind === 'held-back' ? undefined : state.last };
     case 'requestEnded': {
       const requests = Math.max(0, state.requests - 1);
-      if (event.error !== undefined) return { ...state, requests, error: event.error };
+      if (event.error !== undefined) return { ...state, requests, error: event.error, errorAction: event.errorAction };
       if (event.cancelled || !event.result) return { ...state, requests };
       const last: LastAnswer = event.result.text.length === 0 ? { kind: 'empty', latencyMs: event.result.latencyMs } : answerFrom(event.result);
-      return { ...state, requests, error: undefined, last };
+      return { ...state, requests, error: undefined, errorAction: undefined, last };
     }
     case 'shown':
       return { ...state, error: undefined, last: answerFrom(event.result) };
@@ -76,9 +85,15 @@ export function nextCompletionStatus(state: CompletionStatus, event: CompletionS
         },
       };
     case 'failed':
-      return { ...state, error: event.reason };
+      return { ...state, error: event.reason, errorAction: event.errorAction };
+    case 'process':
+      if (event.status === 'stopped') return { ...state, processStopped: true, processRecovering: false, error: event.reason, errorAction: 'restartModel' };
+      // Only a stop is undone here: an ordinary load is reported by the request that waits for it.
+      if (!state.processStopped) return state;
+      if (event.status === 'recovering') return { ...state, processRecovering: true };
+      return { ...state, processStopped: false, processRecovering: false, error: undefined, errorAction: undefined };
     case 'modelChanged':
-      return { ...state, error: undefined, last: undefined };
+      return { ...state, error: state.processStopped ? state.error : undefined, errorAction: state.processStopped ? state.errorAction : undefined, last: undefined };
   }
 }
 
@@ -86,14 +101,14 @@ export function nextCompletionStatus(state: CompletionStatus, event: CompletionS
 export type CompletionStatusView =
   | { readonly kind: 'loading' }
   | { readonly kind: 'generating' }
-  | { readonly kind: 'error'; readonly reason: string }
+  | { readonly kind: 'error'; readonly reason: string; readonly action?: 'restartModel' }
   | { readonly kind: 'disabled' }
   | { readonly kind: 'idle'; readonly last?: LastAnswer };
 
 export function completionStatusView(state: CompletionStatus): CompletionStatusView {
-  if (state.loading) return { kind: 'loading' };
+  if (state.loading || state.processRecovering) return { kind: 'loading' };
   if (state.requests > 0) return { kind: 'generating' };
-  if (state.error !== undefined) return { kind: 'error', reason: state.error };
+  if (state.error !== undefined) return state.errorAction ? { kind: 'error', reason: state.error, action: state.errorAction } : { kind: 'error', reason: state.error };
   if (!state.enabled) return { kind: 'disabled' };
   return { kind: 'idle', last: state.last };
 }

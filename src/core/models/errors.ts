@@ -49,6 +49,18 @@ export function isOutOfMemory(error: unknown): boolean {
   return /bad_alloc|bad allocation|out of memory|failed to allocate|Array buffer allocation failed|Invalid array length|allocation failed/i.test(message);
 }
 
+/**
+ * A model file that exists but cannot be read. Permission errors get the way out; anything else
+ * keeps the system's message.
+ */
+export function cannotReadError(path: string, error: unknown, modelDir: string): ModelError {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'EPERM') {
+    return new ModelError('missing-file', `Cannot read ${path}: permission denied (${code}). Make the model folder readable by your user (for example chmod -R a+rX ${modelDir}) or copy it to a folder you own.`, path);
+  }
+  return new ModelError('missing-file', `Cannot read ${path}: ${errorMessage(error)}.`, path);
+}
+
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

@@ -10,9 +10,9 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { readArchitecture, type ModelArchitecture } from './architecture';
-import { ModelError } from './errors';
+import { ModelError, cannotReadError } from './errors';
 
 export const MODEL_VARIANTS = ['auto', 'q4', 'q4f16', 'int8', 'fp16', 'fp32'] as const;
 export type ModelVariant = (typeof MODEL_VARIANTS)[number];
@@ -74,7 +74,7 @@ export async function readJsonFile(path: string, required: boolean, what: string
       if (!required) return undefined;
       throw new ModelError('missing-file', `${path} is missing: ${what}. Download the complete model folder (config.json, tokenizer.json, tokenizer_config.json, onnx/).`, path);
     }
-    throw new ModelError('missing-file', `Cannot read ${path}: ${(error as Error).message}.`, path);
+    throw cannotReadError(path, error, dirname(path));
   }
   try {
     return JSON.parse(text);
@@ -171,8 +171,12 @@ export function tokenString(value: unknown): string | undefined {
  * eos_token string to its id (the caller has the tokenizer).
  */
 export async function readModelFolder(dir: string, variant: ModelVariant, eosLookup?: (token: string) => number | undefined): Promise<ModelFolder> {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+  if (!existsSync(dir)) {
     throw new ModelError('not-found', `Model folder ${dir} does not exist. Set tokenscope.model to \`mini\` or to the absolute path of a Hugging Face ONNX model folder.`, dir);
+  }
+  if (!statSync(dir).isDirectory()) {
+    const owner = modelFolderHolding(dir);
+    throw new ModelError('not-found', `${dir} is a file, not a model folder: give the folder that holds config.json, tokenizer.json and onnx/${owner ? ` (this file is in ${owner})` : ''}.`, dir);
   }
   const configPath = join(dir, 'config.json');
   const config = await readJsonFile(configPath, true, "the model's architecture (config.json)");
@@ -202,6 +206,18 @@ export async function readModelFolder(dir: string, variant: ModelVariant, eosLoo
     availableVariants: chosen.available,
     weightBytes,
   };
+}
+
+/** The model folder a file belongs to (the nearest folder above it with a config.json), if any. */
+function modelFolderHolding(file: string): string | undefined {
+  let dir = dirname(file);
+  for (let depth = 0; depth < 3; depth++) {
+    if (existsSync(join(dir, 'config.json'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  return undefined;
 }
 
 /** tokenizer_config.json's chat_template: a string, or a list of named templates ("default" first). */

@@ -140,10 +140,11 @@ export function buildPriceTable(customModels: unknown, knownTokenizers: readonly
 
     // A price that is required but bad makes the entry unusable; other problems only drop that field.
     if (base === undefined && (input === undefined || output === undefined)) {
-      problems.push(...entryProblems, `${label} was skipped.`);
+      for (const problem of entryProblems) problems.push(problem);
+      problems.push(`${label} was skipped.`);
       return;
     }
-    problems.push(...entryProblems);
+    for (const problem of entryProblems) problems.push(problem);
     const userTokenizer = tokenizer ?? base?.tokenizer ?? 'o200k_base';
     models.set(id, {
       id,

@@ -3,6 +3,8 @@
  * `past_key_values.*`) and the token ids they cover. Reuse across requests keeps the longest
  * common prefix, slicing the tensors along their past axis.
  */
+// First: ONNX Runtime must see its telemetry switch before it loads.
+import './ortTelemetry';
 import { Tensor } from 'onnxruntime-node';
 import type { GraphSignature } from './graphSignature';
 

@@ -12,13 +12,15 @@
  *   mask is a view of one preallocated buffer.
  * - Log-probabilities and top-k alternatives by partial selection, never sorting the vocabulary.
  */
+// First: ONNX Runtime must see its telemetry switch before it loads.
+import './ortTelemetry';
 import type { InferenceSession, Tensor as TensorType } from 'onnxruntime-node';
 import { Tensor } from 'onnxruntime-node';
 import { resolveModelReference } from '../models/catalog';
-import { ModelError, errorMessage, isOutOfMemory } from '../models/errors';
+import { ModelError, cannotReadError, errorMessage, isOutOfMemory } from '../models/errors';
 import { readModelFolder, tokenString, type ModelFolder } from '../models/modelFolder';
 import { encodeChat, templateSupportsThinking } from '../prompt/chatTemplate';
-import { loadTokenizerFromFolder } from '../tokenizers/huggingface';
+import { loadTokenizerFromFolder, type HuggingFaceTokenizer } from '../tokenizers/huggingface';
 import type { ModelTokenizer } from '../tokenizers/types';
 import { IncrementalDetokenizer } from './detokenizer';
 import { halfToFloatArray } from './float16';
@@ -28,6 +30,7 @@ import { createSession } from './onnxSession';
 import { SeededRandom, logSumExp, pickToken, topKIndices, type ResolvedSampling } from './sampling';
 import { StopMatcher } from './stopMatcher';
 import { resolveThreads } from './threads';
+import { readEmbeddingRows, vocabularyMismatch } from './vocabularyCheck';
 import {
   GenerationAbortedError,
   silentLogger,
@@ -90,13 +93,19 @@ export class LocalModel {
     const started = performance.now();
     const resolved = resolveModelReference(request.model, { packageRoot: options.packageRoot, cwd: options.cwd });
     const folder = await readModelFolder(resolved.dir, request.variant ?? 'auto');
-    let tokenizer: ModelTokenizer;
+    let tokenizer: HuggingFaceTokenizer;
     try {
       tokenizer = await loadTokenizerFromFolder(resolved.dir, { id: resolved.id, label: resolved.label });
     } catch (error) {
       if (error instanceof ModelError) throw error;
+      const readFailure = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+      if ((readFailure as NodeJS.ErrnoException).code) throw cannotReadError(`${resolved.dir}/tokenizer.json`, readFailure, resolved.dir);
       throw new ModelError('tokenizer', `The tokenizer of ${resolved.dir} cannot be loaded: ${errorMessage(error)}`, `${resolved.dir}/tokenizer.json`);
     }
+    // Before the session: a tokenizer from another model would fail later, in ONNX Runtime, blaming model.onnx.
+    const tokenizerPath = `${resolved.dir}/tokenizer.json`;
+    const mismatch = vocabularyMismatch({ tokenizerPath, tokenizerMaxId: tokenizer.maxId, configVocabSize: folder.architecture.vocabSize, onnxPath: folder.onnxPath, embeddingRows: await readEmbeddingRows(folder.onnxPath) });
+    if (mismatch) throw new ModelError('tokenizer', mismatch, tokenizerPath);
     const threads = resolveThreads(request.threads);
     logger.info('loading model', { dir: resolved.dir, file: folder.onnxPath, variant: folder.variant, threads });
     // Only 4-bit files hold MatMulNBits; reading other variants into memory would be wasted.

@@ -2,15 +2,36 @@
  * The extension host's handle on the model process: forks it lazily, speaks the typed protocol,
  * streams generations, cancels them in the process, and survives the process: a crash or a hang
  * fails the requests in flight with a clear error, then the process restarts with backoff and
- * reloads the last model.
+ * reloads the last model. Requests sent while it restarts wait for the reload (or fail with the
+ * restart's own reason). After too many crashes in a window (crashGuard.ts) it stays stopped until
+ * the user runs "Restart Model Process" or asks for another model.
  *
  * This file must not import onnxruntime-node: it runs in the extension host.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { ModelError } from '../models/errors';
-import { PACKAGE_ROOT_ENV, TEST_HOOKS_ENV, type ClientMessage, type ProcessMessage, type ProcessStatus, type SerializedError } from './protocol';
-import { GenerationAbortedError, silentLogger, type GenerateRequest, type GenerationEvent, type LoadModelRequest, type ModelInfo, type PromptInput, type RuntimeLogger } from './types';
+import { afterLoadAllowed, afterUserRestart, allowsLoad, defaultCrashGuardPolicy, describeWindow, initialCrashGuard, recordCrash, type CrashGuard, type CrashGuardPolicy } from './crashGuard';
+import { ORT_TELEMETRY_OFF_ENV, PACKAGE_ROOT_ENV, TEST_HOOKS_ENV, type ClientMessage, type ProcessMessage, type ProcessStatus, type SerializedError } from './protocol';
+import { GenerationAbortedError, sameLoadRequest, silentLogger, type GenerateRequest, type GenerationEvent, type LoadModelRequest, type ModelInfo, type PromptInput, type RuntimeLogger } from './types';
+
+/** Time and timers, injectable so tests can run restarts and timeouts on a fake clock. */
+export interface ModelProcessClock {
+  now(): number;
+  /** `keepAlive`: a pending restart that requests wait on keeps Node running; the watchdog does not. */
+  setTimeout(callback: () => void, ms: number, keepAlive: boolean): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const systemClock: ModelProcessClock = {
+  now: () => Date.now(),
+  setTimeout: (callback, ms, keepAlive) => {
+    const timer = setTimeout(callback, ms);
+    if (!keepAlive) timer.unref();
+    return timer;
+  },
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
 
 export interface ModelProcessClientOptions {
   /** The process entry: `<extension>/dist/modelProcess.js` (tests: src/model-process/main.ts with tsx). */
@@ -28,12 +49,16 @@ export interface ModelProcessClientOptions {
   readonly requestTimeoutMs?: number;
   /** The same for loading a model, which blocks while ONNX Runtime builds the session (default 5 min). */
   readonly loadTimeoutMs?: number;
-  /** Delays before successive restarts after crashes (default 0.5, 1, 2, 5, 10 s). */
+  /** Delays before the 1st, 2nd, ... restart after crashes in the window (default 0.5, 1, 2, 5, 10 s). */
   readonly restartDelaysMs?: readonly number[];
-  /** Crashes in a row (without 60 s of uptime between) after which restarting stops (default 5). */
+  /** Restarts allowed within `crashWindowMs`; the next crash stops restarting (default 5). */
   readonly maxRestarts?: number;
+  /** Crashes older than this no longer count towards `maxRestarts` (default 5 minutes). */
+  readonly crashWindowMs?: number;
   /** Enable the process's test-only requests (crash, hang). Never in production. */
   readonly testHooks?: boolean;
+  /** Default: the system clock. */
+  readonly clock?: ModelProcessClock;
 }
 
 export type ModelProcessState =
@@ -48,8 +73,11 @@ export type ModelProcessState =
   | { readonly status: 'error'; readonly error: ModelError }
   /** The process died or hung; it restarts after `delayMs` and reloads the model. */
   | { readonly status: 'restarting'; readonly reason: string; readonly attempt: number; readonly delayMs: number }
-  /** Restarting gave up after repeated crashes; `restart()` or `load()` tries again. */
-  | { readonly status: 'failed'; readonly error: ModelError };
+  /**
+   * Restarting stopped after repeated crashes; requests fail with `error` until `restart()` (the
+   * user's "Restart Model Process") or a load of a different model.
+   */
+  | { readonly status: 'failed'; readonly error: ModelProcessStoppedError };
 
 export interface CrashInfo {
   readonly reason: string;
@@ -73,9 +101,57 @@ interface Pending {
   fail(error: Error): void;
 }
 
-const DEFAULT_RESTART_DELAYS = [500, 1000, 2000, 5000, 10000];
-/** Uptime after which a crash no longer counts as part of a crash loop. */
-const STABLE_UPTIME_MS = 60_000;
+/** A promise with its resolve/reject, for "the process is back" that many requests wait on. */
+interface Deferred {
+  readonly promise: Promise<void>;
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (error: Error) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // Nobody may be waiting when it fails; each waiter sees the rejection itself.
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
+/** Rejects at once with a GenerationAbortedError when `signal` aborts. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(new GenerationAbortedError('The request was cancelled.'));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new GenerationAbortedError('The request was cancelled.'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+const RESTART_REQUESTED = 'restart requested';
+
+/**
+ * Restarting stopped after repeated crashes (the `failed` state's error, and what every request
+ * fails with until the user restarts the process or picks another model). A class of its own so
+ * the editor can say it once, with the way out, instead of once per failed request.
+ */
+export class ModelProcessStoppedError extends ModelError {
+  constructor(message: string) {
+    super('process', message);
+  }
+}
 
 export function deserializeError(error: SerializedError): Error {
   if (error.name === 'AbortError') return new GenerationAbortedError(error.message);
@@ -124,31 +200,46 @@ class EventQueue<T> {
 
 export class ModelProcessClient {
   private child: ChildProcess | undefined;
+  /** Set while a process is being spawned (until it says `ready`). */
   private starting: Promise<void> | undefined;
+  /**
+   * Set from a crash (or a user restart) until the process is back with the model reloaded:
+   * requests wait on it instead of reaching a process that has no model yet.
+   */
+  private recovery: Deferred | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private lastMessageAt = 0;
-  private startedAt = 0;
-  private crashesInARow = 0;
   private killReason: string | undefined;
+  /** The model loaded last: reloaded after a restart. */
   private lastLoad: LoadModelRequest | undefined;
-  private restartTimer: NodeJS.Timeout | undefined;
-  private readonly watchdog: NodeJS.Timeout;
+  /** A load in progress: what the process was asked to run if it crashes now. */
+  private requestedLoad: LoadModelRequest | undefined;
+  private restartTimer: unknown;
+  private watchdog: unknown;
   private disposed = false;
-  /** Set when restarting gave up: requests fail with it until load() or restart(). */
-  private gaveUp: ModelError | undefined;
+  private guard: CrashGuard = initialCrashGuard;
+  /** Set when restarting stopped: requests fail with it until restart() or a load of another model. */
+  private failure: ModelProcessStoppedError | undefined;
   private currentState: ModelProcessState = { status: 'stopped' };
   private readonly events = new EventEmitter();
   private readonly logger: RuntimeLogger;
   private readonly requestTimeoutMs: number;
   private readonly loadTimeoutMs: number;
+  private readonly policy: CrashGuardPolicy;
+  private readonly clock: ModelProcessClock;
 
   constructor(private readonly options: ModelProcessClientOptions) {
     this.logger = options.logger ?? silentLogger;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
     this.loadTimeoutMs = options.loadTimeoutMs ?? 300_000;
-    this.watchdog = setInterval(() => this.checkHung(), Math.min(1000, this.requestTimeoutMs / 4));
-    this.watchdog.unref();
+    this.clock = options.clock ?? systemClock;
+    this.policy = {
+      maxRestarts: options.maxRestarts ?? defaultCrashGuardPolicy.maxRestarts,
+      windowMs: options.crashWindowMs ?? defaultCrashGuardPolicy.windowMs,
+      restartDelaysMs: options.restartDelaysMs ?? defaultCrashGuardPolicy.restartDelaysMs,
+    };
+    this.scheduleWatchdog();
   }
 
   get state(): ModelProcessState {
@@ -170,14 +261,33 @@ export class ModelProcessClient {
     return { dispose: () => this.events.off('crash', listener) };
   }
 
-  /** Loads a model, replacing the current one (the process never holds two). */
+  /**
+   * Loads a model, replacing the current one (the process never holds two). While a restart is
+   * reloading the same model, this waits for it instead of loading twice. After restarting stopped,
+   * the same model is refused with the reason (a respawn per request is what the guard prevents);
+   * a different model starts the process again.
+   */
   async load(request: LoadModelRequest, signal?: AbortSignal): Promise<ModelInfo> {
-    this.crashesInARow = 0;
-    this.gaveUp = undefined;
-    await this.ensureStarted();
-    this.setState({ status: 'loading', model: request.model });
+    if (this.disposed) throw this.shutDownError();
+    if (this.failure) {
+      if (!allowsLoad(this.guard, request)) throw this.failure;
+      this.guard = afterLoadAllowed(this.guard, request);
+      this.failure = undefined;
+    }
+    if (this.recovery) {
+      try {
+        await abortable(this.recovery.promise, signal);
+      } catch (error) {
+        // Cancelled, or the restart stopped for good: say so. A failed reload: load again below, which reports its own error.
+        if (error instanceof GenerationAbortedError || this.failure) throw error;
+      }
+      if (this.currentState.status === 'ready' && sameLoadRequest(this.lastLoad, request)) return this.currentState.info;
+    }
+    this.requestedLoad = request;
     try {
-      const info = await this.request<ModelInfo>({ type: 'load', request }, 'loading the model', this.loadTimeoutMs, signal, (message) => (message.type === 'loaded' ? message.info : undefined));
+      await this.processUp(signal);
+      this.setState({ status: 'loading', model: request.model });
+      const info = await this.send<ModelInfo>({ type: 'load', request }, 'loading the model', this.loadTimeoutMs, signal, (message) => (message.type === 'loaded' ? message.info : undefined));
       this.lastLoad = request;
       this.setState({ status: 'ready', info });
       return info;
@@ -187,13 +297,15 @@ export class ModelProcessClient {
         this.setState({ status: 'error', error });
       }
       throw error;
+    } finally {
+      if (this.requestedLoad === request) this.requestedLoad = undefined;
     }
   }
 
   async unload(): Promise<void> {
     this.lastLoad = undefined;
     if (!this.child) return;
-    await this.request({ type: 'unload' }, 'unloading the model', this.requestTimeoutMs, undefined, (message) => (message.type === 'unloaded' ? true : undefined));
+    await this.send({ type: 'unload' }, 'unloading the model', this.requestTimeoutMs, undefined, (message) => (message.type === 'unloaded' ? true : undefined));
     this.setState({ status: 'idle' });
   }
 
@@ -207,11 +319,13 @@ export class ModelProcessClient {
 
   /** Token ids of a prompt as the process would feed them (chat template applied). */
   async encodePrompt(prompt: PromptInput, signal?: AbortSignal): Promise<number[]> {
-    return this.request<number[]>({ type: 'encode', prompt }, 'encoding a prompt', this.requestTimeoutMs, signal, (message) => (message.type === 'encoded' ? message.ids : undefined));
+    await this.whenReady(signal);
+    return this.send<number[]>({ type: 'encode', prompt }, 'encoding a prompt', this.requestTimeoutMs, signal, (message) => (message.type === 'encoded' ? message.ids : undefined));
   }
 
   async ping(signal?: AbortSignal): Promise<ProcessStatus> {
-    return this.request<ProcessStatus>({ type: 'ping' }, 'answering a ping', this.requestTimeoutMs, signal, (message) => (message.type === 'pong' ? message.status : undefined));
+    await this.whenReady(signal);
+    return this.send<ProcessStatus>({ type: 'ping' }, 'answering a ping', this.requestTimeoutMs, signal, (message) => (message.type === 'pong' ? message.status : undefined));
   }
 
   /**
@@ -220,9 +334,9 @@ export class ModelProcessClient {
    */
   async sendTestMessage(message: { readonly type: 'test-crash' } | { readonly type: 'test-hang' | 'test-slow-steps'; readonly ms: number }): Promise<void> {
     if (!this.options.testHooks) throw new Error('test hooks are disabled');
-    await this.ensureStarted();
+    await this.processUp();
     if (message.type === 'test-slow-steps') {
-      await this.request({ ...message }, 'setting up a test', this.requestTimeoutMs, undefined, (reply) => (reply.type === 'pong' ? true : undefined));
+      await this.send({ ...message }, 'setting up a test', this.requestTimeoutMs, undefined, (reply) => (reply.type === 'pong' ? true : undefined));
       return;
     }
     this.child?.send({ ...message, id: this.nextId++ });
@@ -233,31 +347,42 @@ export class ModelProcessClient {
     return this.child?.pid;
   }
 
-  /** Kills the process and starts a fresh one, reloading the last model. */
+  /**
+   * The user's "Restart Model Process": kills the process (requests in flight fail saying so),
+   * forgets earlier crashes, starts a fresh one and reloads the last model. Requests sent meanwhile
+   * wait for it. Resolves when the model is back; rejects if it cannot come back.
+   */
   async restart(): Promise<void> {
-    this.crashesInARow = 0;
-    this.gaveUp = undefined;
-    if (this.restartTimer) clearTimeout(this.restartTimer);
+    if (this.disposed) throw this.shutDownError();
+    this.guard = afterUserRestart();
+    this.failure = undefined;
+    if (this.restartTimer !== undefined) this.clock.clearTimeout(this.restartTimer);
     this.restartTimer = undefined;
+    const recovery = (this.recovery ??= deferred());
     const child = this.child;
-    if (child) {
-      this.killReason = 'restart requested';
+    if (child && child.exitCode === null && child.signalCode === null) {
+      this.killReason = RESTART_REQUESTED;
       await new Promise<void>((resolve) => {
         child.once('exit', () => resolve());
         child.kill('SIGKILL');
       });
     }
-    await this.startAndReload();
+    if (this.starting) await this.starting.catch(() => undefined);
+    void this.recover();
+    await recovery.promise;
   }
 
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    clearInterval(this.watchdog);
-    if (this.restartTimer) clearTimeout(this.restartTimer);
+    if (this.watchdog !== undefined) this.clock.clearTimeout(this.watchdog);
+    if (this.restartTimer !== undefined) this.clock.clearTimeout(this.restartTimer);
     const child = this.child;
     this.child = undefined;
-    this.failAll(new ModelError('process', 'The model process was shut down.'));
+    const error = this.shutDownError();
+    this.failAll(error);
+    this.recovery?.reject(error);
+    this.recovery = undefined;
     if (child && child.exitCode === null && child.signalCode === null) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
@@ -281,15 +406,85 @@ export class ModelProcessClient {
     this.events.emit('state', state);
   }
 
+  private shutDownError(): ModelError {
+    return new ModelError('process', 'The model process was shut down.');
+  }
+
+  /**
+   * Resolves when a request can go to the process: it runs and, after a crash or a restart, has
+   * its model back. Starts the process on first use. Rejects with the reason when restarting
+   * stopped (or the reload failed), or at once when `signal` aborts.
+   */
+  private async whenReady(signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      if (this.disposed) throw this.shutDownError();
+      if (this.failure) throw this.failure;
+      if (signal?.aborted) throw new GenerationAbortedError('The request was cancelled.');
+      if (this.recovery) {
+        await abortable(this.recovery.promise, signal);
+        continue;
+      }
+      if (!this.child || this.starting) {
+        await this.processUp(signal).catch((error: unknown) => {
+          // A process that died while starting is a crash: the loop then waits for its restart or reports the stop.
+          if (error instanceof GenerationAbortedError || this.disposed) throw error;
+        });
+        continue;
+      }
+      return;
+    }
+  }
+
+  /** Resolves when a process runs (spawning one if none does); does not wait for a model. */
+  private async processUp(signal?: AbortSignal): Promise<void> {
+    if (this.disposed) throw this.shutDownError();
+    if (this.failure) throw this.failure;
+    if (this.child && !this.starting) return;
+    this.starting ??= this.spawn()
+      .then(() => this.setState({ status: 'idle' }))
+      .finally(() => {
+        this.starting = undefined;
+      });
+    await abortable(this.starting, signal);
+  }
+
+  /** Brings the process back after a crash or a restart request: spawn, reload, then let waiting requests through. */
+  private async recover(): Promise<void> {
+    const recovery = this.recovery;
+    if (!recovery || this.disposed) return;
+    try {
+      await this.processUp();
+      const reload = this.lastLoad;
+      if (reload) {
+        this.setState({ status: 'loading', model: reload.model });
+        const info = await this.send<ModelInfo>({ type: 'load', request: reload }, 'reloading the model', this.loadTimeoutMs, undefined, (message) => (message.type === 'loaded' ? message.info : undefined));
+        this.setState({ status: 'ready', info });
+      } else {
+        this.setState({ status: 'idle' });
+      }
+      if (this.recovery === recovery) this.recovery = undefined;
+      recovery.resolve();
+    } catch (error) {
+      // The new process died as well: onExit already scheduled the next attempt, or stopped and rejected `recovery`.
+      if (error instanceof ModelError && error.code === 'process') return;
+      this.logger.error('reloading the model after a restart failed', { message: String(error) });
+      const failure = error instanceof Error ? error : new Error(String(error));
+      if (failure instanceof ModelError) {
+        this.lastLoad = undefined;
+        this.setState({ status: 'error', error: failure });
+      }
+      if (this.recovery === recovery) this.recovery = undefined;
+      recovery.reject(failure);
+    }
+  }
+
   private async *runGenerate(request: GenerateRequest, signal: AbortSignal | undefined): AsyncGenerator<GenerationEvent> {
-    if (signal?.aborted) throw new GenerationAbortedError();
-    await this.ensureStarted();
-    if (signal?.aborted) throw new GenerationAbortedError();
+    await this.whenReady(signal);
     const id = this.nextId++;
     const queue = new EventQueue<GenerationEvent>();
     this.pending.set(id, {
       what: 'generating',
-      sentAt: Date.now(),
+      sentAt: this.clock.now(),
       timeoutMs: this.requestTimeoutMs,
       onMessage: (message) => {
         if (message.type === 'event') queue.push(message.event);
@@ -322,96 +517,56 @@ export class ModelProcessClient {
     }
   }
 
-  private request<T>(message: DistributiveOmit<ClientMessage, 'id'>, what: string, timeoutMs: number, signal: AbortSignal | undefined, accept: (message: ProcessMessage) => T | undefined): Promise<T> {
-    return this.ensureStarted().then(
-      () =>
-        new Promise<T>((resolve, reject) => {
-          if (signal?.aborted) {
-            reject(new GenerationAbortedError('The request was cancelled.'));
+  /** Sends one request to the running process and waits for its answer (callers made sure it runs). */
+  private send<T>(message: DistributiveOmit<ClientMessage, 'id'>, what: string, timeoutMs: number, signal: AbortSignal | undefined, accept: (message: ProcessMessage) => T | undefined): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(new GenerationAbortedError('The request was cancelled.'));
+        return;
+      }
+      const id = this.nextId++;
+      const onAbort = () => {
+        this.pending.delete(id);
+        reject(new GenerationAbortedError('The request was cancelled.'));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.pending.set(id, {
+        what,
+        sentAt: this.clock.now(),
+        timeoutMs,
+        onMessage: (reply) => {
+          if (reply.type === 'error') {
+            this.pending.delete(id);
+            signal?.removeEventListener('abort', onAbort);
+            reject(deserializeError(reply.error));
             return;
           }
-          const id = this.nextId++;
-          const onAbort = () => {
-            this.pending.delete(id);
-            reject(new GenerationAbortedError('The request was cancelled.'));
-          };
-          signal?.addEventListener('abort', onAbort, { once: true });
-          this.pending.set(id, {
-            what,
-            sentAt: Date.now(),
-            timeoutMs,
-            onMessage: (reply) => {
-              if (reply.type === 'error') {
-                this.pending.delete(id);
-                signal?.removeEventListener('abort', onAbort);
-                reject(deserializeError(reply.error));
-                return;
-              }
-              const value = accept(reply);
-              if (value === undefined) return;
-              this.pending.delete(id);
-              signal?.removeEventListener('abort', onAbort);
-              resolve(value);
-            },
-            fail: (error) => {
-              signal?.removeEventListener('abort', onAbort);
-              reject(error);
-            },
-          });
-          this.post({ ...message, id } as ClientMessage);
-        }),
-    );
+          const value = accept(reply);
+          if (value === undefined) return;
+          this.pending.delete(id);
+          signal?.removeEventListener('abort', onAbort);
+          resolve(value);
+        },
+        fail: (error) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      });
+      this.post({ ...message, id } as ClientMessage);
+    });
   }
 
   private post(message: ClientMessage): void {
     const child = this.child;
-    if (!child || !child.connected) {
+    if (!child) {
       const pending = this.pending.get(message.id);
       this.pending.delete(message.id);
       pending?.fail(new ModelError('process', 'The model process is not running; it is restarting. Try again in a moment.'));
       return;
     }
+    // A process whose channel just closed is exiting: its exit fails the request with the real reason.
+    if (!child.connected) return;
     child.send(message);
-  }
-
-  /** Starts the process if needed; waits while a restart is pending. */
-  private ensureStarted(): Promise<void> {
-    if (this.disposed) return Promise.reject(new ModelError('process', 'The model process was shut down.'));
-    if (this.gaveUp) return Promise.reject(this.gaveUp);
-    if (this.child && !this.starting) return Promise.resolve();
-    if (this.starting) return this.starting;
-    if (this.restartTimer) {
-      // A crash restart is scheduled: start now instead of failing the caller.
-      clearTimeout(this.restartTimer);
-      this.restartTimer = undefined;
-    }
-    return this.startAndReload();
-  }
-
-  private startAndReload(): Promise<void> {
-    const starting = this.spawn().then(() => {
-      const reload = this.lastLoad;
-      if (reload) {
-        // Not awaited: requests sent after it queue behind the load inside the process.
-        this.setState({ status: 'loading', model: reload.model });
-        void this.request<ModelInfo>({ type: 'load', request: reload }, 'reloading the model', this.loadTimeoutMs, undefined, (message) => (message.type === 'loaded' ? message.info : undefined)).then(
-          (info) => this.setState({ status: 'ready', info }),
-          (error: unknown) => {
-            this.logger.error('reloading the model after a restart failed', { message: String(error) });
-            if (error instanceof ModelError && error.code !== 'process') {
-              this.lastLoad = undefined;
-              this.setState({ status: 'error', error });
-            }
-          },
-        );
-      } else {
-        this.setState({ status: 'idle' });
-      }
-    });
-    this.starting = starting.finally(() => {
-      this.starting = undefined;
-    });
-    return this.starting;
   }
 
   private spawn(): Promise<void> {
@@ -425,24 +580,42 @@ export class ModelProcessClient {
           ...this.options.env,
           [PACKAGE_ROOT_ENV]: this.options.packageRoot,
           [TEST_HOOKS_ENV]: this.options.testHooks ? '1' : '',
+          // Set before the child loads ONNX Runtime (its telemetry reads it at start-up); never overridable.
+          ...ORT_TELEMETRY_OFF_ENV,
         },
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
         serialization: 'json',
       });
       this.child = child;
       this.killReason = undefined;
-      this.lastMessageAt = Date.now();
+      this.lastMessageAt = this.clock.now();
       const forward = (level: 'info' | 'warn') => (chunk: Buffer) => {
         for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) this.logger[level](`[model process] ${line.trimEnd()}`);
       };
       child.stdout?.on('data', forward('info'));
       child.stderr?.on('data', forward('warn'));
       let ready = false;
+      let exited = false;
+      const exit = (code: number | null, signal: NodeJS.Signals | null, startupError?: string) => {
+        if (exited) return;
+        exited = true;
+        if (this.child === child) this.child = undefined;
+        if (!ready) {
+          reject(
+            new ModelError(
+              'process',
+              startupError
+                ? `The model process could not start: ${startupError}. Reinstall Tokenscope if this persists.`
+                : `The model process exited during start-up (exit code ${code}${signal ? `, signal ${signal}` : ''}). See the Tokenscope log for its output; reinstall Tokenscope if this persists.`,
+            ),
+          );
+        }
+        this.onExit(code, signal, startupError);
+      };
       child.on('message', (message: ProcessMessage) => {
-        this.lastMessageAt = Date.now();
+        this.lastMessageAt = this.clock.now();
         if (message.type === 'ready') {
           ready = true;
-          this.startedAt = Date.now();
           this.logger.info('model process started', { pid: message.pid });
           resolve();
           return;
@@ -456,48 +629,47 @@ export class ModelProcessClient {
       });
       child.on('error', (error) => {
         this.logger.error('model process error', { message: error.message });
-        if (!ready) reject(new ModelError('process', `The model process could not start: ${error.message}. Reinstall Tokenscope if this persists.`));
+        // Not started at all (e.g. the Node binary is missing): no exit event may follow.
+        if (!ready && child.pid === undefined) exit(null, null, error.message);
       });
-      child.on('exit', (code, signal) => {
-        if (this.child === child) this.child = undefined;
-        if (!ready) {
-          reject(new ModelError('process', `The model process exited during start-up (exit code ${code}${signal ? `, signal ${signal}` : ''}). See the Tokenscope log for its output; reinstall Tokenscope if this persists.`));
-        }
-        this.onExit(code, signal);
-      });
+      child.on('exit', (code, signal) => exit(code, signal));
     });
   }
 
-  private onExit(exitCode: number | null, signal: NodeJS.Signals | null): void {
+  private onExit(exitCode: number | null, signal: NodeJS.Signals | null, startupError?: string): void {
     if (this.disposed) return;
-    const requested = this.killReason === 'restart requested';
-    const reason = this.killReason ?? `it exited unexpectedly (exit code ${exitCode}${signal ? `, signal ${signal}` : ''})`;
     const failed = this.pending.size;
-    const detail = [...new Set([...this.pending.values()].map((pending) => pending.what))].join(', ');
-    this.failAll(new ModelError('process', `The model process stopped while ${detail || 'idle'}: ${reason}. It is being restarted${this.lastLoad ? ' and the model reloaded' : ''}; try again in a moment.`));
-    if (requested) return;
-    if (Date.now() - this.startedAt > STABLE_UPTIME_MS) this.crashesInARow = 0;
-    this.crashesInARow++;
-    const delays = this.options.restartDelaysMs ?? DEFAULT_RESTART_DELAYS;
-    const maxRestarts = this.options.maxRestarts ?? 5;
-    this.logger.error('model process stopped', { reason, exitCode, signal, failedRequests: failed, crashesInARow: this.crashesInARow });
-    if (this.crashesInARow > maxRestarts) {
-      const error = new ModelError('process', `The model process crashed ${this.crashesInARow} times in a row (last: ${reason}). Tokenscope stopped restarting it. Check the model files (try another variant or model) and run "Tokenscope: Restart Model Process".`);
-      this.gaveUp = error;
+    const detail = [...new Set([...this.pending.values()].map((pending) => pending.what))].join(', ') || 'idle';
+    if (this.killReason === RESTART_REQUESTED) {
+      this.failAll(new ModelError('process', `The model process was restarted ("Tokenscope: Restart Model Process") while ${detail}; ask again.`));
+      return;
+    }
+    const reason = this.killReason ?? (startupError ? `it could not start (${startupError})` : `it exited unexpectedly (exit code ${exitCode}${signal ? `, signal ${signal}` : ''})`);
+    const { guard, decision } = recordCrash(this.guard, this.clock.now(), this.requestedLoad ?? this.lastLoad, this.policy);
+    this.guard = guard;
+    this.logger.error('model process stopped', { reason, exitCode, signal, failedRequests: failed, crashesInWindow: guard.crashes.length });
+    if (decision.kind === 'stop') {
+      const error = new ModelProcessStoppedError(
+        `The model process crashed ${decision.crashes} time${decision.crashes === 1 ? '' : 's'} in ${describeWindow(this.policy.windowMs)} (last: ${reason}). Tokenscope stopped restarting it: check the model files (try another variant or model), then run "Tokenscope: Restart Model Process".`,
+      );
+      this.failure = error;
+      this.failAll(error);
+      const recovery = this.recovery;
+      this.recovery = undefined;
+      recovery?.reject(error);
       this.setState({ status: 'failed', error });
       this.events.emit('crash', { reason, exitCode, signal, failedRequests: failed } satisfies CrashInfo);
       return;
     }
-    const delayMs = delays[Math.min(this.crashesInARow - 1, delays.length - 1)];
-    this.setState({ status: 'restarting', reason, attempt: this.crashesInARow, delayMs });
-    this.events.emit('crash', { reason, exitCode, signal, failedRequests: failed, restartInMs: delayMs } satisfies CrashInfo);
-    this.restartTimer = setTimeout(() => {
+    this.failAll(new ModelError('process', `The model process stopped while ${detail}: ${reason}. It is being restarted${this.lastLoad ? ' and the model reloaded' : ''}; try again in a moment.`));
+    this.recovery ??= deferred();
+    this.setState({ status: 'restarting', reason, attempt: decision.attempt, delayMs: decision.delayMs });
+    this.events.emit('crash', { reason, exitCode, signal, failedRequests: failed, restartInMs: decision.delayMs } satisfies CrashInfo);
+    if (this.restartTimer !== undefined) this.clock.clearTimeout(this.restartTimer);
+    this.restartTimer = this.clock.setTimeout(() => {
       this.restartTimer = undefined;
-      if (!this.disposed && !this.child && !this.starting) {
-        this.startAndReload().catch((error: unknown) => this.logger.error('restarting the model process failed', { message: String(error) }));
-      }
-    }, delayMs);
-    this.restartTimer.unref();
+      void this.recover();
+    }, decision.delayMs, true);
   }
 
   private failAll(error: Error): void {
@@ -506,11 +678,19 @@ export class ModelProcessClient {
     for (const entry of pending) entry.fail(error);
   }
 
+  private scheduleWatchdog(): void {
+    if (this.disposed) return;
+    this.watchdog = this.clock.setTimeout(() => {
+      this.checkHung();
+      this.scheduleWatchdog();
+    }, Math.min(1000, this.requestTimeoutMs / 4), false);
+  }
+
   /** Kills a process that has not said anything for longer than a request in flight allows. */
   private checkHung(): void {
     const child = this.child;
     if (!child || this.pending.size === 0) return;
-    const now = Date.now();
+    const now = this.clock.now();
     for (const pending of this.pending.values()) {
       const silentFor = now - Math.max(pending.sentAt, this.lastMessageAt);
       if (silentFor > pending.timeoutMs) {

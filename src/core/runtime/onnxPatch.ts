@@ -88,6 +88,11 @@ function encodeVarint(value: number): number[] {
   return out;
 }
 
+/** Appends in a loop: push(...items) overflows the call stack for long lists (a graph's chunks). */
+function pushAll(target: Uint8Array[], items: readonly Uint8Array[]): void {
+  for (const item of items) target.push(item);
+}
+
 function lengthDelimited(field: number, payload: readonly Uint8Array[]): Uint8Array[] {
   const length = payload.reduce((sum, chunk) => sum + chunk.length, 0);
   return [Uint8Array.from([...encodeVarint(field * 8 + 2), ...encodeVarint(length)]), ...payload];
@@ -117,7 +122,8 @@ function patchGraph(bytes: Uint8Array, start: number, end: number, level: number
     if (f.field !== 1 || f.wireType !== 2) continue;
     const node = patchNode(bytes, f.valueStart, f.end, level);
     if (node.patched === 0) continue;
-    chunks.push(bytes.subarray(copyFrom, f.start), ...lengthDelimited(1, node.chunks));
+    chunks.push(bytes.subarray(copyFrom, f.start));
+    pushAll(chunks, lengthDelimited(1, node.chunks));
     copyFrom = f.end;
     patched += node.patched;
   }
@@ -168,14 +174,16 @@ function patchNode(bytes: Uint8Array, start: number, end: number, level: number)
       if ((f.field === 6 || f.field === 11) && f.wireType === 2) {
         const graph = patchGraph(bytes, f.valueStart, f.end, level);
         if (graph.patched === 0) continue;
-        inner.push(bytes.subarray(innerFrom, f.start), ...lengthDelimited(f.field, graph.chunks));
+        inner.push(bytes.subarray(innerFrom, f.start));
+        pushAll(inner, lengthDelimited(f.field, graph.chunks));
         innerFrom = f.end;
         innerPatched += graph.patched;
       }
     }
     if (innerPatched === 0) continue;
     inner.push(bytes.subarray(innerFrom, attribute.end));
-    chunks.push(bytes.subarray(copyFrom, attribute.start), ...lengthDelimited(5, inner));
+    chunks.push(bytes.subarray(copyFrom, attribute.start));
+    pushAll(chunks, lengthDelimited(5, inner));
     copyFrom = attribute.end;
     patched += innerPatched;
   }
@@ -224,7 +232,8 @@ export function patchMatMulNBitsAccuracy(model: Uint8Array, level: number): { by
       if (f.field !== 7 || f.wireType !== 2) continue;
       const graph = patchGraph(model, f.valueStart, f.end, level);
       if (graph.patched === 0) continue;
-      chunks.push(model.subarray(copyFrom, f.start), ...lengthDelimited(7, graph.chunks));
+      chunks.push(model.subarray(copyFrom, f.start));
+      pushAll(chunks, lengthDelimited(7, graph.chunks));
       copyFrom = f.end;
       patched += graph.patched;
     }

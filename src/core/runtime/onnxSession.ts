@@ -2,10 +2,13 @@
  * Creates the ONNX Runtime session of a model file and turns its load errors into messages that
  * name the file and the fix.
  */
+// First: ONNX Runtime must see its telemetry switch before it loads.
+import './ortTelemetry';
 import { InferenceSession } from 'onnxruntime-node';
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { ModelError, errorMessage, isOutOfMemory } from '../models/errors';
+import { ModelError, cannotReadError, errorMessage, isOutOfMemory } from '../models/errors';
 import { externalDataCandidates } from '../models/modelFolder';
 import { patchMatMulNBitsAccuracy } from './onnxPatch';
 
@@ -25,6 +28,15 @@ export interface CreatedSession {
 }
 
 export async function createSession(onnxPath: string, options: SessionOptions): Promise<CreatedSession> {
+  // ONNX Runtime's own message for an unreadable file names neither the cause nor the fix.
+  for (const file of [onnxPath, ...externalDataCandidates(onnxPath)]) {
+    try {
+      await access(file, constants.R_OK);
+    } catch (error) {
+      const onnxFolder = dirname(onnxPath);
+      throw cannotReadError(file, error, basename(onnxFolder) === 'onnx' ? dirname(onnxFolder) : onnxFolder);
+    }
+  }
   const sessionOptions: InferenceSession.SessionOptions = {
     intraOpNumThreads: options.threads,
     // One forward pass at a time: inter-op parallelism only adds thread contention.

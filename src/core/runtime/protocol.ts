@@ -12,6 +12,11 @@ export const PROTOCOL_VERSION = 1;
 export const TEST_HOOKS_ENV = 'TOKENSCOPE_MODEL_PROCESS_TEST_HOOKS';
 /** Environment variable with the package root (where `models/` lives) for the model process. */
 export const PACKAGE_ROOT_ENV = 'TOKENSCOPE_PACKAGE_ROOT';
+/**
+ * The environment that keeps ONNX Runtime's telemetry off (see ortTelemetry.ts), set for every
+ * process that loads it before it loads: the model process, the CLI, benchmarks and test runners.
+ */
+export const ORT_TELEMETRY_OFF_ENV: Readonly<Record<string, string>> = { ORT_DISABLE_TELEMETRY: '1' };
 
 export type ClientMessage =
   | { readonly type: 'load'; readonly id: number; readonly request: LoadModelRequest }

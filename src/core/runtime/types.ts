@@ -20,6 +20,12 @@ export interface LoadModelRequest {
   readonly matmulPrecision?: 'fast' | 'exact';
 }
 
+/** Two load requests ask for the same model loaded the same way (the settings that reload a model). */
+export function sameLoadRequest(a: LoadModelRequest | undefined, b: LoadModelRequest | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.model === b.model && (a.variant ?? 'auto') === (b.variant ?? 'auto') && (a.threads ?? 0) === (b.threads ?? 0) && (a.matmulPrecision ?? 'fast') === (b.matmulPrecision ?? 'fast');
+}
+
 export interface ModelInfo {
   /** The reference it was loaded by (`mini` or the folder path). */
   readonly id: string;

@@ -66,6 +66,8 @@ export class BytePairTokenizer implements ModelTokenizer {
   readonly label: string;
   readonly estimate: boolean;
   readonly vocabSize: number;
+  /** The largest id it can produce (vocabulary and added tokens): must fit the model's embedding. */
+  readonly maxId: number;
   readonly specialTokens: ReadonlyMap<string, number>;
 
   private readonly vocab: Map<string, number>;
@@ -117,6 +119,7 @@ export class BytePairTokenizer implements ModelTokenizer {
     const distinct = new Set<number>(model.vocab.values());
     for (const token of model.addedTokens) distinct.add(token.id);
     this.vocabSize = distinct.size;
+    this.maxId = maxId;
 
     this.tokenByteLength = new Uint16Array(maxId + 1);
     const encoder = new TextEncoder();

@@ -16,7 +16,7 @@
  * Rather than trust this per tokenizer, each tokenizer is checked once on a probe text (chunked ==
  * whole), falling back from the "indented" rule to the "gpt2" rule to a single chunk.
  */
-import type { Tokenizer } from './types';
+import type { Tokenizer, TokenSpan } from './types';
 
 export type CutRule = 'indented' | 'gpt2' | 'none';
 
@@ -191,7 +191,8 @@ export class DocumentTokens {
       position += chunk.length;
     }
     for (let index = last + 1; index < this.chunks.length; index++) this.chunks[index].start += delta;
-    this.chunks.splice(first, last - first + 1, ...replacement);
+    // Not splice(..., ...replacement): a paste of megabytes makes 100,000+ chunks (call stack limit).
+    this.chunks = this.chunks.slice(0, first).concat(replacement, this.chunks.slice(last + 1));
     this.recount();
     return regionEnd - regionStart;
   }
@@ -224,14 +225,7 @@ export class DocumentTokens {
   }
 
   private nextCut(text: string, from: number, limit: number): number {
-    if (this.rule === 'none') return limit;
-    let newline = text.indexOf('\n', Math.min(limit, from + MIN_CHUNK_CHARS) - 1);
-    while (newline >= 0 && newline + 1 < limit) {
-      const cut = cutInLine(text, newline + 1, this.rule);
-      if (cut > from && cut < limit) return cut;
-      newline = text.indexOf('\n', newline + 1);
-    }
-    return limit;
+    return nextCutAfter(text, from, limit, this.rule, MIN_CHUNK_CHARS);
   }
 
   private tokenizeChunk(text: string, start: number, end: number): Chunk {
@@ -288,4 +282,43 @@ function upperBound(values: Int32Array, target: number): number {
     else low = mid + 1;
   }
   return low;
+}
+
+/** The first cut at least `minChars` after `from` (or `limit`). */
+function nextCutAfter(text: string, from: number, limit: number, rule: CutRule, minChars: number): number {
+  if (rule === 'none') return limit;
+  let newline = text.indexOf('\n', Math.min(limit, from + minChars) - 1);
+  while (newline >= 0 && newline + 1 < limit) {
+    const cut = cutInLine(text, newline + 1, rule);
+    if (cut > from && cut < limit) return cut;
+    newline = text.indexOf('\n', newline + 1);
+  }
+  return limit;
+}
+
+/**
+ * The tokens of `text` chunk by chunk, with offsets into the whole text: exactly the tokens of
+ * encoding it whole, but only one chunk's tokens in memory at a time (the CLI streams 50 MB this way).
+ * A tokenizer whose pieces may cross every line start (rule `none`) gets a single chunk.
+ */
+export function* encodeInChunks(tokenizer: Tokenizer, text: string, minChunkChars = 64 * 1024): Generator<TokenSpan[], void, void> {
+  const rule = cutRuleFor(tokenizer);
+  for (let start = 0; start < text.length; ) {
+    const end = nextCutAfter(text, start, text.length, rule, minChunkChars);
+    const spans = tokenizer.encodeWithOffsets(text.slice(start, end));
+    yield start === 0 ? spans : spans.map((span) => ({ id: span.id, start: span.start + start, end: span.end + start }));
+    start = end;
+  }
+}
+
+/** The token count of `text`, chunk by chunk (as {@link encodeInChunks} cuts it). */
+export function countInChunks(tokenizer: Tokenizer, text: string, minChunkChars = 64 * 1024): number {
+  const rule = cutRuleFor(tokenizer);
+  let count = 0;
+  for (let start = 0; start < text.length; ) {
+    const end = nextCutAfter(text, start, text.length, rule, minChunkChars);
+    count += tokenizer.count(text.slice(start, end));
+    start = end;
+  }
+  return count;
 }

@@ -226,7 +226,8 @@ async function readJson(path: string, required: boolean): Promise<unknown> {
     if (code === 'ENOENT') {
       throw new TokenizerLoadError(`${path} not found: a model folder needs the Hugging Face tokenizer.json next to config.json; download it with the model files.`);
     }
-    throw new TokenizerLoadError(`cannot read ${path}: ${(error as Error).message}`);
+    // The cause keeps the errno, so a model load can say what to do about permissions.
+    throw new TokenizerLoadError(`cannot read ${path}: ${(error as Error).message}`, { cause: error });
   }
   try {
     return JSON.parse(text);

@@ -5,7 +5,7 @@ import { annotateLines } from '../../core/chat/annotations';
 import type { ChatBackend, ChatMessage, ThinkingMode } from '../../core/chat/backend';
 import { runChatTurn, type ChatTurnResult } from '../../core/chat/chatTurn';
 import { buildExplainPrompt, explainTitle, fenceFor, lastLine, type ExplainSelection } from '../../core/chat/explainPrompt';
-import { titleFrom, type ChatHistoryStore, type ExplainRef, type StoredAssistantMessage, type StoredConversation, type StoredUserMessage } from '../../core/chat/historyStore';
+import { HistorySaveError, titleFrom, type ChatHistoryStore, type ExplainRef, type StoredAssistantMessage, type StoredConversation, type StoredUserMessage } from '../../core/chat/historyStore';
 import type { CostEstimator } from '../../core/chat/stats';
 import type { TraceDocumentInput } from '../../core/chat/traceFormat';
 import { maxChipTextLength, type ChatModelStatus, type CodeAction, type ContextChip, type WebviewToExtension } from '../../shared/chatProtocol';
@@ -59,6 +59,8 @@ export class ChatController implements vscode.Disposable {
   private disposed = false;
   /** Bumped by Clear History: an answer that finishes afterwards must not write its conversation back. */
   private historyEpoch = 0;
+  /** Settings already reported as changed to fit the model (said once per setting and value, not per message). */
+  private readonly noticedSettings = new Set<string>();
 
   constructor(private readonly deps: ChatControllerDeps) {
     deps.view.onMessage((message) => void this.handle(message));
@@ -231,6 +233,14 @@ export class ChatController implements vscode.Disposable {
         active.abort.signal,
         {
           ...(this.deps.estimateCost() ? { estimateCost: this.deps.estimateCost() } : {}),
+          onNotice: (text) => {
+            this.deps.log.info(`Chat: ${text}`);
+            // "tokenscope.chat.topP is 0, ..." / "tokenscope.chat.maxTokens 32768 does not fit ...": once per setting and value.
+            const key = text.split(/[,:]/)[0] ?? text;
+            if (this.noticedSettings.has(key)) return;
+            this.noticedSettings.add(key);
+            this.deps.view.post({ type: 'notice', text: `${text} Change it in Settings.` });
+          },
           onDelta: (delta) => {
             if (delta.kind === 'reclassify') {
               active.thinking += active.answer;
@@ -290,7 +300,9 @@ export class ChatController implements vscode.Disposable {
       await this.deps.history.save(conversation);
     } catch (error) {
       this.deps.log.error(`Chat history could not be saved to ${this.deps.history.path}: ${(error as Error).message}`);
-      void vscode.window.showWarningMessage(`Tokenscope: the chat history could not be saved (${(error as Error).message}).`);
+      // The store's messages say what happened and what to do; the conversation stays open in the view.
+      const message = error instanceof HistorySaveError ? error.message : `The chat history could not be saved (${(error as Error).message}).`;
+      void vscode.window.showWarningMessage(`Tokenscope: ${message}`);
     }
   }
 

@@ -8,6 +8,7 @@ import { buildPriceTable } from '../../core/pricing/cost';
 import type { ExtraContextBuffer } from '../../core/completions/extraContext';
 import { completionStatusView, initialCompletionStatus, nextCompletionStatus, type CompletionStatusEvent } from '../../core/completions/status';
 import type { TokenizerWorkerClient } from '../../core/tokenizerWorker/client';
+import { ModelProcessStoppedError, type ModelProcessState } from '../../core/runtime/modelProcessClient';
 import type { CommandRegistry } from '../commandRegistry';
 import { onConfigChange, readConfig, type TokenscopeConfig } from '../config';
 import type { ModelStatusItem } from '../statusBar';
@@ -28,6 +29,8 @@ export interface CompletionServices {
   readonly runtime: {
     readonly client: GenerationSource;
     ensureLoaded(): Promise<LoadedModelInfo>;
+    /** The model process's states: a stopped process shows in the status bar even with no request running. */
+    onDidChangeState?(listener: (state: ModelProcessState) => void): vscode.Disposable;
   };
   /** What the same tokens would cost on priced APIs; default: the pricing core's table with tokenscope.cost.customModels. */
   readonly costs?: CostEstimator;
@@ -75,6 +78,18 @@ export function createCompletions(services: CompletionServices, extraContext: Ex
     status.setState(completionStatusView(statusState));
   };
   status.setState(completionStatusView(statusState));
+  if (services.runtime.onDidChangeState) {
+    disposables.push(
+      services.runtime.onDidChangeState((state) => {
+        if (state.status === 'failed') report({ type: 'process', status: 'stopped', reason: state.error.message });
+        else if (state.status === 'starting' || state.status === 'loading') report({ type: 'process', status: 'recovering' });
+        else if (state.status === 'ready') {
+          if (statusState.processStopped) lastError = undefined;
+          report({ type: 'process', status: 'ready' });
+        }
+      }),
+    );
+  }
   /** The last held-back suggestion logged (VS Code asks again at the same spot: say it once). */
   let loggedHeldBack: string | undefined;
 
@@ -160,7 +175,7 @@ export function createCompletions(services: CompletionServices, extraContext: Ex
     onRequestEnd: ({ result, error, cancelled }) => {
       const reason = error === undefined ? undefined : error instanceof Error ? error.message : String(error);
       if (reason === undefined && result && !cancelled) lastError = undefined;
-      report({ type: 'requestEnded', result, error: reason, cancelled });
+      report({ type: 'requestEnded', result, error: reason, errorAction: error instanceof ModelProcessStoppedError ? 'restartModel' : undefined, cancelled });
     },
   });
   disposables.push({ dispose: () => engine.dispose() });
@@ -190,8 +205,10 @@ export function createCompletions(services: CompletionServices, extraContext: Ex
         return [item];
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
+        report({ type: 'failed', reason, errorAction: error instanceof ModelProcessStoppedError ? 'restartModel' : undefined });
+        // A stopped model process was logged and announced once, with "Restart Model Process", when it stopped.
+        if (error instanceof ModelProcessStoppedError) return undefined;
         log.error(`Inline completion failed: ${error instanceof Error && error.stack ? error.stack : reason}`);
-        report({ type: 'failed', reason });
         // Say it once per distinct reason: completions never firing without explanation is what users hate.
         if (reason !== lastError) {
           lastError = reason;

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { longestBacktickRun } from '../../core/backticks';
 import { estimateCost, formatUSD } from '../../core/pricing/cost';
 import type { CountsOf, CountTarget, TokenizerSpec } from '../../core/tokenizerWorker/protocol';
 import { tokenizerKey } from '../../core/tokenizerWorker/protocol';
@@ -9,7 +10,7 @@ import type { LensTokenizers } from './lensTokenizers';
 
 /** A code span that survives backticks in the token. */
 export function codeSpan(text: string): string {
-  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
+  const longest = longestBacktickRun(text);
   const fence = '`'.repeat(longest + 1);
   return `${fence}${longest > 0 ? ' ' : ''}${text}${longest > 0 ? ' ' : ''}${fence}`;
 }

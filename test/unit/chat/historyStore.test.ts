@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChatHistoryStore, maxMessagesPerConversation, titleFrom, type StoredConversation } from '../../../src/core/chat/historyStore';
 
@@ -70,12 +71,78 @@ test('history: a corrupt file is backed up, a warning logged, and history starts
   assert.deepEqual((await ChatHistoryStore.inFolder(folder, 10, log).list()).map((c) => c.id), ['fresh']);
 }));
 
-test('history: malformed conversations are skipped with a warning, good ones kept', withFolder(async (folder) => {
+test('history: a malformed message costs only itself; the conversation as it was is kept aside, never erased', withFolder(async (folder) => {
   const { log, warnings } = quietLog();
   const store = ChatHistoryStore.inFolder(folder, 10, log);
-  writeFileSync(store.path, JSON.stringify({ version: 1, conversations: [conversation('ok', 1), { id: 'bad' }] }), 'utf8');
-  assert.deepEqual((await store.list()).map((c) => c.id), ['ok']);
-  assert.match(warnings[0] ?? '', /skipped 1 malformed/);
+  const mixed = { ...conversation('mixed', 2, 3), messages: [...conversation('mixed', 2, 3).messages.slice(0, 2), { id: 'broken', role: 'assistant', text: null, createdAt: 2 }, conversation('mixed', 2, 3).messages[2]] };
+  const rawBad = { id: 'bad', messages: 'not a list' };
+  writeFileSync(store.path, JSON.stringify({ version: 1, conversations: [conversation('ok', 1), mixed, rawBad] }), 'utf8');
+  const listed = await store.list();
+  assert.deepEqual(listed.map((c) => [c.id, c.messages.length]), [['mixed', 3], ['ok', 2]]);
+  assert.match(warnings.join('\n'), /1 malformed message in conversation "mixed"/);
+  assert.match(warnings.join('\n'), /1 conversation that is not valid/);
+  // The next save writes the good part back and keeps the originals aside, like a corrupt file.
+  await store.save(conversation('new', 3));
+  const aside = readdirSync(folder).filter((name) => name.startsWith('chat-history.json.malformed-'));
+  assert.equal(aside.length, 1);
+  const kept = JSON.parse(readFileSync(join(folder, aside[0] ?? ''), 'utf8')) as { conversations: unknown[] };
+  assert.deepEqual(kept.conversations, [mixed, rawBad]);
+  assert.deepEqual((await ChatHistoryStore.inFolder(folder, 10, log).list()).map((c) => [c.id, c.messages.length]), [['new', 2], ['mixed', 3], ['ok', 2]]);
+  assert.match(warnings.join('\n'), /kept the originals in .*malformed-/);
+  // Saved once: a later save does not set the same entries aside again.
+  await store.save(conversation('newer', 4));
+  assert.equal(readdirSync(folder).filter((name) => name.startsWith('chat-history.json.malformed-')).length, 1);
+}));
+
+test('history: a file that cannot be read (EACCES) is never overwritten; saving says why', { timeout: 60_000 }, withFolder(async (folder) => {
+  const file = join(folder, 'chat-history.json');
+  const original = JSON.stringify({ version: 1, conversations: [conversation('precious', 1)] });
+  writeFileSync(file, original, 'utf8');
+  chmodSync(file, 0o000);
+  chmodSync(folder, 0o777);
+  // Root reads anything: run the store as an unprivileged user then (a real EACCES either way).
+  const asRoot = process.getuid?.() === 0;
+  const script = `
+    const { ChatHistoryStore } = require(${JSON.stringify(join(__dirname, '..', '..', '..', 'src', 'core', 'chat', 'historyStore.ts'))});
+    (async () => {
+      const warnings = [];
+      const store = ChatHistoryStore.inFolder(${JSON.stringify(folder)}, 10, { warn: (m) => warnings.push(m) });
+      const listed = await store.list();
+      let error = '';
+      try { await store.save({ id: 'new', title: 'new', createdAt: 2, updatedAt: 2, messages: [] }); } catch (e) { error = e.message; }
+      console.log(JSON.stringify({ listed: listed.length, warnings, error }));
+    })();`;
+  const result = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { encoding: 'utf8', ...(asRoot ? { uid: 65534, gid: 65534 } : {}) });
+  chmodSync(file, 0o600);
+  assert.equal(result.status, 0, result.stderr);
+  const report = JSON.parse(result.stdout) as { listed: number; warnings: string[]; error: string };
+  assert.equal(report.listed, 0);
+  assert.match(report.warnings.join('\n'), /could not be read \(EACCES.*\): Tokenscope will not overwrite it/);
+  assert.match(report.error, /chat-history\.json could not be read \(EACCES.*\), so it was not overwritten: fix its permissions/);
+  assert.equal(readFileSync(file, 'utf8'), original, 'the unreadable file is untouched');
+}));
+
+test('history: temp files left by a crash between write and rename are cleaned at the next save; a dead window\'s lock does not block', withFolder(async (folder) => {
+  const { log } = quietLog();
+  const store = ChatHistoryStore.inFolder(folder, 10, log);
+  await store.save(conversation('a', 1));
+  writeFileSync(join(folder, 'chat-history.json.4242-deadbeef.tmp'), '{"version":1,"conv');
+  // A lock left by a window that died holding it (its pid is gone).
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  writeFileSync(join(folder, 'chat-history.json.lock'), JSON.stringify({ pid: Number(dead.stdout), host: hostname(), at: Date.now() }));
+  await store.save(conversation('b', 2));
+  assert.deepEqual(readdirSync(folder).sort(), ['chat-history.json']);
+  assert.deepEqual((await ChatHistoryStore.inFolder(folder, 10, log).list()).map((c) => c.id), ['b', 'a']);
+}));
+
+test('history: a lock held by a live window makes a save wait, then fail saying who holds it', withFolder(async (folder) => {
+  const { log } = quietLog();
+  const store = new ChatHistoryStore(join(folder, 'chat-history.json'), 10, log, { lockTimeoutMs: 300 });
+  writeFileSync(join(folder, 'chat-history.json.lock'), JSON.stringify({ pid: process.pid, host: hostname(), at: Date.now() }));
+  await assert.rejects(store.save(conversation('a', 1)), /is being written by another Tokenscope window \(process \d+\); try again in a moment/);
+  rmSync(join(folder, 'chat-history.json.lock'));
+  await store.save(conversation('a', 1));
+  assert.deepEqual((await store.list()).map((c) => c.id), ['a']);
 }));
 
 test('history: writes are atomic (no temp files left) and concurrent saves all land', withFolder(async (folder) => {

@@ -46,3 +46,32 @@ test('chat runs through the real model process: streamed tokens, exact prompt co
     await client.dispose();
   }
 });
+
+test('chat settings beyond what the model takes (topP 0, maxTokens past the context) are fitted to it, and the chat is told', { timeout: 60_000 }, async () => {
+  const client = new ModelProcessClient({ entry: join(repoRoot, 'src', 'model-process', 'main.ts'), execArgv: ['--import', 'tsx'], packageRoot: repoRoot });
+  const model = fixture('tiny-qwen3');
+  const runtime: ChatRuntime = {
+    get loadedModel() {
+      return client.model;
+    },
+    ensureLoaded: () => client.load({ model, threads: 1 }),
+    encodePrompt: (prompt, signal) => client.encodePrompt(prompt, signal),
+    generate: (request, signal) => client.generate(request, signal),
+  };
+  try {
+    const backend = new RuntimeChatBackend(model, 'tiny-qwen3', runtime);
+    const messages = [{ role: 'user' as const, content: 'Explain L3 of this code.' }];
+    const promptTokens = await backend.countPromptTokens(messages, 'off');
+    const notices: string[] = [];
+    // Was: "topP must be in (0, 1]" on every message; and 32,768 new tokens left the prompt 1 token.
+    const result = await runChatTurn(backend, { messages, thinking: 'off', temperature: 0.7, topP: 0, maxTokens: 32768 }, new AbortController().signal, { onNotice: (text) => notices.push(text) });
+    assert.equal(result.stats.promptTokens, promptTokens, 'the whole prompt was used');
+    assert.ok(result.stats.generatedTokens > 0 && result.stats.generatedTokens <= 256 - promptTokens);
+    assert.deepEqual(notices, [
+      'tokenscope.chat.topP is 0, but nucleus sampling needs more than 0 (it is the share of probability to sample from; 1 keeps every token): the smallest nucleus was used, which always picks the most likely token.',
+      `tokenscope.chat.maxTokens 32768 does not fit: tiny-qwen3's context is 256 tokens and the prompt takes ${promptTokens}, so at most ${256 - promptTokens} tokens are generated.`,
+    ]);
+  } finally {
+    await client.dispose();
+  }
+});

@@ -52,3 +52,16 @@ test('generate rejects bad usage with a clear message', async () => {
   await assert.rejects(generateCommand.run(['--model', model, '--prompt', 'x', '--thinking', 'on'], io), /--thinking needs --chat/);
   await assert.rejects(generateCommand.run(['--model', 'no/such/dir', '--prompt', 'x'], io), /does not exist/);
 });
+
+test('--max-tokens beyond the model\'s context keeps the prompt and says what was changed', async () => {
+  const { io, stdout, stderr } = fakeIO();
+  // tiny-qwen2's context is 128 tokens.
+  const code = await generateCommand.run(['--model', model, '--prompt', 'def fibonacci(n):', '--max-tokens', '5000', '--temperature', '0', '--json'], io);
+  assert.equal(code, 0);
+  const result = JSON.parse(stdout()) as JsonOutput & { truncatedPromptTokens: number };
+  assert.equal(result.truncatedPromptTokens, 0, 'the prompt was kept whole (it used to be cut to 1 token)');
+  const prompt = result.timings.promptTokens;
+  assert.ok(prompt > 5);
+  assert.ok(result.timings.generatedTokens <= 128 - prompt);
+  assert.match(stderr(), new RegExp(`^tokenscope generate: --max-tokens 5000 does not fit: .*tiny-qwen2's context is 128 tokens and the prompt takes ${prompt}, so at most ${128 - prompt} tokens are generated\\.\\n`));
+});

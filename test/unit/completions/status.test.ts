@@ -124,3 +124,30 @@ test('the engine\'s real event sequence: held back, then the same spot again fro
   if (explicit) report({ type: 'shown', result: explicit });
   assert.equal(shown(state), 'from cache · 8% sure');
 });
+
+test('a model process that stopped restarting shows as an error with "Restart Model Process" until it is ready again', () => {
+  const stopped = run({ type: 'process', status: 'stopped', reason: 'The model process crashed 6 times in 5 minutes.' });
+  assert.deepEqual(completionStatusView(stopped), { kind: 'error', reason: 'The model process crashed 6 times in 5 minutes.', action: 'restartModel' });
+  // A request in the meantime fails fast with the same stop; it keeps the action.
+  const retried = run(
+    { type: 'process', status: 'stopped', reason: 'stopped' },
+    { type: 'requestStarted' },
+    { type: 'requestEnded', error: 'stopped', errorAction: 'restartModel', cancelled: false },
+  );
+  assert.deepEqual(completionStatusView(retried), { kind: 'error', reason: 'stopped', action: 'restartModel' });
+  // A model change does not hide the stop; the process must come back first.
+  assert.equal(completionStatusView(nextCompletionStatus(stopped, { type: 'modelChanged' })).kind, 'error');
+  // Restart Model Process: starting/loading shows as loading, ready clears the error.
+  const recovering = nextCompletionStatus(stopped, { type: 'process', status: 'recovering' });
+  assert.equal(completionStatusView(recovering).kind, 'loading');
+  const ready = nextCompletionStatus(recovering, { type: 'process', status: 'ready' });
+  assert.deepEqual(completionStatusView(ready), { kind: 'idle', last: undefined });
+});
+
+test('ordinary process starts and loads are not the status item\'s business unless the process had stopped', () => {
+  const idle = run({ type: 'requestStarted' }, { type: 'requestEnded', result: result(), cancelled: false });
+  assert.equal(nextCompletionStatus(idle, { type: 'process', status: 'recovering' }), idle);
+  assert.equal(nextCompletionStatus(idle, { type: 'process', status: 'ready' }), idle);
+  // An ordinary error has no action.
+  assert.deepEqual(completionStatusView(run({ type: 'failed', reason: 'No model' })), { kind: 'error', reason: 'No model' });
+});

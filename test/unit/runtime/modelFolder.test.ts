@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIXTURES, writeModelFolder } from '../../../tools/make-test-models';
 import { resolveModelReference } from '../../../src/core/models/catalog';
@@ -131,6 +131,36 @@ test('missing or truncated external data (.onnx_data) is named', async () => {
     'corrupt-onnx',
     /model\.onnx/,
   );
+});
+
+test('a tokenizer that does not belong to the model is refused at load, naming tokenizer.json (larger and smaller vocabularies)', async () => {
+  const mini = join(repoRoot, 'models', 'tokenscope-mini');
+  const useTokenizerOf = (source: string) => (dir: string) => {
+    for (const file of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(source, file), join(dir, file));
+  };
+  // Larger: 8,192 ids into a model with 368 embedding rows (it used to load, then fail in ONNX Runtime's Gather, blaming model.onnx).
+  await damaged('tiny-qwen2', useTokenizerOf(mini), 'tokenizer', /tokenizer\.json has token ids up to 8191, but the model has 368 \(config\.json vocab_size 368, embedding rows 368 in model\.onnx\): this tokenizer does not belong to this model\. Download tokenizer\.json and tokenizer_config\.json from the same model repository as its ONNX files\./, 'fp32');
+  // The same check runs on the 4-bit variant (its embedding is a plain Gather too) and on external-data files.
+  await damaged('tiny-qwen2', useTokenizerOf(mini), 'tokenizer', /embedding rows 368 in model_q4\.onnx/, 'auto');
+  await damaged('tiny-qwen3', useTokenizerOf(mini), 'tokenizer', /tokenizer\.json has token ids up to 8191.*embedding rows 368 in model\.onnx/);
+  // Smaller: 361 ids for a model of 8,192 (it loaded and produced gibberish).
+  const copy = copyFixture('tiny-qwen2');
+  const miniCopy = join(copy.dir, '..', 'mini');
+  try {
+    cpSync(mini, miniCopy, { recursive: true });
+    useTokenizerOf(copy.dir)(miniCopy);
+    await rejectsWith(load(miniCopy), 'tokenizer', /tokenizer\.json has only 361 tokens, but the model has 8192 \(config\.json vocab_size 8192, embedding rows 8192 in model\.onnx\): this tokenizer does not belong to this model \(its text would come out as gibberish\)\./);
+  } finally {
+    copy.cleanup();
+  }
+  // A config.json whose vocab_size is below the tokenizer's ids is named too.
+  await damaged('tiny-qwen2', (dir) => writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), vocab_size: 300 })), 'tokenizer', /token ids up to 360, but the model has 300 \(config\.json vocab_size 300, embedding rows 368/, 'fp32');
+});
+
+test('padding in the model vocabulary (ids a little short of vocab_size) is normal and loads', async () => {
+  // tiny-qwen2: 361 tokenizer ids for 368 rows, like Qwen2.5 (151,665 for 151,936).
+  const model = await load(fixture('tiny-qwen2'), 'fp32');
+  await model.dispose();
 });
 
 test('a graph with unexpected inputs is not a text decoder', async () => {

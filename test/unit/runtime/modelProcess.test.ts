@@ -139,12 +139,13 @@ test('restarting stops after repeated crashes; test hooks are refused without th
     await waitForState(target, 'ready');
     await target.sendTestMessage({ type: 'test-crash' });
     const failed = await waitForState(target, 'failed');
-    assert.match(failed.status === 'failed' ? failed.error.message : '', /crashed 2 times in a row/);
-    // Requests fail fast instead of restarting a crashing process again and again.
-    await assert.rejects(collect(target.generate(request)), /crashed 2 times in a row/);
+    assert.match(failed.status === 'failed' ? failed.error.message : '', /crashed 2 times in 5 minutes/);
+    // Requests fail fast instead of restarting a crashing process again and again; so does loading the same model.
+    await assert.rejects(collect(target.generate(request)), /crashed 2 times in 5 minutes/);
+    await assert.rejects(target.load({ model: fixture('tiny-bigcode'), threads: 1 }), /crashed 2 times in 5 minutes/);
     assert.equal(target.pid, undefined);
-    // An explicit load starts over.
-    await target.load({ model: fixture('tiny-bigcode'), threads: 1 });
+    // The user's Restart Model Process starts over.
+    await target.restart();
     assert.equal(target.state.status, 'ready');
   } finally {
     await target.dispose();
