@@ -6,7 +6,7 @@ import type { DocumentLines } from '../../core/completions/document';
 import { costEstimatorFromPriceTable, type CostEstimator } from '../../core/completions/cost';
 import { buildPriceTable } from '../../core/pricing/cost';
 import type { ExtraContextBuffer } from '../../core/completions/extraContext';
-import { completionStatusView, initialCompletionStatus, nextCompletionStatus, type CompletionStatusEvent } from '../../core/completions/status';
+import type { CompletionStatus, CompletionStatusEvent } from '../../core/completions/status';
 import type { TokenizerWorkerClient } from '../../core/tokenizerWorker/client';
 import { ModelProcessStoppedError, type ModelProcessState } from '../../core/runtime/modelProcessClient';
 import type { CommandRegistry } from '../commandRegistry';
@@ -53,6 +53,12 @@ function engineSettings(config: TokenscopeConfig) {
   return { debounceMs: c.debounceMs, maxTokens: c.maxTokens, linesBefore: c.linesBefore, linesAfter: c.linesAfter, triggerInMiddleOfWord: c.triggerInMiddleOfWord, extraContext: c.extraContext, minConfidence: c.minConfidence };
 }
 
+/** The status item's state machine, owned by register.ts (it outlives and precedes this feature). */
+export interface CompletionStatusReporter {
+  report(event: CompletionStatusEvent): void;
+  current(): CompletionStatus;
+}
+
 /** The loaded completions: what register.ts delegates to. */
 export interface Completions extends vscode.Disposable {
   readonly provider: vscode.InlineCompletionItemProvider;
@@ -66,27 +72,17 @@ export interface Completions extends vscode.Disposable {
  * status bar (generating while a request runs, then idle with latency and tokens/s, a held-back
  * notice, or the error with the reason).
  */
-export function createCompletions(services: CompletionServices, extraContext: ExtraContextBuffer, acceptedCommand: string): Completions {
-  const { log, status } = services;
+export function createCompletions(services: CompletionServices, extraContext: ExtraContextBuffer, acceptedCommand: string, reporter: CompletionStatusReporter): Completions {
+  const { log } = services;
   const disposables: vscode.Disposable[] = [];
   let enabled = readConfig().completions.enabled;
   let lastError: string | undefined;
-  // The status item is a pure function of these events (src/core/completions/status.ts).
-  let statusState = nextCompletionStatus(initialCompletionStatus, { type: 'enabled', enabled });
-  const report = (event: CompletionStatusEvent) => {
-    statusState = nextCompletionStatus(statusState, event);
-    status.setState(completionStatusView(statusState));
-  };
-  status.setState(completionStatusView(statusState));
+  const report = (event: CompletionStatusEvent) => reporter.report(event);
   if (services.runtime.onDidChangeState) {
+    // Back after a stop: a later failure is news again, so it is announced again.
     disposables.push(
       services.runtime.onDidChangeState((state) => {
-        if (state.status === 'failed') report({ type: 'process', status: 'stopped', reason: state.error.message });
-        else if (state.status === 'starting' || state.status === 'loading') report({ type: 'process', status: 'recovering' });
-        else if (state.status === 'ready') {
-          if (statusState.processStopped) lastError = undefined;
-          report({ type: 'process', status: 'ready' });
-        }
+        if (state.status === 'ready') lastError = undefined;
       }),
     );
   }
@@ -234,7 +230,6 @@ export function createCompletions(services: CompletionServices, extraContext: Ex
   disposables.push(
     onConfigChange((config, event) => {
       enabled = config.completions.enabled;
-      if (enabled !== statusState.enabled) report({ type: 'enabled', enabled });
       if (!services.costs && event.affectsConfiguration('tokenscope.cost')) costs = pricedCosts();
       engine.updateSettings(engineSettings(config));
       const backendChanged = ['tokenscope.model', 'tokenscope.modelVariant', 'tokenscope.completions.backend', 'tokenscope.completions.serverUrl', 'tokenscope.completions.serverModel', 'tokenscope.server'].some((key) => event.affectsConfiguration(key));

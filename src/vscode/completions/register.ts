@@ -1,8 +1,9 @@
 import * as vscode from 'vscode';
 import { ExtraContextBuffer } from '../../core/completions/extraContext';
+import { completionStatusView, initialCompletionStatus, nextCompletionStatus, type CompletionStatus, type CompletionStatusEvent } from '../../core/completions/status';
 import { onConfigChange, readConfig } from '../config';
 import { lazyModule } from '../lazyModule';
-import type { Completions, CompletionServices } from './feature';
+import type { Completions, CompletionServices, CompletionStatusReporter } from './feature';
 
 export type { CompletionServices } from './feature';
 
@@ -19,20 +20,37 @@ export function registerCompletions(context: vscode.ExtensionContext, services: 
   const { log, status, commands } = services;
   const disposables: vscode.Disposable[] = [];
   const extraContext = new ExtraContextBuffer();
+  // The status item is a pure function of completion events (src/core/completions/status.ts). It
+  // lives here, not in the lazily loaded feature, so that what happens before the first completion
+  // (completions switched off, the model process stopping after crashes in chat) shows too.
+  let statusState: CompletionStatus = nextCompletionStatus(initialCompletionStatus, { type: 'enabled', enabled: readConfig().completions.enabled });
+  const reporter: CompletionStatusReporter = {
+    report(event: CompletionStatusEvent) {
+      statusState = nextCompletionStatus(statusState, event);
+      status.setState(completionStatusView(statusState));
+    },
+    current: () => statusState,
+  };
+  status.setState(completionStatusView(statusState));
+  if (services.runtime.onDidChangeState) {
+    disposables.push(
+      services.runtime.onDidChangeState((state) => {
+        if (state.status === 'failed') reporter.report({ type: 'process', status: 'stopped', reason: state.error.message });
+        else if (state.status === 'starting' || state.status === 'loading') reporter.report({ type: 'process', status: 'recovering' });
+        else if (state.status === 'ready') reporter.report({ type: 'process', status: 'ready' });
+      }),
+    );
+  }
+
   const feature = lazyModule<typeof import('./feature')>(context.extensionPath, 'completions');
   let completions: Completions | undefined;
   const load = (): Completions => {
     if (!completions) {
-      completions = feature().createCompletions(services, extraContext, acceptedCommand);
+      completions = feature().createCompletions(services, extraContext, acceptedCommand, reporter);
       disposables.push(completions);
     }
     return completions;
   };
-  // Until the first request, the status item only needs to know whether completions are on.
-  const showEnabled = () => {
-    if (!completions) status.setState(readConfig().completions.enabled ? { kind: 'idle' } : { kind: 'disabled' });
-  };
-  showEnabled();
 
   const provider: vscode.InlineCompletionItemProvider = {
     provideInlineCompletionItems(document, position, completionContext, token) {
@@ -67,7 +85,7 @@ export function registerCompletions(context: vscode.ExtensionContext, services: 
       if (editor) rememberEditor(editor);
     }),
     onConfigChange((_config, event) => {
-      if (event.affectsConfiguration('tokenscope.completions.enabled')) showEnabled();
+      if (event.affectsConfiguration('tokenscope.completions.enabled')) reporter.report({ type: 'enabled', enabled: readConfig().completions.enabled });
     }),
   );
 
