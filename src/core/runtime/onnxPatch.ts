@@ -13,7 +13,7 @@
 
 const ACCURACY_LEVEL = 'accuracy_level';
 
-interface Field {
+export interface Field {
   readonly field: number;
   readonly wireType: number;
   /** Byte range of the whole field (tag included). */
@@ -39,7 +39,8 @@ function readVarint(bytes: Uint8Array, offset: number): { value: number; next: n
   }
 }
 
-function* fields(bytes: Uint8Array, start = 0, end = bytes.length): Generator<Field> {
+/** Top-level fields of a protobuf message (no schema): also used by the GGUF tooling to read ONNX weights. */
+export function* fields(bytes: Uint8Array, start = 0, end = bytes.length): Generator<Field> {
   let offset = start;
   while (offset < end) {
     const fieldStart = offset;
