@@ -51,6 +51,24 @@ export interface LocalModelOptions {
   readonly logger?: RuntimeLogger;
   /** Prompt tokens per forward pass while prefilling (bounds memory and cancellation latency). */
   readonly prefillChunk?: number;
+  /** Timings of every forward pass (the decode profile benchmark; nothing is measured without it). */
+  readonly onForwardPass?: (pass: ForwardPassTimings) => void;
+  /** Write ONNX Runtime's own per-node profile to `<prefix>_<date>.json` when the model is disposed. */
+  readonly ortProfilePrefix?: string;
+}
+
+/** Where one forward pass spent its time, in ms. */
+export interface ForwardPassTimings {
+  readonly tokens: number;
+  readonly pastLength: number;
+  /** Building the feeds (ids, mask, positions, the cached past tensors). */
+  readonly feedsMs: number;
+  /** session.run: ONNX Runtime's work plus the binding's copies of inputs and outputs. */
+  readonly runMs: number;
+  /** Taking the presents as the next past. */
+  readonly cacheMs: number;
+  /** Taking out the last position's logits (fp16 conversion included). */
+  readonly logitsMs: number;
 }
 
 export const DEFAULT_MAX_TOKENS = 256;
@@ -83,6 +101,7 @@ export class LocalModel {
     private readonly prefillChunk: number,
     /** The graph computes one row of logits per pass, however many tokens it runs. */
     private readonly lastPositionOnly: boolean,
+    private readonly profiling: Pick<LocalModelOptions, 'onForwardPass' | 'ortProfilePrefix'> = {},
   ) {
     this.cache = new KvCache(signature);
     this.logitsBuffer = new Float32Array(info.vocabSize);
@@ -106,7 +125,7 @@ export class LocalModel {
     logger.info('loading model', { dir: resolved.dir, file: folder.onnxPath, variant: folder.variant, threads });
     // Only 4-bit files hold MatMulNBits; reading other variants into memory would be wasted.
     const int4 = folder.variant === 'q4' || folder.variant === 'q4f16';
-    const { session, patchedNodes, lastPositionLogits } = await createSession(folder.onnxPath, { threads, int4AccuracyLevel: int4 && request.matmulPrecision !== 'exact' ? 4 : undefined });
+    const { session, patchedNodes, lastPositionLogits } = await createSession(folder.onnxPath, { threads, int4AccuracyLevel: int4 && request.matmulPrecision !== 'exact' ? 4 : undefined, profileFilePrefix: options.ortProfilePrefix });
     let signature: GraphSignature;
     try {
       signature = readGraphSignature(session.inputMetadata, session.outputMetadata, folder.architecture, folder.onnxPath);
@@ -151,7 +170,7 @@ export class LocalModel {
       loadMs: Math.round(performance.now() - started),
     };
     logger.info('model loaded', { id: info.id, loadMs: info.loadMs, inputs: signature.inputNames.length, cacheType: signature.cacheType });
-    return new LocalModel(info, tokenizer, folder, session, signature, logger, options.prefillChunk ?? DEFAULT_PREFILL_CHUNK, lastPositionLogits || signature.numLogitsToKeep !== undefined);
+    return new LocalModel(info, tokenizer, folder, session, signature, logger, options.prefillChunk ?? DEFAULT_PREFILL_CHUNK, lastPositionLogits || signature.numLogitsToKeep !== undefined, options);
   }
 
   /** Prompt token ids of a request's prompt (before context-window truncation). */
@@ -213,6 +232,7 @@ export class LocalModel {
     if (this.disposed) return;
     this.disposed = true;
     this.cache.clear();
+    if (this.profiling.ortProfilePrefix) await this.session.endProfiling();
     await this.session.release();
   }
 
@@ -421,6 +441,7 @@ export class LocalModel {
     // cancel message that arrived during the previous pass is seen before starting another.
     await new Promise<void>((resolve) => setImmediate(resolve));
     checkAbort();
+    const feedsStart = this.profiling.onForwardPass ? performance.now() : 0;
     const past = this.cache.length;
     const total = past + tokens.length;
     const signature = this.signature;
@@ -448,9 +469,14 @@ export class LocalModel {
     // Logits only when asked: fewer bytes for the binding to copy out. (ONNX Runtime still runs the
     // LM head for every row it has; the last-position patch is what makes that one row.)
     const fetches = wantLogits || keep ? [signature.logitsName, ...this.presentNames] : this.presentNames;
+    const runStart = this.profiling.onForwardPass ? performance.now() : 0;
     const outputs = await this.session.run(feeds, fetches);
+    const runEnd = this.profiling.onForwardPass ? performance.now() : 0;
     this.cache.update(outputs, tokens);
-    return wantLogits ? this.lastLogits(outputs[signature.logitsName]) : undefined;
+    const cacheEnd = this.profiling.onForwardPass ? performance.now() : 0;
+    const logits = wantLogits ? this.lastLogits(outputs[signature.logitsName]) : undefined;
+    this.profiling.onForwardPass?.({ tokens: tokens.length, pastLength: past, feedsMs: runStart - feedsStart, runMs: runEnd - runStart, cacheMs: cacheEnd - runEnd, logitsMs: performance.now() - cacheEnd });
+    return logits;
   }
 
   /** The last position's logits of a [batch, rows, vocab] output. */

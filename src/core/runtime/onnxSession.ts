@@ -13,6 +13,8 @@ export interface SessionOptions {
   readonly threads: number;
   /** Set MatMulNBits accuracy_level to this (4: int8 compute) before loading. Only worth it for 4-bit variants. */
   readonly int4AccuracyLevel?: number;
+  /** ONNX Runtime's per-node profiling, written by session.endProfiling() (profile benchmark). */
+  readonly profileFilePrefix?: string;
 }
 
 export interface CreatedSession {
@@ -37,6 +39,7 @@ export async function createSession(onnxPath: string, options: SessionOptions): 
     graphOptimizationLevel: 'all',
     // Errors reach us as exceptions; ORT's own console logging would bypass our logger.
     logSeverityLevel: 4,
+    ...(options.profileFilePrefix ? { enableProfiling: true, profileFilePrefix: options.profileFilePrefix } : {}),
   };
   let original: Uint8Array;
   try {
