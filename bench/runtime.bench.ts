@@ -280,14 +280,14 @@ async function benchModel(model: BenchModel, probe: ReadBandwidthProbe, text: st
 
   // Prefill: the best time to the first token of a fresh prompt.
   const prefillIds = allIds.slice(100, 100 + options.prefillTokens);
-  const prefill = await interleaved(runners, quick ? 2 : 4, (runner) => runner.run({ ids: prefillIds }, 1, false));
+  const prefill = await interleaved(runners, quick ? 2 : 5, (runner) => runner.run({ ids: prefillIds }, 1, false));
   rows.push(row(`${model.key}: prefill tokens/s (${prefillIds.length}-token prompt)`, new Map(runners.map((r) => [r.name, prefillIds.length / (Math.min(...prefill.get(r.name)!.map((x) => x.firstTokenMs)) / 1000)])), true));
 
   // Decode at a long context: what a completion prompt of a real file looks like.
   if (options.longContext > 0) {
     const longPrompt = allIds.slice(0, options.longContext);
-    const long = await interleaved(runners, quick ? 1 : 3, (runner) => runner.run({ ids: longPrompt }, 16, false));
-    rows.push(row(`${model.key}: decode tokens/s at a ${longPrompt.length}-token context (16 new)`, new Map(runners.map((r) => [r.name, bestRate(long.get(r.name)!)])), true));
+    const long = await interleaved(runners, quick ? 1 : 5, (runner) => runner.run({ ids: longPrompt }, 12, false));
+    rows.push(row(`${model.key}: decode tokens/s at a ${longPrompt.length}-token context (12 new, best of 5)`, new Map(runners.map((r) => [r.name, bestRate(long.get(r.name)!)])), true));
   }
 
   // Typing: a ~400-token file prefix, then 20 prompts each ~4 tokens longer (cut at token ends),
@@ -331,9 +331,9 @@ async function main(): Promise<void> {
   const text = codeText();
 
   const sections: Section[] = [];
-  sections.push(await benchModel(models[0], probe, text, { decodeReps: quick ? 2 : 8, newTokens: 24, prefillTokens: 384, typing: true, longContext: 0, exactDecode: false }));
-  sections.push(await benchModel(models[1], probe, text, { decodeReps: quick ? 2 : 8, newTokens: 24, prefillTokens: 512, typing: true, longContext: 1024, exactDecode: true }));
-  sections.push(await benchModel(models[2], probe, text, { decodeReps: quick ? 1 : 4, newTokens: 24, prefillTokens: 512, typing: false, longContext: 0, exactDecode: true }));
+  sections.push(await benchModel(models[0], probe, text, { decodeReps: quick ? 2 : 12, newTokens: 12, prefillTokens: 384, typing: true, longContext: 0, exactDecode: false }));
+  sections.push(await benchModel(models[1], probe, text, { decodeReps: quick ? 2 : 12, newTokens: 12, prefillTokens: 512, typing: true, longContext: 1024, exactDecode: true }));
+  sections.push(await benchModel(models[2], probe, text, { decodeReps: quick ? 1 : 10, newTokens: 12, prefillTokens: 512, typing: false, longContext: 0, exactDecode: true }));
   await probe.dispose();
   const endLoad = sampleLoad();
 
