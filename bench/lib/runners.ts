@@ -41,12 +41,21 @@ export function summarize(started: number, stamps: number[], ids: number[]): Run
   return { firstTokenMs: stamps[0] - started, totalMs: stamps[generated - 1] - started, generated, decodeTokensPerSecond: generated > 1 ? ((generated - 1) * 1000) / decodeMs : 0, intervals, ids };
 }
 
+/**
+ * Pause before each run, so worker threads that spin-wait after a pass (ONNX Runtime's and
+ * llama.cpp's both do) have gone idle before the next runtime starts on the same 2 cores.
+ */
+const SETTLE_MS = 100;
+
 /** Runs `work` for each runner `reps` times, alternating the order, so background load hits all alike. */
 export async function interleaved<T>(runners: readonly Runner[], reps: number, work: (runner: Runner, rep: number) => Promise<T>): Promise<Map<string, T[]>> {
   const results = new Map<string, T[]>(runners.map((runner) => [runner.name, []]));
   for (let rep = 0; rep < reps; rep++) {
     const order = rep % 2 === 0 ? runners : [...runners].reverse();
-    for (const runner of order) results.get(runner.name)!.push(await work(runner, rep));
+    for (const runner of order) {
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+      results.get(runner.name)!.push(await work(runner, rep));
+    }
   }
   return results;
 }
