@@ -1,6 +1,6 @@
 /**
  * Where a decode step of Tokenscope's runtime spends its time, on the runtime benchmark's models
- * (built by `npm run bench -- runtime`, which this reuses from .cache/bench-models), at a short and
+ * (bench/lib/benchModels.ts, built into .cache/bench-models unless already there), at a short and
  * a long context:
  *
  *   node --import tsx bench/decode-profile.bench.ts      (or: npm run bench -- decode-profile)
@@ -14,12 +14,13 @@
  * - the rest: detokenizing, stop matching, events and the event-loop turns between passes.
  * Results: a table and bench/results/decode-profile.json.
  */
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { LocalModel, type ForwardPassTimings } from '../src/core/runtime/localModel';
 import { argmaxLogSumExp } from '../src/core/runtime/sampling';
 import { resolveThreads } from '../src/core/runtime/threads';
+import { MID, QWEN05, ensureGeneratedModel, ensureMini } from './lib/benchModels';
 
 const root = resolve(__dirname, '..');
 const threads = resolveThreads(0);
@@ -37,13 +38,13 @@ interface ProfileEvent {
   readonly args?: { readonly op_name?: string };
 }
 
-const MODELS = [
-  { key: 'mini', dir: join(root, 'models', 'tokenscope-mini'), variant: 'fp32' as const },
-  { key: 'mid', dir: join(root, '.cache', 'bench-models', 'mid'), variant: 'q4' as const },
-  { key: '0.5b', dir: join(root, '.cache', 'bench-models', 'qwen2.5-0.5b-shape'), variant: 'q4' as const },
-];
+interface ProfiledModel {
+  readonly key: string;
+  readonly dir: string;
+  readonly variant: 'q4' | 'fp32';
+}
 
-async function profile(model: (typeof MODELS)[number], context: number, newTokens: number): Promise<Record<string, number | string>> {
+async function profile(model: ProfiledModel, context: number, newTokens: number): Promise<Record<string, number | string>> {
   const scratch = mkdtempSync(join(tmpdir(), 'tokenscope-profile-'));
   const passes: ForwardPassTimings[] = [];
   const local = await LocalModel.load({ model: model.dir, variant: model.variant, threads }, { packageRoot: root, onForwardPass: (pass) => passes.push(pass), ortProfilePrefix: join(scratch, 'ort') });
@@ -120,15 +121,12 @@ async function profile(model: (typeof MODELS)[number], context: number, newToken
 }
 
 async function main(): Promise<void> {
-  const missing = MODELS.filter((model) => !existsSync(join(model.dir, 'config.json')));
-  if (missing.length > 0) {
-    console.error(`${missing.map((model) => model.dir).join(', ')} not built: run npm run bench -- runtime first (it builds the bench models)`);
-    process.exit(2);
-  }
+  mkdirSync(join(root, '.cache', 'bench-models'), { recursive: true });
+  const models: ProfiledModel[] = [await ensureMini(), await ensureGeneratedModel('mid', 'mid', MID), await ensureGeneratedModel('0.5b', '0.5B shape', QWEN05)];
   const startLoad = loadavg()[0];
   console.log(`threads: ${threads}; load average ${startLoad.toFixed(2)}`);
   const rows: Record<string, number | string>[] = [];
-  for (const model of MODELS) {
+  for (const model of models) {
     for (const context of model.key === 'mini' ? [32, 448] : [32, 1024]) {
       rows.push(await profile(model, context, 16));
       console.log(`${model.key} @ ${context}: done (load ${loadavg()[0].toFixed(2)})`);
