@@ -156,8 +156,11 @@ export function writeModelFolder(root: string, folder: ModelFolderSpec): { dir: 
   return { dir, weights };
 }
 
-/** Weights for big benchmark models: 4-bit linear layers drawn directly, float norms/embeddings. */
-function packedSource(spec: DecoderSpec): Parameters<typeof buildDecoderGraph>[2] {
+/**
+ * Weights for big benchmark models: 4-bit linear layers drawn directly, float norms/embeddings.
+ * Deterministic: calling it again gives the same weights (the bench writes them as GGUF too).
+ */
+export function packedSource(spec: DecoderSpec): Parameters<typeof buildDecoderGraph>[2] {
   const shapes = weightShapes(spec);
   const small = new Map<string, { dims: readonly number[]; data: Float32Array }>();
   return (name) => {

@@ -10,6 +10,7 @@
 import { GraphBuilder } from './graphBuilder';
 import { writeModel, type DataTypeName, type ModelBytes } from './onnxProto';
 import { mulberry32 as prng } from '../../src/core/random';
+import { halfToFloat } from '../../src/core/runtime/float16';
 
 export type Family = 'qwen2' | 'qwen3' | 'gpt_bigcode';
 
@@ -183,8 +184,11 @@ export function randomQ4(seed: number, name: string, K: number, N: number, std: 
     if (i + 2 < packed.length) packed[i + 2] = (word >>> 16) & 0xff;
     if (i + 3 < packed.length) packed[i + 3] = word >>> 24;
   }
-  // Uniform nibbles 0..15 around 8 have std ~4.6 steps.
-  const scales = new Float32Array(N * blocks).fill(std / 4.6);
+  // Uniform nibbles 0..15 around 8 have std ~4.6 steps. Scales vary per block (0.5x to 1.5x), as
+  // real weights' do, and are fp16 values, so the same blocks written as GGUF Q4_0 (fp16 scales)
+  // hold exactly these weights.
+  const scales = new Float32Array(N * blocks);
+  for (let i = 0; i < scales.length; i++) scales[i] = halfToFloat(toHalf((std / 4.6) * (0.5 + next())));
   return { packed, scales };
 }
 

@@ -5,9 +5,10 @@
  * Speed, in order of what matters on a CPU:
  * - Prefix reuse: a request that shares a prefix with the cached sequence prefills only the new
  *   suffix (the cache is sliced where the prompts diverge).
- * - Logits for the last position only: `num_logits_to_keep` when the graph declares it;
- *   otherwise the prompt runs without fetching logits (ONNX Runtime then skips the LM head) and
- *   only the last token is run for logits.
+ * - Logits for the last position only: `num_logits_to_keep` when the graph declares it, else the
+ *   graph is patched at load to slice the last position before its LM head (onnxPatch.ts; ONNX
+ *   Runtime runs the LM head for every position even when logits are not fetched). Should the
+ *   patch not apply, the prompt runs without its last token, and the last token alone with logits.
  * - Present tensors are fed back as the next step's past as they are (no copies); the attention
  *   mask is a view of one preallocated buffer.
  * - Log-probabilities and top-k alternatives by partial selection, never sorting the vocabulary.
@@ -27,7 +28,7 @@ import { halfToFloatArray } from './float16';
 import { readGraphSignature, type GraphSignature } from './graphSignature';
 import { KvCache, commonPrefixLength } from './kvCache';
 import { createSession } from './onnxSession';
-import { SeededRandom, logSumExp, pickToken, topKIndices, type ResolvedSampling } from './sampling';
+import { SeededRandom, argmaxLogSumExp, logSumExp, pickToken, topKIndices, type ResolvedSampling } from './sampling';
 import { StopMatcher } from './stopMatcher';
 import { resolveThreads } from './threads';
 import { readEmbeddingRows, vocabularyMismatch } from './vocabularyCheck';
@@ -53,19 +54,39 @@ export interface LocalModelOptions {
   readonly logger?: RuntimeLogger;
   /** Prompt tokens per forward pass while prefilling (bounds memory and cancellation latency). */
   readonly prefillChunk?: number;
+  /** Timings of every forward pass (the decode profile benchmark; nothing is measured without it). */
+  readonly onForwardPass?: (pass: ForwardPassTimings) => void;
+  /** Write ONNX Runtime's own per-node profile to `<prefix>_<date>.json` when the model is disposed. */
+  readonly ortProfilePrefix?: string;
+}
+
+/** Where one forward pass spent its time, in ms. */
+export interface ForwardPassTimings {
+  readonly tokens: number;
+  readonly pastLength: number;
+  /** Building the feeds (ids, mask, positions, the cached past tensors). */
+  readonly feedsMs: number;
+  /** session.run: ONNX Runtime's work plus the binding's copies of inputs and outputs. */
+  readonly runMs: number;
+  /** Taking the presents as the next past. */
+  readonly cacheMs: number;
+  /** Taking out the last position's logits (fp16 conversion included). */
+  readonly logitsMs: number;
 }
 
 export const DEFAULT_MAX_TOKENS = 256;
 export const MAX_TOP_LOGPROBS = 20;
 const DEFAULT_PREFILL_CHUNK = 256;
 /**
- * Without num_logits_to_keep, prompts at least this long run as (n-1 tokens without logits) +
- * (last token with logits): the LM head over every prompt position costs more than one extra pass.
+ * For graphs computing logits at every position (neither num_logits_to_keep nor the last-position
+ * patch), prompts at least this long run as (n-1 tokens) + (last token with logits): fetching a
+ * row of logits for every prompt position costs more than one extra pass.
  */
 const SPLIT_LAST_TOKEN_FROM = 8;
 
 export class LocalModel {
   private readonly cache: KvCache;
+  /** Float32 copy of fp16 logits (float32 logits are used where ONNX Runtime put them). */
   private readonly logitsBuffer: Float32Array;
   private readonly scratch: Float32Array;
   private maskBuffer = new BigInt64Array(0);
@@ -81,6 +102,9 @@ export class LocalModel {
     private readonly signature: GraphSignature,
     private readonly logger: RuntimeLogger,
     private readonly prefillChunk: number,
+    /** The graph computes one row of logits per pass, however many tokens it runs. */
+    private readonly lastPositionOnly: boolean,
+    private readonly profiling: Pick<LocalModelOptions, 'onForwardPass' | 'ortProfilePrefix'> = {},
   ) {
     this.cache = new KvCache(signature);
     this.logitsBuffer = new Float32Array(info.vocabSize);
@@ -110,7 +134,7 @@ export class LocalModel {
     logger.info('loading model', { dir: resolved.dir, file: folder.onnxPath, variant: folder.variant, threads });
     // Only 4-bit files hold MatMulNBits; reading other variants into memory would be wasted.
     const int4 = folder.variant === 'q4' || folder.variant === 'q4f16';
-    const { session, patchedNodes } = await createSession(folder.onnxPath, { threads, int4AccuracyLevel: int4 && request.matmulPrecision !== 'exact' ? 4 : undefined });
+    const { session, patchedNodes, lastPositionLogits } = await createSession(folder.onnxPath, { threads, int4AccuracyLevel: int4 && request.matmulPrecision !== 'exact' ? 4 : undefined, profileFilePrefix: options.ortProfilePrefix });
     let signature: GraphSignature;
     try {
       signature = readGraphSignature(session.inputMetadata, session.outputMetadata, folder.architecture, folder.onnxPath);
@@ -155,7 +179,7 @@ export class LocalModel {
       loadMs: Math.round(performance.now() - started),
     };
     logger.info('model loaded', { id: info.id, loadMs: info.loadMs, inputs: signature.inputNames.length, cacheType: signature.cacheType });
-    return new LocalModel(info, tokenizer, folder, session, signature, logger, options.prefillChunk ?? DEFAULT_PREFILL_CHUNK);
+    return new LocalModel(info, tokenizer, folder, session, signature, logger, options.prefillChunk ?? DEFAULT_PREFILL_CHUNK, lastPositionLogits || signature.numLogitsToKeep !== undefined, options);
   }
 
   /** Prompt token ids of a request's prompt (before context-window truncation). */
@@ -217,6 +241,7 @@ export class LocalModel {
     if (this.disposed) return;
     this.disposed = true;
     this.cache.clear();
+    if (this.profiling.ortProfilePrefix) await this.session.endProfiling();
     await this.session.release();
   }
 
@@ -342,10 +367,11 @@ export class LocalModel {
 
     for (;;) {
       checkAbort();
-      const id = pickToken(logits, sampling, seen, random, this.scratch);
-      // Greedy on raw logits picked the maximum: no second pass to find it.
+      // Greedy on raw logits: the pick and the normalizer in one pass over the vocabulary.
       const greedyOnRaw = sampling.temperature <= 0 && (sampling.repetitionPenalty === 1 || seen.size === 0);
-      const logTotal = logSumExp(logits, 1, greedyOnRaw ? logits[id] : undefined);
+      const greedy = greedyOnRaw ? argmaxLogSumExp(logits) : undefined;
+      const id = greedy ? greedy.index : pickToken(logits, sampling, seen, random, this.scratch);
+      const logTotal = greedy ? greedy.logSumExp : logSumExp(logits, 1);
       const logprob = logits[id] - logTotal;
       const top = topLogprobs > 0 ? topKIndices(logits, topLogprobs).map((alt) => ({ id: alt, text: this.tokenizer.decode([alt]), logprob: logits[alt] - logTotal })) : [];
       if (eos.has(id)) {
@@ -404,7 +430,7 @@ export class LocalModel {
 
   /** Runs prompt tokens through the model; returns the last position's logits. */
   private async prefill(ids: readonly number[], checkAbort: () => void): Promise<Float32Array> {
-    const splitLast = !this.signature.numLogitsToKeep && ids.length >= SPLIT_LAST_TOKEN_FROM;
+    const splitLast = !this.lastPositionOnly && ids.length >= SPLIT_LAST_TOKEN_FROM;
     const body = splitLast ? ids.slice(0, -1) : ids;
     let logits: Float32Array | undefined;
     for (let start = 0; start < body.length; start += this.prefillChunk) {
@@ -424,6 +450,7 @@ export class LocalModel {
     // cancel message that arrived during the previous pass is seen before starting another.
     await new Promise<void>((resolve) => setImmediate(resolve));
     checkAbort();
+    const feedsStart = this.profiling.onForwardPass ? performance.now() : 0;
     const past = this.cache.length;
     const total = past + tokens.length;
     const signature = this.signature;
@@ -448,21 +475,29 @@ export class LocalModel {
       feeds[keep.name] = keep.type === 'int64' ? new Tensor('int64', BigInt64Array.of(1n), dims) : new Tensor('int32', Int32Array.of(1), dims);
     }
     for (const { pastName } of signature.cache) feeds[pastName] = this.cache.past(pastName);
-    // Without logits in the fetch list ONNX Runtime skips the LM head (the largest matmul).
+    // Logits only when asked: fewer bytes for the binding to copy out. (ONNX Runtime still runs the
+    // LM head for every row it has; the last-position patch is what makes that one row.)
     const fetches = wantLogits || keep ? [signature.logitsName, ...this.presentNames] : this.presentNames;
+    const runStart = this.profiling.onForwardPass ? performance.now() : 0;
     const outputs = await this.session.run(feeds, fetches);
+    const runEnd = this.profiling.onForwardPass ? performance.now() : 0;
     this.cache.update(outputs, tokens);
-    if (!wantLogits) return undefined;
-    const logits = outputs[signature.logitsName];
+    const cacheEnd = this.profiling.onForwardPass ? performance.now() : 0;
+    const logits = wantLogits ? this.lastLogits(outputs[signature.logitsName]) : undefined;
+    this.profiling.onForwardPass?.({ tokens: tokens.length, pastLength: past, feedsMs: runStart - feedsStart, runMs: runEnd - runStart, cacheMs: cacheEnd - runEnd, logitsMs: performance.now() - cacheEnd });
+    return logits;
+  }
+
+  /** The last position's logits of a [batch, rows, vocab] output. */
+  private lastLogits(logits: TensorType): Float32Array {
     const vocab = logits.dims[logits.dims.length - 1];
     const rows = logits.dims.length === 3 ? logits.dims[1] : 1;
-    const out = vocab === this.logitsBuffer.length ? this.logitsBuffer : new Float32Array(vocab);
-    if (signature.logitsType === 'float16') {
-      halfToFloatArray((logits.data as Uint16Array).subarray((rows - 1) * vocab, rows * vocab), out);
-    } else {
-      out.set((logits.data as Float32Array).subarray((rows - 1) * vocab, rows * vocab));
+    if (this.signature.logitsType === 'float16') {
+      const out = vocab === this.logitsBuffer.length ? this.logitsBuffer : new Float32Array(vocab);
+      return halfToFloatArray((logits.data as Uint16Array).subarray((rows - 1) * vocab, rows * vocab), out);
     }
-    return out;
+    // A view, not a copy: ONNX Runtime hands over a new array every pass, read only by the caller.
+    return (logits.data as Float32Array).subarray((rows - 1) * vocab, rows * vocab);
   }
 
   /** A failed forward pass leaves the cache in an unknown state: drop it, explain the error. */

@@ -10,23 +10,29 @@ import { access, readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { ModelError, cannotReadError, errorMessage, isOutOfMemory } from '../models/errors';
 import { externalDataCandidates } from '../models/modelFolder';
-import { patchMatMulNBitsAccuracy } from './onnxPatch';
+import { patchLogitsToLastPosition, patchMatMulNBitsAccuracy } from './onnxPatch';
 
 export interface SessionOptions {
   readonly threads: number;
-  /**
-   * Set MatMulNBits accuracy_level to this (4: int8 compute) before loading. Only worth it for
-   * 4-bit variants; the file is read into memory to patch it.
-   */
+  /** Set MatMulNBits accuracy_level to this (4: int8 compute) before loading. Only worth it for 4-bit variants. */
   readonly int4AccuracyLevel?: number;
+  /** ONNX Runtime's per-node profiling, written by session.endProfiling() (profile benchmark). */
+  readonly profileFilePrefix?: string;
 }
 
 export interface CreatedSession {
   readonly session: InferenceSession;
   /** MatMulNBits nodes whose accuracy level was changed (0 if the file was loaded as is). */
   readonly patchedNodes: number;
+  /** The graph computes logits for the last position only (patched, see onnxPatch.ts). */
+  readonly lastPositionLogits: boolean;
 }
 
+/**
+ * Loads a model with the patches of onnxPatch.ts applied in memory. Should ONNX Runtime refuse a
+ * patched graph, the file is loaded without the logits patch, then as it is: a patch can make a
+ * model faster, never unloadable; and a file that does not load at all reports its own error.
+ */
 export async function createSession(onnxPath: string, options: SessionOptions): Promise<CreatedSession> {
   // ONNX Runtime's own message for an unreadable file names neither the cause nor the fix.
   for (const file of [onnxPath, ...externalDataCandidates(onnxPath)]) {
@@ -45,20 +51,31 @@ export async function createSession(onnxPath: string, options: SessionOptions): 
     graphOptimizationLevel: 'all',
     // Errors reach us as exceptions; ORT's own console logging would bypass our logger.
     logSeverityLevel: 4,
+    ...(options.profileFilePrefix ? { enableProfiling: true, profileFilePrefix: options.profileFilePrefix } : {}),
   };
+  let original: Uint8Array;
   try {
-    if (options.int4AccuracyLevel !== undefined) {
-      const patched = patchMatMulNBitsAccuracy(await readFile(onnxPath), options.int4AccuracyLevel);
-      if (patched) {
-        // Loaded from memory: tell ONNX Runtime where external weights (.onnx_data) live.
-        const session = await InferenceSession.create(patched.bytes, { ...sessionOptions, extra: { session: { model_external_initializers_file_folder_path: dirname(onnxPath) } } });
-        return { session, patchedNodes: patched.patchedNodes };
-      }
-    }
-    return { session: await InferenceSession.create(onnxPath, sessionOptions), patchedNodes: 0 };
+    original = new Uint8Array(await readFile(onnxPath));
   } catch (error) {
     throw sessionLoadError(onnxPath, error);
   }
+  const lastPosition = patchLogitsToLastPosition(original);
+  let lastError: unknown;
+  for (const base of lastPosition ? [lastPosition, original] : [original]) {
+    const accuracy = options.int4AccuracyLevel !== undefined ? patchMatMulNBitsAccuracy(base, options.int4AccuracyLevel) : undefined;
+    const bytes = accuracy?.bytes ?? base;
+    try {
+      const session =
+        bytes === original
+          ? await InferenceSession.create(onnxPath, sessionOptions)
+          : // Loaded from memory: tell ONNX Runtime where external weights (.onnx_data) live.
+            await InferenceSession.create(bytes, { ...sessionOptions, extra: { session: { model_external_initializers_file_folder_path: dirname(onnxPath) } } });
+      return { session, patchedNodes: accuracy?.patchedNodes ?? 0, lastPositionLogits: base === lastPosition };
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  throw sessionLoadError(onnxPath, lastError);
 }
 
 export function sessionLoadError(onnxPath: string, error: unknown): ModelError {

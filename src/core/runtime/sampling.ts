@@ -114,6 +114,32 @@ export function logSumExp(values: Float32Array, scale = 1, knownMax?: number): n
 }
 
 /**
+ * Greedy decoding's two needs in one pass over the logits: the index of the largest value (first
+ * on ties) and log(sum(exp(values))). The sum is kept relative to the running maximum and rescaled
+ * (with Math.exp, so no table error compounds) when a larger value appears, which happens about
+ * ln(vocabulary) times in a typical order. Same terms left out as logSumExp's.
+ */
+export function argmaxLogSumExp(values: Float32Array): { readonly index: number; readonly logSumExp: number } {
+  let index = 0;
+  let max = values[0];
+  let sum = 1;
+  const floor = -NEGLIGIBLE_LOG_RATIO;
+  for (let i = 1; i < values.length; i++) {
+    const value = values[i];
+    if (value > max) {
+      const shift = max - value;
+      sum = (shift > floor ? sum * Math.exp(shift) : 0) + 1;
+      max = value;
+      index = i;
+    } else {
+      const exponent = value - max;
+      if (exponent > floor) sum += expOfNonPositive(exponent);
+    }
+  }
+  return { index, logSumExp: max === -Infinity ? -Infinity : max + Math.log(sum) };
+}
+
+/**
  * Indices of the k largest values, largest first (ties: lower index first). A size-k min-heap:
  * O(V + k log k) with a cheap threshold test for most entries.
  */

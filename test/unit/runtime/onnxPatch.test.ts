@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIXTURES, writeModelFolder } from '../../../tools/make-test-models';
-import { matMulNBitsAccuracyLevels, patchMatMulNBitsAccuracy } from '../../../src/core/runtime/onnxPatch';
+import { matMulNBitsAccuracyLevels, patchLogitsToLastPosition, patchMatMulNBitsAccuracy } from '../../../src/core/runtime/onnxPatch';
 import { LocalModel } from '../../../src/core/runtime/localModel';
 import { fixture, loadFixture, repoRoot, tempDir } from './helpers';
 
@@ -63,4 +63,57 @@ test('a patched 4-bit model with external data (.onnx_data) still finds its weig
   } finally {
     scratch.cleanup();
   }
+});
+
+test('logits for the last position only: a Slice before the LM head, same last row, one row out', async () => {
+  const { InferenceSession, Tensor } = await import('onnxruntime-node');
+  const cases = [
+    join(fixture('tiny-qwen2'), 'onnx', 'model.onnx'),
+    join(fixture('tiny-qwen2'), 'onnx', 'model_fp16.onnx'),
+    q4Path,
+    join(fixture('tiny-bigcode'), 'onnx', 'model.onnx'),
+    // Tied embeddings: the LM head multiplies by the transposed embedding table.
+    join(repoRoot, 'models', 'tokenscope-mini', 'onnx', 'model.onnx'),
+  ];
+  for (const path of cases) {
+    const original = new Uint8Array(readFileSync(path));
+    const patched = patchLogitsToLastPosition(original);
+    assert.ok(patched, `${path} is patched`);
+    assert.equal(patchLogitsToLastPosition(patched), undefined, 'patching twice does nothing');
+    const before = await InferenceSession.create(original);
+    const after = await InferenceSession.create(patched);
+    try {
+      const n = 6;
+      const feeds: Record<string, InstanceType<typeof Tensor>> = {};
+      for (const meta of before.inputMetadata) {
+        if (!meta.isTensor) continue;
+        const name = meta.name;
+        if (name === 'input_ids') feeds[name] = new Tensor('int64', BigInt64Array.from({ length: n }, (_, i) => BigInt(3 + 5 * i)), [1, n]);
+        else if (name === 'attention_mask') feeds[name] = new Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]);
+        else if (name === 'position_ids') feeds[name] = new Tensor('int64', BigInt64Array.from({ length: n }, (_, i) => BigInt(i)), [1, n]);
+        else if (name === 'use_cache_branch') feeds[name] = new Tensor('bool', [false], [1]);
+        else {
+          const dims = (meta.shape as (number | string)[]).map((dim, axis) => (axis === 0 ? 1 : typeof dim === 'number' ? dim : 0));
+          feeds[name] = meta.type === 'float16' ? new Tensor('float16', new Uint16Array(0), dims) : new Tensor('float32', new Float32Array(0), dims);
+        }
+      }
+      const all = (await before.run(feeds)).logits;
+      const last = (await after.run(feeds)).logits;
+      const vocab = all.dims[2];
+      assert.deepEqual(all.dims, [1, n, vocab]);
+      assert.deepEqual(last.dims, [1, 1, vocab], `${path}: one row of logits`);
+      const expected = (all.data as Float32Array | Uint16Array).subarray((n - 1) * vocab);
+      const actual = last.data as Float32Array | Uint16Array;
+      let maxError = 0;
+      for (let v = 0; v < vocab; v++) maxError = Math.max(maxError, Math.abs(Number(actual[v]) - Number(expected[v])));
+      // fp16 logits compare as raw halves: equal, or one unit apart.
+      assert.ok(maxError <= (all.type === 'float16' ? 1 : 1e-5), `${path}: last row differs by ${maxError}`);
+    } finally {
+      await before.release();
+      await after.release();
+    }
+  }
+  // Graphs that already keep the last logits, and bytes that are not a model, are left alone.
+  assert.equal(patchLogitsToLastPosition(readFileSync(join(fixture('tiny-qwen3'), 'onnx', 'model.onnx'))), undefined);
+  assert.equal(patchLogitsToLastPosition(Buffer.from('not a model')), undefined);
 });

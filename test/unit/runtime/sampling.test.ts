@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SeededRandom, applyRepetitionPenalty, argmax, drawCandidate, expOfNonPositive, logSumExp, pickToken, samplingCandidates, topKIndices } from '../../../src/core/runtime/sampling';
+import { SeededRandom, applyRepetitionPenalty, argmax, argmaxLogSumExp, drawCandidate, expOfNonPositive, logSumExp, pickToken, samplingCandidates, topKIndices } from '../../../src/core/runtime/sampling';
 
 function randomLogits(n: number, seed: number): Float32Array {
   const random = new SeededRandom(seed);
@@ -33,6 +33,27 @@ test('logSumExp over a real-looking 150k vocabulary (few high logits) stays with
   let sum = 0;
   for (const value of logits) sum += Math.exp(value - max);
   assert.ok(Math.abs(logSumExp(logits) - (max + Math.log(sum))) < 1e-5);
+});
+
+test('argmaxLogSumExp: the argmax (first on ties) and logSumExp of one pass, in any order of values', () => {
+  const random = new SeededRandom(9);
+  const flat = randomLogits(151936, 4);
+  const peaked = Float32Array.from(flat, (value) => value - 20);
+  for (let i = 0; i < 30; i++) peaked[i * 4999] = 10 + random.next();
+  const ascending = Float32Array.from({ length: 5000 }, (_, i) => i / 100);
+  const descending = ascending.slice().reverse();
+  const ties = Float32Array.of(1, 7, 3, 7, 7);
+  const withInfinity = Float32Array.of(-Infinity, 2, -Infinity, 1);
+  for (const values of [flat, peaked, ascending, descending, ties, withInfinity, Float32Array.of(5)]) {
+    const { index, logSumExp: total } = argmaxLogSumExp(values);
+    assert.equal(index, argmax(values));
+    let sum = 0;
+    for (const value of values) sum += Math.exp(value - values[index]);
+    const exact = values[index] + Math.log(sum);
+    assert.ok(Math.abs(total - exact) < 1e-6, `${total} vs ${exact}`);
+    assert.ok(Math.abs(total - logSumExp(values, 1, values[index])) < 1e-6);
+  }
+  assert.equal(argmaxLogSumExp(Float32Array.of(-Infinity, -Infinity)).logSumExp, -Infinity);
 });
 
 test('SeededRandom is reproducible per seed and roughly uniform', () => {
