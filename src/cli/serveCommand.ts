@@ -1,15 +1,17 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { isLoopbackHost } from '../core/openai/client';
 import { MODEL_VARIANTS, type ModelVariant } from '../core/models/modelFolder';
-import { LocalModel } from '../core/runtime/localModel';
 import type { RuntimeLogger } from '../core/runtime/types';
 import { startOpenAIServer } from '../server/openaiServer';
+import { ProcessServedModel } from '../server/processModel';
 import { numberFlag, parseFlags, UsageError, type CliCommand, type CliIO } from './command';
 import { packageRoot } from './packageRoot';
 
 const usage = `Usage: tokenscope serve --model <dir|id> [--host 127.0.0.1] [--port 8765] [--api-key K]
 
-Serves a local model over the OpenAI-compatible API (the same engine as the editor), so several
-editors share one loaded model and any OpenAI client (Continue, the openai SDK, curl) can use it:
+Serves a local model over the OpenAI-compatible API (the same engine as the editor, in its own
+model process, as in the editor), so several editors share one loaded model and any OpenAI client (Continue, the openai SDK, curl) can use it:
 GET /v1/models, POST /v1/completions, POST /v1/chat/completions (streaming and not, logprobs,
 usage, stop, max_tokens, temperature, top_p, seed). Requests take turns fairly; a client that
 disconnects cancels its generation.
@@ -37,6 +39,16 @@ function stderrLogger(io: CliIO, verbose: boolean): RuntimeLogger {
   return { debug: verbose ? write('debug') : quiet, info: verbose ? write('info') : quiet, warn: write('warn'), error: write('error') };
 }
 
+/**
+ * How to start the model process: dist/cli.js runs dist/modelProcess.js beside it; from source
+ * (tsx) the TypeScript entry, with the loader flags this process was started with.
+ */
+function modelProcessEntry(): { entry: string; execArgv: readonly string[] } {
+  const bundled = join(__dirname, 'modelProcess.js');
+  if (existsSync(bundled)) return { entry: bundled, execArgv: [] };
+  return { entry: join(packageRoot(), 'src', 'model-process', 'main.ts'), execArgv: process.execArgv.filter((arg) => !arg.startsWith('--inspect')) };
+}
+
 export const serveCommand: CliCommand = {
   name: 'serve',
   summary: 'Serve a local model over the OpenAI-compatible API (/v1/completions, /v1/chat/completions)',
@@ -57,7 +69,7 @@ export const serveCommand: CliCommand = {
       throw new UsageError(`--host ${host} lets other machines send code to this model: give an API key too (--api-key, or TOKENSCOPE_API_KEY), or keep the default --host 127.0.0.1`);
     }
     const logger = stderrLogger(io, booleans.has('verbose'));
-    const model = await LocalModel.load({ model: modelRef, variant: variant as ModelVariant, threads }, { packageRoot: packageRoot(), cwd: process.cwd(), logger });
+    const model = await ProcessServedModel.start({ load: { model: modelRef, variant: variant as ModelVariant, threads }, packageRoot: packageRoot(), cwd: process.cwd(), ...modelProcessEntry(), logger });
     let server;
     try {
       server = await startOpenAIServer({ model, host, port, apiKey, logger, maxWaiting });

@@ -12,7 +12,8 @@
  * `stop`, `stop_token_ids`, `max_tokens`, `temperature`, `top_p`, `seed`. Requests take turns on the
  * model through a fair queue (round-robin per client); a client that disconnects cancels its
  * generation (or its place in line); bad JSON or fields get a 400 with an OpenAI-style error body.
- * With an API key every /v1 request needs `Authorization: Bearer <key>`.
+ * With an API key every /v1 request needs `Authorization: Bearer <key>`. The model runs in its own
+ * process (processModel.ts), so this event loop is never blocked by a forward pass.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -21,6 +22,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { detectFimTemplate } from '../core/completions/fimTemplates';
 import { isBuiltinModel } from '../core/completions/model';
+import { ModelError } from '../core/models/errors';
 import { encodeParts } from '../core/completions/promptBuilder';
 import { FairQueue, QueueFullError } from '../core/openai/fairQueue';
 import type { TokenscopeModelMeta, WireChatLogprobEntry, WireLegacyLogprobs, WireModel } from '../core/openai/protocol';
@@ -29,12 +31,18 @@ import type { GenerateRequest, GenerationEnd, GenerationEvent, ModelInfo, Prompt
 import { silentLogger } from '../core/runtime/types';
 import type { ModelTokenizer } from '../core/tokenizers/types';
 
-/** What the server needs of the runtime: LocalModel fits. */
+/**
+ * What the server needs of the runtime: the model in its model process with a tokenizer copy here
+ * (processModel.ts, what `tokenscope serve` runs), or a LocalModel in this process (tests).
+ */
 export interface ServedModel {
   readonly info: ModelInfo;
   readonly tokenizer: ModelTokenizer;
+  /** Synchronous: prompts are checked and counted before they wait for a turn. */
   encodePrompt(prompt: PromptInput): number[];
   generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerationEvent>;
+  /** Extra fields for /health (e.g. the model process's state). */
+  health?(): Readonly<Record<string, unknown>>;
 }
 
 export interface OpenAIServerOptions {
@@ -166,20 +174,23 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
     return { kind: 'tokens', ids: parsed.prompt.ids };
   }
 
-  /** The runtime's request; max_tokens is capped to the room the prompt leaves (never cutting the prompt), as vLLM does. */
-  function generateRequest(parsed: ParsedCompletionRequest | ParsedChatRequest, prompt: PromptInput, promptTokens: number, topLogprobs: number): GenerateRequest {
-    const room = info.contextLength - promptTokens;
-    if (room < 1) throw new RequestError(400, `The prompt is ${promptTokens} tokens; ${modelId}'s context window is ${info.contextLength} tokens, leaving no room for an answer. Send a shorter prompt.`, parsed.kind === 'chat' ? 'messages' : 'prompt', 'context_length_exceeded');
-    return { prompt, maxTokens: Math.min(parsed.maxTokens, room), sampling: parsed.sampling, stop: parsed.stop, stopTokenIds: parsed.stopTokenIds, topLogprobs };
+  /**
+   * The runtime's request: the prompt as the ids encoded here (the model process does not tokenize
+   * it again); max_tokens is capped to the room the prompt leaves (never cutting the prompt), as vLLM does.
+   */
+  function generateRequest(parsed: ParsedCompletionRequest | ParsedChatRequest, promptIds: readonly number[], topLogprobs: number): GenerateRequest {
+    const room = info.contextLength - promptIds.length;
+    if (room < 1) throw new RequestError(400, `The prompt is ${promptIds.length} tokens; ${modelId}'s context window is ${info.contextLength} tokens, leaving no room for an answer. Send a shorter prompt.`, parsed.kind === 'chat' ? 'messages' : 'prompt', 'context_length_exceeded');
+    return { prompt: { kind: 'tokens', ids: promptIds }, maxTokens: Math.min(parsed.maxTokens, room), sampling: parsed.sampling, stop: parsed.stop, stopTokenIds: parsed.stopTokenIds, topLogprobs };
   }
 
-  async function handleCompletion(req: IncomingMessage, res: ServerResponse, parsed: ParsedCompletionRequest, signal: AbortSignal, key: string): Promise<void> {
+  async function handleCompletion(res: ServerResponse, parsed: ParsedCompletionRequest, signal: AbortSignal, key: string): Promise<void> {
     checkModel(parsed.model);
     const prompt = completionPrompt(parsed);
     const promptIds = model.encodePrompt(prompt);
     const id = `cmpl-${randomBytes(12).toString('hex')}`;
     const wantLogprobs = parsed.logprobs !== undefined;
-    const request = generateRequest(parsed, prompt, promptIds.length, parsed.logprobs ?? 0);
+    const request = generateRequest(parsed, promptIds, parsed.logprobs ?? 0);
     const base = { id, object: 'text_completion', created: Math.floor(Date.now() / 1000), model: modelId };
     let offset = 0;
     const logprobsOf = (tokens: readonly TokenEvent[]): WireLegacyLogprobs => {
@@ -225,19 +236,19 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
     sendJson(res, 200, { ...base, choices: [{ index: 0, text, logprobs: wantLogprobs ? logprobsOf(tokens) : null, finish_reason: reason, ...(parsed.returnTokenIds ? { prompt_token_ids: promptIds } : {}) }], usage, timings });
   }
 
-  async function handleChat(req: IncomingMessage, res: ServerResponse, parsed: ParsedChatRequest, signal: AbortSignal, key: string): Promise<void> {
+  async function handleChat(res: ServerResponse, parsed: ParsedChatRequest, signal: AbortSignal, key: string): Promise<void> {
     checkModel(parsed.model);
     if (!meta.hasChatTemplate) throw new RequestError(400, `${modelId} cannot chat (${meta.builtin ? 'the built-in model completes code; it was never trained to follow instructions' : 'it has no chat template: it completes code'}): use /v1/completions, or serve an instruct model.`, 'messages');
     const prompt: PromptInput = { kind: 'chat', messages: parsed.messages, addGenerationPrompt: true, variables: parsed.variables };
     // Rendering errors (a template that rejects the messages) are the request's fault: 400.
-    let promptTokens: number;
+    let promptIds: number[];
     try {
-      promptTokens = model.encodePrompt(prompt).length;
+      promptIds = model.encodePrompt(prompt);
     } catch (error) {
       throw new RequestError(400, `The chat template rejected these messages: ${error instanceof Error ? error.message : String(error)}`, 'messages');
     }
     const id = `chatcmpl-${randomBytes(12).toString('hex')}`;
-    const request = generateRequest(parsed, prompt, promptTokens, parsed.logprobs ? parsed.topLogprobs : 0);
+    const request = generateRequest(parsed, promptIds, parsed.logprobs ? parsed.topLogprobs : 0);
     const base = { id, object: parsed.stream ? 'chat.completion.chunk' : 'chat.completion', created: Math.floor(Date.now() / 1000), model: modelId };
     const entryOf = (token: TokenEvent): WireChatLogprobEntry => ({
       token: tokenText(token.id),
@@ -304,7 +315,7 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname.replace(/\/+$/, '') || '/';
     if (path === '/health' && req.method === 'GET') {
-      sendJson(res, 200, { status: 'ok', model: modelId, active: queue.active, waiting: queue.waiting });
+      sendJson(res, 200, { status: 'ok', model: modelId, active: queue.active, waiting: queue.waiting, ...model.health?.() });
       return;
     }
     if (!path.startsWith('/v1/')) {
@@ -360,8 +371,8 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
     const key = parsed.user ? `user:${parsed.user}` : `address:${req.socket.remoteAddress ?? 'unknown'}`;
     const started = performance.now();
     try {
-      if (parsed.kind === 'completion') await handleCompletion(req, res, parsed, controller.signal, key);
-      else await handleChat(req, res, parsed, controller.signal, key);
+      if (parsed.kind === 'completion') await handleCompletion(res, parsed, controller.signal, key);
+      else await handleChat(res, parsed, controller.signal, key);
       logger.debug('request done', { route, ms: Math.round(performance.now() - started), stream: parsed.stream });
     } catch (error) {
       if (controller.signal.aborted) {
@@ -380,6 +391,10 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
         sendError(res, 429, `The server is busy (${error.waiting} requests waiting for the model). Try again shortly.`, undefined, 'queue_full', { 'Retry-After': '2' });
       } else if (error instanceof RangeError) {
         sendError(res, 400, error.message);
+      } else if (error instanceof ModelError && error.code === 'process') {
+        // The model process crashed or is restarting: the client may retry shortly (ours does, before any byte).
+        logger.warn('request failed: the model process is not available', { message: error.message });
+        sendError(res, 503, error.message, undefined, 'model_unavailable', { 'Retry-After': '1' });
       } else {
         logger.error('request failed', { message: error instanceof Error ? error.message : String(error) });
         sendError(res, 500, `The model failed: ${error instanceof Error ? error.message : String(error)}`);

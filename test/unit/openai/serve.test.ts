@@ -55,9 +55,9 @@ async function serve(args: readonly string[] = []): Promise<Served> {
   };
 }
 
-async function health(url: string): Promise<{ active: number; waiting: number }> {
+async function health(url: string): Promise<{ active: number; waiting: number; modelProcess?: string; modelProcessPid?: number }> {
   const response = await fetch(url.replace(/\/v1$/, '/health'));
-  return (await response.json()) as { active: number; waiting: number };
+  return (await response.json()) as { active: number; waiting: number; modelProcess?: string; modelProcessPid?: number };
 }
 
 describe('tokenscope serve', { timeout: 120_000 }, () => {
@@ -175,6 +175,42 @@ describe('tokenscope serve', { timeout: 120_000 }, () => {
         assert.ok(Date.now() - stoppedAt < 2000, 'the server was still generating 2 s after the client stopped reading');
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
+    } finally {
+      await mini.stop();
+    }
+  });
+
+  it('the model runs in its own process: killed mid-request, the server answers 503, stays up, and serves again from the restarted process', async () => {
+    const mini = await serve(['--model', 'mini']);
+    try {
+      const first = await health(mini.url);
+      assert.equal(first.modelProcess, 'ready');
+      assert.ok(first.modelProcessPid && first.modelProcessPid !== mini.process.pid, 'the model is in a process of its own');
+      // Greedy, this prompt runs to all 400 tokens (seconds here): the request is in flight when the process dies.
+      const long = fetch(`${mini.url}/completions`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ prompt: 'def main():\n    ', max_tokens: 400, temperature: 0 }) });
+      while ((await health(mini.url)).active === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      process.kill(first.modelProcessPid, 'SIGKILL');
+      const response = await long;
+      assert.equal(response.status, 503);
+      assert.ok(response.headers.get('retry-after'));
+      const body = (await response.json()) as { error: { message: string; code: string } };
+      assert.equal(body.error.code, 'model_unavailable');
+      assert.match(body.error.message, /model process stopped while generating/);
+      // The server itself never went down; the next request is served by the restarted model process
+      // (asked again after Retry-After while the restart is under way, as OpenAI clients do).
+      const ask = () => fetch(`${mini.url}/completions`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ prompt: 'def main():\n    ', max_tokens: 4, temperature: 0 }) });
+      let after = await ask();
+      for (let attempt = 0; after.status === 503 && attempt < 10; attempt++) {
+        await after.body?.cancel();
+        await new Promise((resolve) => setTimeout(resolve, Number(after.headers.get('retry-after')) * 1000));
+        after = await ask();
+      }
+      assert.equal(after.status, 200);
+      assert.equal(((await after.json()) as { usage: { completion_tokens: number } }).usage.completion_tokens, 4);
+      const restarted = await health(mini.url);
+      assert.equal(restarted.modelProcess, 'ready');
+      assert.notEqual(restarted.modelProcessPid, first.modelProcessPid);
+      assert.equal(mini.process.exitCode, null, 'tokenscope serve is still running');
     } finally {
       await mini.stop();
     }
