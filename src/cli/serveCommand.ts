@@ -5,6 +5,7 @@ import { MODEL_VARIANTS, type ModelVariant } from '../core/models/modelFolder';
 import type { RuntimeLogger } from '../core/runtime/types';
 import { startOpenAIServer } from '../server/openaiServer';
 import { ProcessServedModel } from '../server/processModel';
+import { SERVE_TRACE_ENV } from '../server/serveTrace';
 import { numberFlag, parseFlags, UsageError, type CliCommand, type CliIO } from './command';
 import { packageRoot } from './packageRoot';
 
@@ -72,7 +73,7 @@ export const serveCommand: CliCommand = {
     const model = await ProcessServedModel.start({ load: { model: modelRef, variant: variant as ModelVariant, threads }, packageRoot: packageRoot(), cwd: process.cwd(), ...modelProcessEntry(), logger });
     let server;
     try {
-      server = await startOpenAIServer({ model, host, port, apiKey, logger, maxWaiting });
+      server = await startOpenAIServer({ model, host, port, apiKey, logger, maxWaiting, trace: process.env[SERVE_TRACE_ENV] === '1' });
     } catch (error) {
       await model.dispose();
       const code = (error as NodeJS.ErrnoException).code;

@@ -30,6 +30,7 @@ import { parseChatRequest, parseCompletionRequest, RequestError, type ParsedChat
 import type { GenerateRequest, GenerationEnd, GenerationEvent, ModelInfo, PromptInput, RuntimeLogger, TokenEvent } from '../core/runtime/types';
 import { silentLogger } from '../core/runtime/types';
 import type { ModelTokenizer } from '../core/tokenizers/types';
+import { monotonicMs, ServeTrace, TRACE_PATH, type RequestTrace, type TracedWrite } from './serveTrace';
 
 /**
  * What the server needs of the runtime: the model in its model process with a tokenizer copy here
@@ -56,6 +57,8 @@ export interface OpenAIServerOptions {
   readonly maxWaiting?: number;
   /** Largest request body (default 16 MB). */
   readonly maxBodyBytes?: number;
+  /** Benchmark instrumentation (serveTrace.ts): GET /v1/tokenscope/trace. Off by default. */
+  readonly trace?: boolean;
 }
 
 const TOKENIZER_PATH = '/tokenscope/tokenizer';
@@ -121,6 +124,7 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
   const queue = new FairQueue(1, options.maxWaiting ?? 64);
   const maxBody = options.maxBodyBytes ?? 16 * 1024 * 1024;
   const apiKey = options.apiKey ? Buffer.from(options.apiKey) : undefined;
+  const tracer = options.trace ? new ServeTrace() : undefined;
 
   // The tokenizer clients need for token-id prompts, as served (hashed once).
   const readJsonFile = async (name: string) => JSON.parse(await readFile(join(info.dir, name), 'utf8')) as unknown;
@@ -153,11 +157,20 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
   const tokenBytes = (id: number) => Array.from(model.tokenizer.tokenBytes?.(id) ?? Buffer.from(tokenText(id), 'utf8'));
 
   /** Waits for a turn, then streams the generation's events; aborting `signal` ends either. */
-  async function* run(key: string, request: GenerateRequest, signal: AbortSignal, onQueued: (waiting: number) => void): AsyncGenerator<GenerationEvent> {
+  async function* run(key: string, request: GenerateRequest, signal: AbortSignal, onQueued: (waiting: number) => void, trace: RequestTrace | undefined): AsyncGenerator<GenerationEvent> {
     if (queue.active > 0 || queue.waiting > 0) onQueued(queue.waiting + 1);
     const release = await queue.acquire(key, signal);
     try {
-      yield* model.generate(request, signal);
+      if (!trace) {
+        yield* model.generate(request, signal);
+        return;
+      }
+      trace.grantedAt = monotonicMs();
+      for await (const event of model.generate(request, signal)) {
+        trace.events.push({ type: event.type, at: monotonicMs() });
+        if (event.type === 'end') trace.modelMs = { prefill: event.timings.prefillMs, decode: event.timings.decodeMs };
+        yield event;
+      }
     } finally {
       release();
     }
@@ -184,7 +197,7 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
     return { prompt: { kind: 'tokens', ids: promptIds }, maxTokens: Math.min(parsed.maxTokens, room), sampling: parsed.sampling, stop: parsed.stop, stopTokenIds: parsed.stopTokenIds, topLogprobs };
   }
 
-  async function handleCompletion(res: ServerResponse, parsed: ParsedCompletionRequest, signal: AbortSignal, key: string): Promise<void> {
+  async function handleCompletion(res: ServerResponse, parsed: ParsedCompletionRequest, signal: AbortSignal, key: string, trace: RequestTrace | undefined): Promise<void> {
     checkModel(parsed.model);
     const prompt = completionPrompt(parsed);
     const promptIds = model.encodePrompt(prompt);
@@ -206,19 +219,20 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
       };
       return result;
     };
-    const stream = startStream(res, parsed.stream);
+    const stream = startStream(res, parsed.stream, trace);
+    if (trace) trace.preparedAt = monotonicMs();
     let usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
     let text = '';
     const tokens: TokenEvent[] = [];
     let reason: 'stop' | 'length' = 'stop';
     let reused = 0;
     let timings: ReturnType<typeof wireTimings> | undefined;
-    for await (const event of run(key, request, signal, (waiting) => stream.comment(`queued: ${waiting} waiting`))) {
+    for await (const event of run(key, request, signal, (waiting) => stream.comment(`queued: ${waiting} waiting`), trace)) {
       if (event.type === 'start') {
         reused = event.reusedTokens;
         if (parsed.stream && parsed.returnTokenIds) stream.event({ ...base, choices: [{ index: 0, text: '', logprobs: null, finish_reason: null, prompt_token_ids: promptIds }] });
       } else if (event.type === 'token') {
-        if (parsed.stream) stream.event({ ...base, choices: [{ index: 0, text: event.text, logprobs: wantLogprobs ? logprobsOf([event]) : null, finish_reason: null }] });
+        if (parsed.stream) stream.event({ ...base, choices: [{ index: 0, text: event.text, logprobs: wantLogprobs ? logprobsOf([event]) : null, finish_reason: null }] }, 1);
         else tokens.push(event);
         text += event.text;
       } else {
@@ -236,7 +250,7 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
     sendJson(res, 200, { ...base, choices: [{ index: 0, text, logprobs: wantLogprobs ? logprobsOf(tokens) : null, finish_reason: reason, ...(parsed.returnTokenIds ? { prompt_token_ids: promptIds } : {}) }], usage, timings });
   }
 
-  async function handleChat(res: ServerResponse, parsed: ParsedChatRequest, signal: AbortSignal, key: string): Promise<void> {
+  async function handleChat(res: ServerResponse, parsed: ParsedChatRequest, signal: AbortSignal, key: string, trace: RequestTrace | undefined): Promise<void> {
     checkModel(parsed.model);
     if (!meta.hasChatTemplate) throw new RequestError(400, `${modelId} cannot chat (${meta.builtin ? 'the built-in model completes code; it was never trained to follow instructions' : 'it has no chat template: it completes code'}): use /v1/completions, or serve an instruct model.`, 'messages');
     const prompt: PromptInput = { kind: 'chat', messages: parsed.messages, addGenerationPrompt: true, variables: parsed.variables };
@@ -256,20 +270,21 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
       bytes: tokenBytes(token.id),
       top_logprobs: token.top.slice(0, parsed.topLogprobs).map((alt) => ({ token: alt.text, logprob: alt.logprob, bytes: tokenBytes(alt.id) })),
     });
-    const stream = startStream(res, parsed.stream);
+    const stream = startStream(res, parsed.stream, trace);
+    if (trace) trace.preparedAt = monotonicMs();
     let usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
     let content = '';
     const entries: WireChatLogprobEntry[] = [];
     let reason: 'stop' | 'length' = 'stop';
     let reused = 0;
     let timings: ReturnType<typeof wireTimings> | undefined;
-    for await (const event of run(key, request, signal, (waiting) => stream.comment(`queued: ${waiting} waiting`))) {
+    for await (const event of run(key, request, signal, (waiting) => stream.comment(`queued: ${waiting} waiting`), trace)) {
       if (event.type === 'start') {
         reused = event.reusedTokens;
         if (parsed.stream) stream.event({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }] });
       } else if (event.type === 'token') {
         content += event.text;
-        if (parsed.stream) stream.event({ ...base, choices: [{ index: 0, delta: { content: event.text }, logprobs: parsed.logprobs ? { content: [entryOf(event)] } : null, finish_reason: null }] });
+        if (parsed.stream) stream.event({ ...base, choices: [{ index: 0, delta: { content: event.text }, logprobs: parsed.logprobs ? { content: [entryOf(event)] } : null, finish_reason: null }] }, 1);
         else if (parsed.logprobs) entries.push(entryOf(event));
       } else {
         reason = finishReason(event.finishReason);
@@ -287,17 +302,27 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
   }
 
   /** SSE writing; a non-streaming request gets nothing until its JSON answer. */
-  function startStream(res: ServerResponse, streaming: boolean) {
+  function startStream(res: ServerResponse, streaming: boolean, trace: RequestTrace | undefined) {
     let started = false;
     const begin = () => {
       if (started || !streaming) return;
       started = true;
       res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
     };
+    const write = (text: string, tokens: number) => {
+      if (!trace) {
+        res.write(text);
+        return;
+      }
+      const traced: TracedWrite = { at: monotonicMs(), bytes: Buffer.byteLength(text), tokens };
+      trace.writes.push(traced);
+      res.write(text, () => (traced.flushedAt = monotonicMs()));
+    };
     return {
-      event(body: unknown) {
+      /** One SSE event; `tokens`: how many generated tokens it carries (for the trace). */
+      event(body: unknown, tokens = 0) {
         begin();
-        if (!res.writableEnded) res.write(`data: ${JSON.stringify(body)}\n\n`);
+        if (!res.writableEnded) write(`data: ${JSON.stringify(body)}\n\n`, tokens);
       },
       /** A comment keeps a waiting client's first-byte timer from firing and says why it waits. */
       comment(text: string) {
@@ -306,7 +331,14 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
       },
       done() {
         begin();
-        if (!res.writableEnded) res.end('data: [DONE]\n\n');
+        if (res.writableEnded) return;
+        if (!trace) {
+          res.end('data: [DONE]\n\n');
+          return;
+        }
+        const traced: TracedWrite = { at: monotonicMs(), bytes: 14, tokens: 0 };
+        trace.writes.push(traced);
+        res.end('data: [DONE]\n\n', () => (traced.flushedAt = monotonicMs()));
       },
     };
   }
@@ -340,6 +372,10 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
       else sendError(res, 404, `The model "${name}" is not served here; this server serves "${modelId}".`, 'model', 'model_not_found');
       return;
     }
+    if (tracer && req.method === 'GET' && route === TRACE_PATH) {
+      sendJson(res, 200, tracer.take());
+      return;
+    }
     if (req.method === 'GET' && route === TOKENIZER_PATH) {
       res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(tokenizerBody) });
       res.end(tokenizerBody);
@@ -353,6 +389,7 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
       sendError(res, 405, `${path} takes POST.`, undefined, undefined, { Allow: 'POST' });
       return;
     }
+    const trace = tracer?.begin(route);
     const text = await readBody(req, maxBody);
     let body: unknown;
     try {
@@ -371,8 +408,9 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
     const key = parsed.user ? `user:${parsed.user}` : `address:${req.socket.remoteAddress ?? 'unknown'}`;
     const started = performance.now();
     try {
-      if (parsed.kind === 'completion') await handleCompletion(res, parsed, controller.signal, key);
-      else await handleChat(res, parsed, controller.signal, key);
+      if (parsed.kind === 'completion') await handleCompletion(res, parsed, controller.signal, key, trace);
+      else await handleChat(res, parsed, controller.signal, key, trace);
+      if (trace) trace.endedAt = monotonicMs();
       logger.debug('request done', { route, ms: Math.round(performance.now() - started), stream: parsed.stream });
     } catch (error) {
       if (controller.signal.aborted) {
@@ -417,6 +455,7 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
     queue,
     close: () =>
       new Promise<void>((resolve) => {
+        tracer?.dispose();
         server.close(() => resolve());
         server.closeAllConnections();
       }),
