@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { isLoopbackHost } from '../core/openai/client';
 import { MODEL_VARIANTS, type ModelVariant } from '../core/models/modelFolder';
 import type { RuntimeLogger } from '../core/runtime/types';
-import { startOpenAIServer } from '../server/openaiServer';
+import { DEFAULT_STREAM_INTERVAL_MS, startOpenAIServer } from '../server/openaiServer';
 import { ProcessServedModel } from '../server/processModel';
 import { SERVE_TRACE_ENV } from '../server/serveTrace';
 import { numberFlag, parseFlags, UsageError, type CliCommand, type CliIO } from './command';
@@ -26,6 +26,9 @@ Options:
   --variant V        ONNX variant: ${MODEL_VARIANTS.join(', ')} (default auto)
   --threads N        ONNX Runtime threads (default: physical cores, at most 4)
   --max-waiting N    requests that may wait for the model (default 64; more get 429)
+  --stream-interval-ms MS
+                     longest a streamed token waits to go out with the next ones in one event
+                     (default ${DEFAULT_STREAM_INTERVAL_MS}; 0: every token on its own). The first and last never wait
   --verbose          log every request to stderr
 
 Prints "tokenscope serve: listening on <URL>" once ready; stop it with Ctrl+C.
@@ -55,7 +58,7 @@ export const serveCommand: CliCommand = {
   summary: 'Serve a local model over the OpenAI-compatible API (/v1/completions, /v1/chat/completions)',
   usage,
   async run(args, io) {
-    const { strings, booleans, positionals } = parseFlags(args, { strings: ['model', 'host', 'port', 'api-key', 'variant', 'threads', 'max-waiting'], booleans: ['verbose'] });
+    const { strings, booleans, positionals } = parseFlags(args, { strings: ['model', 'host', 'port', 'api-key', 'variant', 'threads', 'max-waiting', 'stream-interval-ms'], booleans: ['verbose'] });
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     const modelRef = strings.get('model');
     if (!modelRef) throw new UsageError('--model is required (`mini` or a model folder)');
@@ -63,6 +66,7 @@ export const serveCommand: CliCommand = {
     const port = numberFlag(strings, 'port', 8765, { min: 0, max: 65535, integer: true });
     const threads = numberFlag(strings, 'threads', 0, { min: 0, max: 64, integer: true });
     const maxWaiting = numberFlag(strings, 'max-waiting', 64, { min: 1, max: 10_000, integer: true });
+    const streamIntervalMs = numberFlag(strings, 'stream-interval-ms', DEFAULT_STREAM_INTERVAL_MS, { min: 0, max: 1000 });
     const variant = strings.get('variant') ?? 'auto';
     if (!(MODEL_VARIANTS as readonly string[]).includes(variant)) throw new UsageError(`--variant must be one of ${MODEL_VARIANTS.join(', ')}, got "${variant}"`);
     const apiKey = strings.get('api-key') ?? (process.env.TOKENSCOPE_API_KEY || undefined);
@@ -73,7 +77,7 @@ export const serveCommand: CliCommand = {
     const model = await ProcessServedModel.start({ load: { model: modelRef, variant: variant as ModelVariant, threads }, packageRoot: packageRoot(), cwd: process.cwd(), ...modelProcessEntry(), logger });
     let server;
     try {
-      server = await startOpenAIServer({ model, host, port, apiKey, logger, maxWaiting, trace: process.env[SERVE_TRACE_ENV] === '1' });
+      server = await startOpenAIServer({ model, host, port, apiKey, logger, maxWaiting, streamIntervalMs, trace: process.env[SERVE_TRACE_ENV] === '1' });
     } catch (error) {
       await model.dispose();
       const code = (error as NodeJS.ErrnoException).code;

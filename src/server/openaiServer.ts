@@ -30,7 +30,8 @@ import { parseChatRequest, parseCompletionRequest, RequestError, type ParsedChat
 import type { GenerateRequest, GenerationEnd, GenerationEvent, ModelInfo, PromptInput, RuntimeLogger, TokenEvent } from '../core/runtime/types';
 import { silentLogger } from '../core/runtime/types';
 import type { ModelTokenizer } from '../core/tokenizers/types';
-import { monotonicMs, ServeTrace, TRACE_PATH, type RequestTrace, type TracedWrite } from './serveTrace';
+import { monotonicMs, ServeTrace, TRACE_PATH, type RequestTrace } from './serveTrace';
+import { SseStream } from './sseStream';
 
 /**
  * What the server needs of the runtime: the model in its model process with a tokenizer copy here
@@ -57,11 +58,18 @@ export interface OpenAIServerOptions {
   readonly maxWaiting?: number;
   /** Largest request body (default 16 MB). */
   readonly maxBodyBytes?: number;
+  /**
+   * Longest a generated token waits for the next ones to go out in the same SSE event (default
+   * {@link DEFAULT_STREAM_INTERVAL_MS}; 0: every token as it comes). The first and last tokens never wait.
+   */
+  readonly streamIntervalMs?: number;
   /** Benchmark instrumentation (serveTrace.ts): GET /v1/tokenscope/trace. Off by default. */
   readonly trace?: boolean;
 }
 
 const TOKENIZER_PATH = '/tokenscope/tokenizer';
+/** See {@link OpenAIServerOptions.streamIntervalMs} and sseStream.ts (measured in bench/server.bench.ts). */
+export const DEFAULT_STREAM_INTERVAL_MS = 20;
 
 export interface RunningServer {
   readonly url: string;
@@ -125,6 +133,7 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
   const maxBody = options.maxBodyBytes ?? 16 * 1024 * 1024;
   const apiKey = options.apiKey ? Buffer.from(options.apiKey) : undefined;
   const tracer = options.trace ? new ServeTrace() : undefined;
+  const streamIntervalMs = options.streamIntervalMs ?? DEFAULT_STREAM_INTERVAL_MS;
 
   // The tokenizer clients need for token-id prompts, as served (hashed once).
   const readJsonFile = async (name: string) => JSON.parse(await readFile(join(info.dir, name), 'utf8')) as unknown;
@@ -156,9 +165,12 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
   const tokenText = (id: number) => model.tokenizer.decode([id]);
   const tokenBytes = (id: number) => Array.from(model.tokenizer.tokenBytes?.(id) ?? Buffer.from(tokenText(id), 'utf8'));
 
-  /** Waits for a turn, then streams the generation's events; aborting `signal` ends either. */
-  async function* run(key: string, request: GenerateRequest, signal: AbortSignal, onQueued: (waiting: number) => void, trace: RequestTrace | undefined): AsyncGenerator<GenerationEvent> {
-    if (queue.active > 0 || queue.waiting > 0) onQueued(queue.waiting + 1);
+  /**
+   * Waits for a turn (saying so in the stream), then streams the generation's events; aborting
+   * `signal` ends either. When the generation fails, the tokens the stream holds go out before the error.
+   */
+  async function* run(key: string, request: GenerateRequest, signal: AbortSignal, stream: SseStream, trace: RequestTrace | undefined): AsyncGenerator<GenerationEvent> {
+    if (queue.active > 0 || queue.waiting > 0) stream.comment(`queued: ${queue.waiting + 1} waiting`);
     const release = await queue.acquire(key, signal);
     try {
       if (!trace) {
@@ -171,6 +183,9 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
         if (event.type === 'end') trace.modelMs = { prefill: event.timings.prefillMs, decode: event.timings.decodeMs };
         yield event;
       }
+    } catch (error) {
+      stream.flush();
+      throw error;
     } finally {
       release();
     }
@@ -219,7 +234,12 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
       };
       return result;
     };
-    const stream = startStream(res, parsed.stream, trace);
+    const stream = new SseStream(res, {
+      streaming: parsed.stream,
+      intervalMs: streamIntervalMs,
+      trace,
+      renderTokens: (tokens) => ({ ...base, choices: [{ index: 0, text: tokens.map((token) => token.text).join(''), logprobs: wantLogprobs ? logprobsOf(tokens) : null, finish_reason: null }] }),
+    });
     if (trace) trace.preparedAt = monotonicMs();
     let usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
     let text = '';
@@ -227,12 +247,12 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
     let reason: 'stop' | 'length' = 'stop';
     let reused = 0;
     let timings: ReturnType<typeof wireTimings> | undefined;
-    for await (const event of run(key, request, signal, (waiting) => stream.comment(`queued: ${waiting} waiting`), trace)) {
+    for await (const event of run(key, request, signal, stream, trace)) {
       if (event.type === 'start') {
         reused = event.reusedTokens;
         if (parsed.stream && parsed.returnTokenIds) stream.event({ ...base, choices: [{ index: 0, text: '', logprobs: null, finish_reason: null, prompt_token_ids: promptIds }] });
       } else if (event.type === 'token') {
-        if (parsed.stream) stream.event({ ...base, choices: [{ index: 0, text: event.text, logprobs: wantLogprobs ? logprobsOf([event]) : null, finish_reason: null }] }, 1);
+        if (parsed.stream) stream.token(event);
         else tokens.push(event);
         text += event.text;
       } else {
@@ -270,7 +290,12 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
       bytes: tokenBytes(token.id),
       top_logprobs: token.top.slice(0, parsed.topLogprobs).map((alt) => ({ token: alt.text, logprob: alt.logprob, bytes: tokenBytes(alt.id) })),
     });
-    const stream = startStream(res, parsed.stream, trace);
+    const stream = new SseStream(res, {
+      streaming: parsed.stream,
+      intervalMs: streamIntervalMs,
+      trace,
+      renderTokens: (tokens) => ({ ...base, choices: [{ index: 0, delta: { content: tokens.map((token) => token.text).join('') }, logprobs: parsed.logprobs ? { content: tokens.map(entryOf) } : null, finish_reason: null }] }),
+    });
     if (trace) trace.preparedAt = monotonicMs();
     let usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
     let content = '';
@@ -278,13 +303,13 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
     let reason: 'stop' | 'length' = 'stop';
     let reused = 0;
     let timings: ReturnType<typeof wireTimings> | undefined;
-    for await (const event of run(key, request, signal, (waiting) => stream.comment(`queued: ${waiting} waiting`), trace)) {
+    for await (const event of run(key, request, signal, stream, trace)) {
       if (event.type === 'start') {
         reused = event.reusedTokens;
         if (parsed.stream) stream.event({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }] });
       } else if (event.type === 'token') {
         content += event.text;
-        if (parsed.stream) stream.event({ ...base, choices: [{ index: 0, delta: { content: event.text }, logprobs: parsed.logprobs ? { content: [entryOf(event)] } : null, finish_reason: null }] }, 1);
+        if (parsed.stream) stream.token(event);
         else if (parsed.logprobs) entries.push(entryOf(event));
       } else {
         reason = finishReason(event.finishReason);
@@ -299,48 +324,6 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
       return;
     }
     sendJson(res, 200, { ...base, choices: [{ index: 0, message: { role: 'assistant', content }, logprobs: parsed.logprobs ? { content: entries } : null, finish_reason: reason }], usage, timings });
-  }
-
-  /** SSE writing; a non-streaming request gets nothing until its JSON answer. */
-  function startStream(res: ServerResponse, streaming: boolean, trace: RequestTrace | undefined) {
-    let started = false;
-    const begin = () => {
-      if (started || !streaming) return;
-      started = true;
-      res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
-    };
-    const write = (text: string, tokens: number) => {
-      if (!trace) {
-        res.write(text);
-        return;
-      }
-      const traced: TracedWrite = { at: monotonicMs(), bytes: Buffer.byteLength(text), tokens };
-      trace.writes.push(traced);
-      res.write(text, () => (traced.flushedAt = monotonicMs()));
-    };
-    return {
-      /** One SSE event; `tokens`: how many generated tokens it carries (for the trace). */
-      event(body: unknown, tokens = 0) {
-        begin();
-        if (!res.writableEnded) write(`data: ${JSON.stringify(body)}\n\n`, tokens);
-      },
-      /** A comment keeps a waiting client's first-byte timer from firing and says why it waits. */
-      comment(text: string) {
-        begin();
-        if (streaming && !res.writableEnded) res.write(`: ${text}\n\n`);
-      },
-      done() {
-        begin();
-        if (res.writableEnded) return;
-        if (!trace) {
-          res.end('data: [DONE]\n\n');
-          return;
-        }
-        const traced: TracedWrite = { at: monotonicMs(), bytes: 14, tokens: 0 };
-        trace.writes.push(traced);
-        res.end('data: [DONE]\n\n', () => (traced.flushedAt = monotonicMs()));
-      },
-    };
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

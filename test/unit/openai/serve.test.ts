@@ -285,6 +285,35 @@ describe('tokenscope serve', { timeout: 120_000 }, () => {
     }
   });
 
+  it('the openai SDK: streamed tokens may come several to an event, every one with its logprob (logprobs: 0, no alternatives)', async () => {
+    // The built-in model makes a token every few ms: within the stream interval (1 s here) they share events.
+    const mini = await serve(['--model', 'mini', '--stream-interval-ms', '1000']);
+    try {
+      const client = new OpenAI({ baseURL: mini.url, apiKey: 'unused' });
+      const stream = await client.completions.create({ model: 'tokenscope-mini', prompt: 'def main():\n    ', max_tokens: 24, temperature: 0, stream: true, logprobs: 0 });
+      let streamed = '';
+      let tokens = 0;
+      let events = 0;
+      for await (const chunk of stream) {
+        const choice = chunk.choices[0];
+        if (!choice?.logprobs?.tokens?.length) continue;
+        events++;
+        assert.equal(choice.logprobs.token_logprobs!.length, choice.logprobs.tokens.length);
+        assert.ok(choice.logprobs.token_logprobs!.every((value) => typeof value === 'number' && value <= 0));
+        assert.deepEqual(choice.logprobs.top_logprobs, choice.logprobs.tokens.map(() => null), 'no alternatives asked for, none computed');
+        assert.equal(choice.text, choice.logprobs.tokens.join(''));
+        tokens += choice.logprobs.tokens.length;
+        streamed += choice.text;
+      }
+      assert.equal(tokens, 24, 'every token arrived once');
+      assert.ok(events < tokens, `tokens were coalesced (${tokens} tokens in ${events} events)`);
+      const whole = await client.completions.create({ model: 'tokenscope-mini', prompt: 'def main():\n    ', max_tokens: 24, temperature: 0 });
+      assert.equal(streamed, whole.choices[0].text, 'the same text as without streaming');
+    } finally {
+      await mini.stop();
+    }
+  });
+
   it('the openai SDK: bad fields, unknown models and bad JSON surface as the SDK\'s error types', async () => {
     const client = new OpenAI({ baseURL: served.url, apiKey: 'unused', maxRetries: 0 });
     await assert.rejects(client.completions.create({ model: 'tiny-qwen2', prompt: 'x', max_tokens: 4, temperature: 7 }), (error: unknown) => error instanceof OpenAI.BadRequestError && /temperature/.test(error.message));
