@@ -6,7 +6,8 @@
  *   GET  /v1/tokenscope/tokenizer   its tokenizer.json and tokenizer_config.json
  *   POST /v1/completions            text (special tokens parsed, as vLLM does) or token-id prompts; `suffix` FIM
  *   POST /v1/chat/completions       the model's chat template
- *   GET  /health                    {status, model, active, waiting}
+ *   GET  /health                    {status, model, active, waiting, modelProcess}
+ *   GET  /v1/tokenscope/trace       the benchmark's timings (only with TOKENSCOPE_SERVE_TRACE=1, serveTrace.ts)
  *
  * Streaming (SSE, `data: [DONE]`) and not, `logprobs` in the legacy and the chat shape, `usage`,
  * `stop`, `stop_token_ids`, `max_tokens`, `temperature`, `top_p`, `seed`. Requests take turns on the
@@ -22,8 +23,9 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { detectFimTemplate } from '../core/completions/fimTemplates';
 import { isBuiltinModel } from '../core/completions/model';
-import { ModelError } from '../core/models/errors';
 import { encodeParts } from '../core/completions/promptBuilder';
+import { ModelError } from '../core/models/errors';
+import { isLoopbackHost } from '../core/openai/client';
 import { FairQueue, QueueFullError } from '../core/openai/fairQueue';
 import type { TokenscopeModelMeta, WireChatLogprobEntry, WireLegacyLogprobs, WireModel } from '../core/openai/protocol';
 import { parseChatRequest, parseCompletionRequest, RequestError, type ParsedChatRequest, type ParsedCompletionRequest } from '../core/openai/serveRequests';
@@ -43,8 +45,8 @@ export interface ServedModel {
   /** Synchronous: prompts are checked and counted before they wait for a turn. */
   encodePrompt(prompt: PromptInput): number[];
   generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerationEvent>;
-  /** Extra fields for /health (e.g. the model process's state). */
-  health?(): Readonly<Record<string, unknown>>;
+  /** Extra fields for /health (the model process's state; with `detail`, for this machine's eyes only, its pid). */
+  health?(detail: boolean): Readonly<Record<string, unknown>>;
 }
 
 export interface OpenAIServerOptions {
@@ -330,7 +332,7 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname.replace(/\/+$/, '') || '/';
     if (path === '/health' && req.method === 'GET') {
-      sendJson(res, 200, { status: 'ok', model: modelId, active: queue.active, waiting: queue.waiting, ...model.health?.() });
+      sendJson(res, 200, { status: 'ok', model: modelId, active: queue.active, waiting: queue.waiting, ...model.health?.(isLoopbackHost(req.socket.remoteAddress ?? '')) });
       return;
     }
     if (!path.startsWith('/v1/')) {
@@ -356,7 +358,8 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
       return;
     }
     if (tracer && req.method === 'GET' && route === TRACE_PATH) {
-      sendJson(res, 200, tracer.take());
+      const eventLoop = url.searchParams.get('eventLoop');
+      sendJson(res, 200, tracer.take(eventLoop === 'on' ? true : eventLoop === 'off' ? false : undefined));
       return;
     }
     if (req.method === 'GET' && route === TOKENIZER_PATH) {

@@ -74,9 +74,9 @@ export class ProcessServedModel implements ServedModel {
     return this.client.generate(request, signal);
   }
 
-  /** For /health: the model process's state (`ready`, `restarting`, `failed`...) and pid. */
-  health(): Readonly<Record<string, unknown>> {
-    return { modelProcess: this.client.state.status, modelProcessPid: this.client.pid ?? null };
+  /** For /health: the model process's state (`ready`, `restarting`, `failed`...); with `detail`, its pid. */
+  health(detail: boolean): Readonly<Record<string, unknown>> {
+    return { modelProcess: this.client.state.status, ...(detail ? { modelProcessPid: this.client.pid ?? null } : {}) };
   }
 
   /** Process id of the model process (diagnostics, the benchmark's CPU accounting). */

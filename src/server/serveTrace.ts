@@ -3,7 +3,9 @@
  * request, when it arrived, got its turn, and when each generation event arrived from the model
  * process and was written to the socket (and flushed); the server's event-loop delay and CPU time.
  * Off unless TOKENSCOPE_SERVE_TRACE=1; then GET /v1/tokenscope/trace returns what was collected
- * since the last call and starts over.
+ * since the last call and starts over. The event-loop delay is measured only between a call with
+ * `?eventLoop=on` and one with `?eventLoop=off`: its histogram's timer wakes the server every 10 ms,
+ * which on a busy machine is itself a cost the latency figures should not carry.
  *
  * Timestamps are {@link monotonicMs}: CLOCK_MONOTONIC, the same clock in every process of a
  * machine, so the benchmark lines them up with its own (the client's) timestamps.
@@ -44,14 +46,16 @@ export interface RequestTrace {
 
 export interface TraceSnapshot {
   readonly requests: readonly RequestTrace[];
-  /** The server's event-loop delay since the last snapshot (ms). */
-  readonly eventLoopDelayMs: { readonly p50: number; readonly p99: number; readonly max: number; readonly mean: number };
+  /** The server's event-loop delay since the last snapshot (ms), when it was measured. */
+  readonly eventLoopDelayMs?: { readonly p50: number; readonly p99: number; readonly max: number; readonly mean: number };
   /** CPU time of the server process since the last snapshot (ms). */
   readonly cpuMs: { readonly user: number; readonly system: number };
   readonly wallMs: number;
 }
 
 const RESOLUTION_MS = 10;
+/** Requests kept between two calls (the oldest go first). */
+const MAX_REQUESTS = 10_000;
 
 /** Event-loop delay in ms from a monitorEventLoopDelay value (ns) sampled every `resolutionMs`. */
 export function loopDelayMs(ns: number, resolutionMs: number): number {
@@ -62,31 +66,35 @@ export class ServeTrace {
   private requests: RequestTrace[] = [];
   /** The histogram's timer fires every RESOLUTION_MS; what it records is the interval, so the delay is the excess. */
   private readonly histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
+  private monitoring = false;
   private cpu = process.cpuUsage();
   private since = monotonicMs();
 
-  constructor() {
-    this.histogram.enable();
-  }
-
   begin(route: string): RequestTrace {
     const trace: RequestTrace = { route, receivedAt: monotonicMs(), events: [], writes: [] };
+    // Nobody asking for the trace must not make a long-running server grow without bound.
+    if (this.requests.length >= MAX_REQUESTS) this.requests.shift();
     this.requests.push(trace);
     return trace;
   }
 
-  /** What was collected since the last call; then starts over. */
-  take(): TraceSnapshot {
+  /** What was collected since the last call; then starts over, measuring the event-loop delay from now on or not. */
+  take(eventLoop?: boolean): TraceSnapshot {
     const cpu = process.cpuUsage(this.cpu);
     const ms = (ns: number) => loopDelayMs(ns, RESOLUTION_MS);
     const snapshot: TraceSnapshot = {
       requests: this.requests,
-      eventLoopDelayMs: { p50: ms(this.histogram.percentile(50)), p99: ms(this.histogram.percentile(99)), max: ms(this.histogram.max), mean: ms(this.histogram.mean) },
+      ...(this.monitoring ? { eventLoopDelayMs: { p50: ms(this.histogram.percentile(50)), p99: ms(this.histogram.percentile(99)), max: ms(this.histogram.max), mean: ms(this.histogram.mean) } } : {}),
       cpuMs: { user: cpu.user / 1000, system: cpu.system / 1000 },
       wallMs: monotonicMs() - this.since,
     };
     this.requests = [];
     this.histogram.reset();
+    if (eventLoop !== undefined && eventLoop !== this.monitoring) {
+      this.monitoring = eventLoop;
+      if (eventLoop) this.histogram.enable();
+      else this.histogram.disable();
+    }
     this.cpu = process.cpuUsage();
     this.since = monotonicMs();
     return snapshot;
