@@ -59,7 +59,9 @@ export class ProcessServedModel implements ServedModel {
       tokenizer.catch(() => undefined);
       const info = await client.load(options.load);
       const folder = await readModelFolder(info.dir, info.variant as ConcreteVariant);
-      return new ProcessServedModel(client, info, await tokenizer, folder);
+      // The process resolved the reference itself: should it have found another folder, its tokenizer is the one.
+      const matching = info.dir === resolved.dir ? await tokenizer : await loadTokenizerFromFolder(info.dir, { id: info.id, label: info.label });
+      return new ProcessServedModel(client, info, matching, folder);
     } catch (error) {
       await client.dispose();
       throw error;
