@@ -1,15 +1,18 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { isLoopbackHost } from '../core/openai/client';
 import { MODEL_VARIANTS, type ModelVariant } from '../core/models/modelFolder';
-import { LocalModel } from '../core/runtime/localModel';
 import type { RuntimeLogger } from '../core/runtime/types';
-import { startOpenAIServer } from '../server/openaiServer';
+import { DEFAULT_STREAM_INTERVAL_MS, startOpenAIServer } from '../server/openaiServer';
+import { ProcessServedModel } from '../server/processModel';
+import { SERVE_TRACE_ENV } from '../server/serveTrace';
 import { numberFlag, parseFlags, UsageError, type CliCommand, type CliIO } from './command';
 import { packageRoot } from './packageRoot';
 
 const usage = `Usage: tokenscope serve --model <dir|id> [--host 127.0.0.1] [--port 8765] [--api-key K]
 
-Serves a local model over the OpenAI-compatible API (the same engine as the editor), so several
-editors share one loaded model and any OpenAI client (Continue, the openai SDK, curl) can use it:
+Serves a local model over the OpenAI-compatible API (the same engine as the editor, in its own
+model process, as in the editor), so several editors share one loaded model and any OpenAI client (Continue, the openai SDK, curl) can use it:
 GET /v1/models, POST /v1/completions, POST /v1/chat/completions (streaming and not, logprobs,
 usage, stop, max_tokens, temperature, top_p, seed). Requests take turns fairly; a client that
 disconnects cancels its generation.
@@ -23,6 +26,9 @@ Options:
   --variant V        ONNX variant: ${MODEL_VARIANTS.join(', ')} (default auto)
   --threads N        ONNX Runtime threads (default: physical cores, at most 4)
   --max-waiting N    requests that may wait for the model (default 64; more get 429)
+  --stream-interval-ms MS
+                     longest a streamed token waits to go out with the next ones in one event
+                     (default ${DEFAULT_STREAM_INTERVAL_MS}; 0: every token on its own). The first and last never wait
   --verbose          log every request to stderr
 
 Prints "tokenscope serve: listening on <URL>" once ready; stop it with Ctrl+C.
@@ -37,12 +43,22 @@ function stderrLogger(io: CliIO, verbose: boolean): RuntimeLogger {
   return { debug: verbose ? write('debug') : quiet, info: verbose ? write('info') : quiet, warn: write('warn'), error: write('error') };
 }
 
+/**
+ * How to start the model process: dist/cli.js runs dist/modelProcess.js beside it; from source
+ * (tsx) the TypeScript entry, with the loader flags this process was started with.
+ */
+function modelProcessEntry(): { entry: string; execArgv: readonly string[] } {
+  const bundled = join(__dirname, 'modelProcess.js');
+  if (existsSync(bundled)) return { entry: bundled, execArgv: [] };
+  return { entry: join(packageRoot(), 'src', 'model-process', 'main.ts'), execArgv: process.execArgv.filter((arg) => !arg.startsWith('--inspect')) };
+}
+
 export const serveCommand: CliCommand = {
   name: 'serve',
   summary: 'Serve a local model over the OpenAI-compatible API (/v1/completions, /v1/chat/completions)',
   usage,
   async run(args, io) {
-    const { strings, booleans, positionals } = parseFlags(args, { strings: ['model', 'host', 'port', 'api-key', 'variant', 'threads', 'max-waiting'], booleans: ['verbose'] });
+    const { strings, booleans, positionals } = parseFlags(args, { strings: ['model', 'host', 'port', 'api-key', 'variant', 'threads', 'max-waiting', 'stream-interval-ms'], booleans: ['verbose'] });
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     const modelRef = strings.get('model');
     if (!modelRef) throw new UsageError('--model is required (`mini` or a model folder)');
@@ -50,6 +66,7 @@ export const serveCommand: CliCommand = {
     const port = numberFlag(strings, 'port', 8765, { min: 0, max: 65535, integer: true });
     const threads = numberFlag(strings, 'threads', 0, { min: 0, max: 64, integer: true });
     const maxWaiting = numberFlag(strings, 'max-waiting', 64, { min: 1, max: 10_000, integer: true });
+    const streamIntervalMs = numberFlag(strings, 'stream-interval-ms', DEFAULT_STREAM_INTERVAL_MS, { min: 0, max: 1000 });
     const variant = strings.get('variant') ?? 'auto';
     if (!(MODEL_VARIANTS as readonly string[]).includes(variant)) throw new UsageError(`--variant must be one of ${MODEL_VARIANTS.join(', ')}, got "${variant}"`);
     const apiKey = strings.get('api-key') ?? (process.env.TOKENSCOPE_API_KEY || undefined);
@@ -57,10 +74,10 @@ export const serveCommand: CliCommand = {
       throw new UsageError(`--host ${host} lets other machines send code to this model: give an API key too (--api-key, or TOKENSCOPE_API_KEY), or keep the default --host 127.0.0.1`);
     }
     const logger = stderrLogger(io, booleans.has('verbose'));
-    const model = await LocalModel.load({ model: modelRef, variant: variant as ModelVariant, threads }, { packageRoot: packageRoot(), cwd: process.cwd(), logger });
+    const model = await ProcessServedModel.start({ load: { model: modelRef, variant: variant as ModelVariant, threads }, packageRoot: packageRoot(), cwd: process.cwd(), ...modelProcessEntry(), logger });
     let server;
     try {
-      server = await startOpenAIServer({ model, host, port, apiKey, logger, maxWaiting });
+      server = await startOpenAIServer({ model, host, port, apiKey, logger, maxWaiting, streamIntervalMs, trace: process.env[SERVE_TRACE_ENV] === '1' });
     } catch (error) {
       await model.dispose();
       const code = (error as NodeJS.ErrnoException).code;

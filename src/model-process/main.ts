@@ -32,6 +32,9 @@ process.on('message', (message: ClientMessage) => server.handle(message));
 process.on('disconnect', () => {
   void server.dispose().finally(() => process.exit(0));
 });
+// Ctrl+C in a terminal signals the whole process group (`tokenscope serve` and this process): the
+// parent decides when this process stops (it disconnects), so it never dies under a request here.
+process.on('SIGINT', () => undefined);
 process.on('uncaughtException', (error) => {
   send({ type: 'log', level: 'error', message: `model process crashed: ${error.stack ?? error.message}` });
   process.exit(70);

@@ -6,13 +6,15 @@
  *   GET  /v1/tokenscope/tokenizer   its tokenizer.json and tokenizer_config.json
  *   POST /v1/completions            text (special tokens parsed, as vLLM does) or token-id prompts; `suffix` FIM
  *   POST /v1/chat/completions       the model's chat template
- *   GET  /health                    {status, model, active, waiting}
+ *   GET  /health                    {status, model, active, waiting, modelProcess}
+ *   GET  /v1/tokenscope/trace       the benchmark's timings (only with TOKENSCOPE_SERVE_TRACE=1, serveTrace.ts)
  *
  * Streaming (SSE, `data: [DONE]`) and not, `logprobs` in the legacy and the chat shape, `usage`,
  * `stop`, `stop_token_ids`, `max_tokens`, `temperature`, `top_p`, `seed`. Requests take turns on the
  * model through a fair queue (round-robin per client); a client that disconnects cancels its
  * generation (or its place in line); bad JSON or fields get a 400 with an OpenAI-style error body.
- * With an API key every /v1 request needs `Authorization: Bearer <key>`.
+ * With an API key every /v1 request needs `Authorization: Bearer <key>`. The model runs in its own
+ * process (processModel.ts), so this event loop is never blocked by a forward pass.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -22,19 +24,29 @@ import { join } from 'node:path';
 import { detectFimTemplate } from '../core/completions/fimTemplates';
 import { isBuiltinModel } from '../core/completions/model';
 import { encodeParts } from '../core/completions/promptBuilder';
+import { ModelError } from '../core/models/errors';
+import { isLoopbackHost } from '../core/openai/client';
 import { FairQueue, QueueFullError } from '../core/openai/fairQueue';
 import type { TokenscopeModelMeta, WireChatLogprobEntry, WireLegacyLogprobs, WireModel } from '../core/openai/protocol';
 import { parseChatRequest, parseCompletionRequest, RequestError, type ParsedChatRequest, type ParsedCompletionRequest } from '../core/openai/serveRequests';
 import type { GenerateRequest, GenerationEnd, GenerationEvent, ModelInfo, PromptInput, RuntimeLogger, TokenEvent } from '../core/runtime/types';
 import { silentLogger } from '../core/runtime/types';
 import type { ModelTokenizer } from '../core/tokenizers/types';
+import { monotonicMs, ServeTrace, TRACE_PATH, type RequestTrace } from './serveTrace';
+import { SseStream } from './sseStream';
 
-/** What the server needs of the runtime: LocalModel fits. */
+/**
+ * What the server needs of the runtime: the model in its model process with a tokenizer copy here
+ * (processModel.ts, what `tokenscope serve` runs), or a LocalModel in this process (tests).
+ */
 export interface ServedModel {
   readonly info: ModelInfo;
   readonly tokenizer: ModelTokenizer;
+  /** Synchronous: prompts are checked and counted before they wait for a turn. */
   encodePrompt(prompt: PromptInput): number[];
   generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerationEvent>;
+  /** Extra fields for /health (the model process's state; with `detail`, for this machine's eyes only, its pid). */
+  health?(detail: boolean): Readonly<Record<string, unknown>>;
 }
 
 export interface OpenAIServerOptions {
@@ -48,9 +60,18 @@ export interface OpenAIServerOptions {
   readonly maxWaiting?: number;
   /** Largest request body (default 16 MB). */
   readonly maxBodyBytes?: number;
+  /**
+   * Longest a generated token waits for the next ones to go out in the same SSE event (default
+   * {@link DEFAULT_STREAM_INTERVAL_MS}; 0: every token as it comes). The first and last tokens never wait.
+   */
+  readonly streamIntervalMs?: number;
+  /** Benchmark instrumentation (serveTrace.ts): GET /v1/tokenscope/trace. Off by default. */
+  readonly trace?: boolean;
 }
 
 const TOKENIZER_PATH = '/tokenscope/tokenizer';
+/** See {@link OpenAIServerOptions.streamIntervalMs} and sseStream.ts (measured in bench/server.bench.ts). */
+export const DEFAULT_STREAM_INTERVAL_MS = 20;
 
 export interface RunningServer {
   readonly url: string;
@@ -113,6 +134,8 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
   const queue = new FairQueue(1, options.maxWaiting ?? 64);
   const maxBody = options.maxBodyBytes ?? 16 * 1024 * 1024;
   const apiKey = options.apiKey ? Buffer.from(options.apiKey) : undefined;
+  const tracer = options.trace ? new ServeTrace() : undefined;
+  const streamIntervalMs = options.streamIntervalMs ?? DEFAULT_STREAM_INTERVAL_MS;
 
   // The tokenizer clients need for token-id prompts, as served (hashed once).
   const readJsonFile = async (name: string) => JSON.parse(await readFile(join(info.dir, name), 'utf8')) as unknown;
@@ -144,12 +167,27 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
   const tokenText = (id: number) => model.tokenizer.decode([id]);
   const tokenBytes = (id: number) => Array.from(model.tokenizer.tokenBytes?.(id) ?? Buffer.from(tokenText(id), 'utf8'));
 
-  /** Waits for a turn, then streams the generation's events; aborting `signal` ends either. */
-  async function* run(key: string, request: GenerateRequest, signal: AbortSignal, onQueued: (waiting: number) => void): AsyncGenerator<GenerationEvent> {
-    if (queue.active > 0 || queue.waiting > 0) onQueued(queue.waiting + 1);
+  /**
+   * Waits for a turn (saying so in the stream), then streams the generation's events; aborting
+   * `signal` ends either. When the generation fails, the tokens the stream holds go out before the error.
+   */
+  async function* run(key: string, request: GenerateRequest, signal: AbortSignal, stream: SseStream, trace: RequestTrace | undefined): AsyncGenerator<GenerationEvent> {
+    if (queue.active > 0 || queue.waiting > 0) stream.comment(`queued: ${queue.waiting + 1} waiting`);
     const release = await queue.acquire(key, signal);
     try {
-      yield* model.generate(request, signal);
+      if (!trace) {
+        yield* model.generate(request, signal);
+        return;
+      }
+      trace.grantedAt = monotonicMs();
+      for await (const event of model.generate(request, signal)) {
+        trace.events.push({ type: event.type, at: monotonicMs() });
+        if (event.type === 'end') trace.modelMs = { prefill: event.timings.prefillMs, decode: event.timings.decodeMs };
+        yield event;
+      }
+    } catch (error) {
+      stream.flush();
+      throw error;
     } finally {
       release();
     }
@@ -166,20 +204,23 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
     return { kind: 'tokens', ids: parsed.prompt.ids };
   }
 
-  /** The runtime's request; max_tokens is capped to the room the prompt leaves (never cutting the prompt), as vLLM does. */
-  function generateRequest(parsed: ParsedCompletionRequest | ParsedChatRequest, prompt: PromptInput, promptTokens: number, topLogprobs: number): GenerateRequest {
-    const room = info.contextLength - promptTokens;
-    if (room < 1) throw new RequestError(400, `The prompt is ${promptTokens} tokens; ${modelId}'s context window is ${info.contextLength} tokens, leaving no room for an answer. Send a shorter prompt.`, parsed.kind === 'chat' ? 'messages' : 'prompt', 'context_length_exceeded');
-    return { prompt, maxTokens: Math.min(parsed.maxTokens, room), sampling: parsed.sampling, stop: parsed.stop, stopTokenIds: parsed.stopTokenIds, topLogprobs };
+  /**
+   * The runtime's request: the prompt as the ids encoded here (the model process does not tokenize
+   * it again); max_tokens is capped to the room the prompt leaves (never cutting the prompt), as vLLM does.
+   */
+  function generateRequest(parsed: ParsedCompletionRequest | ParsedChatRequest, promptIds: readonly number[], topLogprobs: number): GenerateRequest {
+    const room = info.contextLength - promptIds.length;
+    if (room < 1) throw new RequestError(400, `The prompt is ${promptIds.length} tokens; ${modelId}'s context window is ${info.contextLength} tokens, leaving no room for an answer. Send a shorter prompt.`, parsed.kind === 'chat' ? 'messages' : 'prompt', 'context_length_exceeded');
+    return { prompt: { kind: 'tokens', ids: promptIds }, maxTokens: Math.min(parsed.maxTokens, room), sampling: parsed.sampling, stop: parsed.stop, stopTokenIds: parsed.stopTokenIds, topLogprobs };
   }
 
-  async function handleCompletion(req: IncomingMessage, res: ServerResponse, parsed: ParsedCompletionRequest, signal: AbortSignal, key: string): Promise<void> {
+  async function handleCompletion(res: ServerResponse, parsed: ParsedCompletionRequest, signal: AbortSignal, key: string, trace: RequestTrace | undefined): Promise<void> {
     checkModel(parsed.model);
     const prompt = completionPrompt(parsed);
     const promptIds = model.encodePrompt(prompt);
     const id = `cmpl-${randomBytes(12).toString('hex')}`;
     const wantLogprobs = parsed.logprobs !== undefined;
-    const request = generateRequest(parsed, prompt, promptIds.length, parsed.logprobs ?? 0);
+    const request = generateRequest(parsed, promptIds, parsed.logprobs ?? 0);
     const base = { id, object: 'text_completion', created: Math.floor(Date.now() / 1000), model: modelId };
     let offset = 0;
     const logprobsOf = (tokens: readonly TokenEvent[]): WireLegacyLogprobs => {
@@ -195,19 +236,25 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
       };
       return result;
     };
-    const stream = startStream(res, parsed.stream);
+    const stream = new SseStream(res, {
+      streaming: parsed.stream,
+      intervalMs: streamIntervalMs,
+      trace,
+      renderTokens: (tokens) => ({ ...base, choices: [{ index: 0, text: tokens.map((token) => token.text).join(''), logprobs: wantLogprobs ? logprobsOf(tokens) : null, finish_reason: null }] }),
+    });
+    if (trace) trace.preparedAt = monotonicMs();
     let usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
     let text = '';
     const tokens: TokenEvent[] = [];
     let reason: 'stop' | 'length' = 'stop';
     let reused = 0;
     let timings: ReturnType<typeof wireTimings> | undefined;
-    for await (const event of run(key, request, signal, (waiting) => stream.comment(`queued: ${waiting} waiting`))) {
+    for await (const event of run(key, request, signal, stream, trace)) {
       if (event.type === 'start') {
         reused = event.reusedTokens;
         if (parsed.stream && parsed.returnTokenIds) stream.event({ ...base, choices: [{ index: 0, text: '', logprobs: null, finish_reason: null, prompt_token_ids: promptIds }] });
       } else if (event.type === 'token') {
-        if (parsed.stream) stream.event({ ...base, choices: [{ index: 0, text: event.text, logprobs: wantLogprobs ? logprobsOf([event]) : null, finish_reason: null }] });
+        if (parsed.stream) stream.token(event);
         else tokens.push(event);
         text += event.text;
       } else {
@@ -225,19 +272,19 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
     sendJson(res, 200, { ...base, choices: [{ index: 0, text, logprobs: wantLogprobs ? logprobsOf(tokens) : null, finish_reason: reason, ...(parsed.returnTokenIds ? { prompt_token_ids: promptIds } : {}) }], usage, timings });
   }
 
-  async function handleChat(req: IncomingMessage, res: ServerResponse, parsed: ParsedChatRequest, signal: AbortSignal, key: string): Promise<void> {
+  async function handleChat(res: ServerResponse, parsed: ParsedChatRequest, signal: AbortSignal, key: string, trace: RequestTrace | undefined): Promise<void> {
     checkModel(parsed.model);
     if (!meta.hasChatTemplate) throw new RequestError(400, `${modelId} cannot chat (${meta.builtin ? 'the built-in model completes code; it was never trained to follow instructions' : 'it has no chat template: it completes code'}): use /v1/completions, or serve an instruct model.`, 'messages');
     const prompt: PromptInput = { kind: 'chat', messages: parsed.messages, addGenerationPrompt: true, variables: parsed.variables };
     // Rendering errors (a template that rejects the messages) are the request's fault: 400.
-    let promptTokens: number;
+    let promptIds: number[];
     try {
-      promptTokens = model.encodePrompt(prompt).length;
+      promptIds = model.encodePrompt(prompt);
     } catch (error) {
       throw new RequestError(400, `The chat template rejected these messages: ${error instanceof Error ? error.message : String(error)}`, 'messages');
     }
     const id = `chatcmpl-${randomBytes(12).toString('hex')}`;
-    const request = generateRequest(parsed, prompt, promptTokens, parsed.logprobs ? parsed.topLogprobs : 0);
+    const request = generateRequest(parsed, promptIds, parsed.logprobs ? parsed.topLogprobs : 0);
     const base = { id, object: parsed.stream ? 'chat.completion.chunk' : 'chat.completion', created: Math.floor(Date.now() / 1000), model: modelId };
     const entryOf = (token: TokenEvent): WireChatLogprobEntry => ({
       token: tokenText(token.id),
@@ -245,20 +292,26 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
       bytes: tokenBytes(token.id),
       top_logprobs: token.top.slice(0, parsed.topLogprobs).map((alt) => ({ token: alt.text, logprob: alt.logprob, bytes: tokenBytes(alt.id) })),
     });
-    const stream = startStream(res, parsed.stream);
+    const stream = new SseStream(res, {
+      streaming: parsed.stream,
+      intervalMs: streamIntervalMs,
+      trace,
+      renderTokens: (tokens) => ({ ...base, choices: [{ index: 0, delta: { content: tokens.map((token) => token.text).join('') }, logprobs: parsed.logprobs ? { content: tokens.map(entryOf) } : null, finish_reason: null }] }),
+    });
+    if (trace) trace.preparedAt = monotonicMs();
     let usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
     let content = '';
     const entries: WireChatLogprobEntry[] = [];
     let reason: 'stop' | 'length' = 'stop';
     let reused = 0;
     let timings: ReturnType<typeof wireTimings> | undefined;
-    for await (const event of run(key, request, signal, (waiting) => stream.comment(`queued: ${waiting} waiting`))) {
+    for await (const event of run(key, request, signal, stream, trace)) {
       if (event.type === 'start') {
         reused = event.reusedTokens;
         if (parsed.stream) stream.event({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }] });
       } else if (event.type === 'token') {
         content += event.text;
-        if (parsed.stream) stream.event({ ...base, choices: [{ index: 0, delta: { content: event.text }, logprobs: parsed.logprobs ? { content: [entryOf(event)] } : null, finish_reason: null }] });
+        if (parsed.stream) stream.token(event);
         else if (parsed.logprobs) entries.push(entryOf(event));
       } else {
         reason = finishReason(event.finishReason);
@@ -275,36 +328,11 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
     sendJson(res, 200, { ...base, choices: [{ index: 0, message: { role: 'assistant', content }, logprobs: parsed.logprobs ? { content: entries } : null, finish_reason: reason }], usage, timings });
   }
 
-  /** SSE writing; a non-streaming request gets nothing until its JSON answer. */
-  function startStream(res: ServerResponse, streaming: boolean) {
-    let started = false;
-    const begin = () => {
-      if (started || !streaming) return;
-      started = true;
-      res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
-    };
-    return {
-      event(body: unknown) {
-        begin();
-        if (!res.writableEnded) res.write(`data: ${JSON.stringify(body)}\n\n`);
-      },
-      /** A comment keeps a waiting client's first-byte timer from firing and says why it waits. */
-      comment(text: string) {
-        begin();
-        if (streaming && !res.writableEnded) res.write(`: ${text}\n\n`);
-      },
-      done() {
-        begin();
-        if (!res.writableEnded) res.end('data: [DONE]\n\n');
-      },
-    };
-  }
-
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname.replace(/\/+$/, '') || '/';
     if (path === '/health' && req.method === 'GET') {
-      sendJson(res, 200, { status: 'ok', model: modelId, active: queue.active, waiting: queue.waiting });
+      sendJson(res, 200, { status: 'ok', model: modelId, active: queue.active, waiting: queue.waiting, ...model.health?.(isLoopbackHost(req.socket.remoteAddress ?? '')) });
       return;
     }
     if (!path.startsWith('/v1/')) {
@@ -329,6 +357,11 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
       else sendError(res, 404, `The model "${name}" is not served here; this server serves "${modelId}".`, 'model', 'model_not_found');
       return;
     }
+    if (tracer && req.method === 'GET' && route === TRACE_PATH) {
+      const eventLoop = url.searchParams.get('eventLoop');
+      sendJson(res, 200, tracer.take(eventLoop === 'on' ? true : eventLoop === 'off' ? false : undefined));
+      return;
+    }
     if (req.method === 'GET' && route === TOKENIZER_PATH) {
       res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(tokenizerBody) });
       res.end(tokenizerBody);
@@ -342,6 +375,7 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
       sendError(res, 405, `${path} takes POST.`, undefined, undefined, { Allow: 'POST' });
       return;
     }
+    const trace = tracer?.begin(route);
     const text = await readBody(req, maxBody);
     let body: unknown;
     try {
@@ -360,8 +394,9 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
     const key = parsed.user ? `user:${parsed.user}` : `address:${req.socket.remoteAddress ?? 'unknown'}`;
     const started = performance.now();
     try {
-      if (parsed.kind === 'completion') await handleCompletion(req, res, parsed, controller.signal, key);
-      else await handleChat(req, res, parsed, controller.signal, key);
+      if (parsed.kind === 'completion') await handleCompletion(res, parsed, controller.signal, key, trace);
+      else await handleChat(res, parsed, controller.signal, key, trace);
+      if (trace) trace.endedAt = monotonicMs();
       logger.debug('request done', { route, ms: Math.round(performance.now() - started), stream: parsed.stream });
     } catch (error) {
       if (controller.signal.aborted) {
@@ -380,6 +415,10 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
         sendError(res, 429, `The server is busy (${error.waiting} requests waiting for the model). Try again shortly.`, undefined, 'queue_full', { 'Retry-After': '2' });
       } else if (error instanceof RangeError) {
         sendError(res, 400, error.message);
+      } else if (error instanceof ModelError && error.code === 'process') {
+        // The model process crashed or is restarting: the client may retry shortly (ours does, before any byte).
+        logger.warn('request failed: the model process is not available', { message: error.message });
+        sendError(res, 503, error.message, undefined, 'model_unavailable', { 'Retry-After': '1' });
       } else {
         logger.error('request failed', { message: error instanceof Error ? error.message : String(error) });
         sendError(res, 500, `The model failed: ${error instanceof Error ? error.message : String(error)}`);
@@ -402,6 +441,7 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<R
     queue,
     close: () =>
       new Promise<void>((resolve) => {
+        tracer?.dispose();
         server.close(() => resolve());
         server.closeAllConnections();
       }),

@@ -459,6 +459,7 @@ class Call {
   private readonly controller = new AbortController();
   readonly signal: AbortSignal;
   private timer: NodeJS.Timeout | undefined;
+  private armed: { readonly what: string; readonly ms: number } | undefined;
   private firedTimeout: { what: string; ms: number } | undefined;
   private readonly outer: AbortSignal | undefined;
   private readonly onOuterAbort = () => this.controller.abort(abortError());
@@ -551,8 +552,15 @@ class Call {
   }
 
   private arm(ms: number, what: 'first-byte' | 'stall'): void {
+    // Every chunk of a stream re-arms the stall timer: restarting the running one is cheaper than a new one.
+    if (this.timer && this.armed?.what === what && this.armed.ms === ms) {
+      this.timer.refresh();
+      return;
+    }
     this.pause();
+    this.armed = { what, ms };
     this.timer = setTimeout(() => {
+      this.timer = undefined;
       this.firedTimeout = { what, ms };
       const reason = new Error(`timed out (${what})`);
       reason.name = 'TimeoutError';

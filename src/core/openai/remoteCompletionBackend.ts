@@ -73,7 +73,8 @@ export class RemoteCompletionBackend implements CompletionBackend {
       temperature: 0,
       stream: true,
       stream_options: { include_usage: true },
-      logprobs: 1,
+      // Only the chosen tokens' logprobs are used (the confidence): no alternatives where the server can leave them out.
+      logprobs: capabilities.chosenLogprobsAtZero ? 0 : 1,
       ...(stop.length > 0 ? { stop } : {}),
       ...(capabilities.stopTokenIds && mode === 'token-ids' && request.stopTokenIds.length > 0 ? { stop_token_ids: request.stopTokenIds } : {}),
     };

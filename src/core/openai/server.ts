@@ -42,6 +42,11 @@ export interface ServerCapabilities {
   readonly maxStop: number;
   /** Accepts vLLM's `stop_token_ids`. */
   readonly stopTokenIds: boolean;
+  /**
+   * Legacy `logprobs: 0` returns the chosen tokens' logprobs without alternatives (`tokenscope serve`,
+   * as OpenAI documents it); llama.cpp then returns none and older vLLM did too (vllm#3707): 1 there.
+   */
+  readonly chosenLogprobsAtZero: boolean;
 }
 
 /** Which engine answers, from `owned_by` and the URL (Ollama names namespaces, `library` by default). */
@@ -59,9 +64,10 @@ export function detectFlavour(baseUrl: string, models: readonly ServerModel[]): 
 }
 
 export function capabilitiesOf(flavour: ServerFlavour): ServerCapabilities {
-  const base: ServerCapabilities = { tokenIdPrompts: false, suffix: false, chatTemplateKwargs: false, reasoningEffort: false, chatLogprobs: true, maxStop: 16, stopTokenIds: false };
+  const base: ServerCapabilities = { tokenIdPrompts: false, suffix: false, chatTemplateKwargs: false, reasoningEffort: false, chatLogprobs: true, maxStop: 16, stopTokenIds: false, chosenLogprobsAtZero: false };
   switch (flavour) {
     case 'tokenscope':
+      return { ...base, tokenIdPrompts: true, chatTemplateKwargs: true, stopTokenIds: true, chosenLogprobsAtZero: true };
     case 'vllm':
       return { ...base, tokenIdPrompts: true, chatTemplateKwargs: true, stopTokenIds: true };
     case 'llama.cpp':

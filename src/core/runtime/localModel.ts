@@ -20,7 +20,7 @@ import { Tensor } from 'onnxruntime-node';
 import { resolveModelReference } from '../models/catalog';
 import { ModelError, cannotReadError, errorMessage, isOutOfMemory } from '../models/errors';
 import { readModelFolder, tokenString, type ModelFolder } from '../models/modelFolder';
-import { encodeChat, templateSupportsThinking } from '../prompt/chatTemplate';
+import { templateSupportsThinking } from '../prompt/chatTemplate';
 import { loadTokenizerFromFolder, type HuggingFaceTokenizer } from '../tokenizers/huggingface';
 import type { ModelTokenizer } from '../tokenizers/types';
 import { IncrementalDetokenizer } from './detokenizer';
@@ -28,6 +28,7 @@ import { halfToFloatArray } from './float16';
 import { readGraphSignature, type GraphSignature } from './graphSignature';
 import { KvCache, commonPrefixLength } from './kvCache';
 import { createSession } from './onnxSession';
+import { encodePromptInput } from './promptEncoding';
 import { SeededRandom, argmaxLogSumExp, logSumExp, pickToken, topKIndices, type ResolvedSampling } from './sampling';
 import { StopMatcher } from './stopMatcher';
 import { resolveThreads } from './threads';
@@ -184,27 +185,7 @@ export class LocalModel {
 
   /** Prompt token ids of a request's prompt (before context-window truncation). */
   encodePrompt(prompt: PromptInput): number[] {
-    switch (prompt.kind) {
-      case 'text':
-        return this.tokenizer.encode(prompt.text);
-      case 'tokens':
-        for (const id of prompt.ids) {
-          if (!Number.isInteger(id) || id < 0 || id >= this.info.vocabSize) throw new RangeError(`Prompt token id ${id} is outside the vocabulary (0..${this.info.vocabSize - 1}).`);
-        }
-        return [...prompt.ids];
-      case 'chat': {
-        if (!this.folder.chatTemplate) {
-          throw new ModelError('invalid-config', `${this.info.label} has no chat template (tokenizer_config.json "chat_template"): it is not a chat model. Use it for completions, or choose an instruct model.`, `${this.info.dir}/tokenizer_config.json`);
-        }
-        return encodeChat(this.tokenizer, this.folder.chatTemplate, {
-          messages: prompt.messages,
-          addGenerationPrompt: prompt.addGenerationPrompt ?? true,
-          variables: prompt.variables,
-          bosToken: tokenString(this.folder.tokenizerConfig.bos_token),
-          eosToken: tokenString(this.folder.tokenizerConfig.eos_token),
-        }).ids;
-      }
-    }
+    return encodePromptInput(this, prompt);
   }
 
   /**

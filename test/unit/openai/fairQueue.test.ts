@@ -90,6 +90,10 @@ test('servers are recognised from /models and the URL; each gets the prompt form
   assert.equal(choosePromptMode('auto', capabilitiesOf('lm-studio'), true, true, 'm'), 'text');
   assert.throws(() => choosePromptMode('auto', capabilitiesOf('lm-studio'), false, false, 'codestral on x'), /does not know this model's fill-in-the-middle format/);
   assert.throws(() => choosePromptMode('token-ids', capabilitiesOf('ollama'), true, true, 'm'), /does not take token-id prompts/);
+  // Legacy logprobs: 0 (the chosen tokens only) where the server keeps the chosen logprobs then; 1 elsewhere.
+  assert.equal(capabilitiesOf('tokenscope').chosenLogprobsAtZero, true);
+  assert.equal(capabilitiesOf('vllm').chosenLogprobsAtZero, false);
+  assert.equal(capabilitiesOf('llama.cpp').chosenLogprobsAtZero, false);
   assert.equal(builtinTokenizerForModelName('Qwen/Qwen2.5-Coder-7B-Instruct'), 'qwen2.5');
   assert.equal(builtinTokenizerForModelName('qwen3:8b'), 'qwen2.5');
   assert.equal(builtinTokenizerForModelName('deepseek-ai/DeepSeek-R1-Distill-Qwen-7B'), undefined);

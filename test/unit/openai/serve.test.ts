@@ -55,9 +55,9 @@ async function serve(args: readonly string[] = []): Promise<Served> {
   };
 }
 
-async function health(url: string): Promise<{ active: number; waiting: number }> {
+async function health(url: string): Promise<{ active: number; waiting: number; modelProcess?: string; modelProcessPid?: number }> {
   const response = await fetch(url.replace(/\/v1$/, '/health'));
-  return (await response.json()) as { active: number; waiting: number };
+  return (await response.json()) as { active: number; waiting: number; modelProcess?: string; modelProcessPid?: number };
 }
 
 describe('tokenscope serve', { timeout: 120_000 }, () => {
@@ -180,6 +180,42 @@ describe('tokenscope serve', { timeout: 120_000 }, () => {
     }
   });
 
+  it('the model runs in its own process: killed mid-request, the server answers 503, stays up, and serves again from the restarted process', async () => {
+    const mini = await serve(['--model', 'mini']);
+    try {
+      const first = await health(mini.url);
+      assert.equal(first.modelProcess, 'ready');
+      assert.ok(first.modelProcessPid && first.modelProcessPid !== mini.process.pid, 'the model is in a process of its own');
+      // Greedy, this prompt runs to all 400 tokens (seconds here): the request is in flight when the process dies.
+      const long = fetch(`${mini.url}/completions`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ prompt: 'def main():\n    ', max_tokens: 400, temperature: 0 }) });
+      while ((await health(mini.url)).active === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      process.kill(first.modelProcessPid, 'SIGKILL');
+      const response = await long;
+      assert.equal(response.status, 503);
+      assert.ok(response.headers.get('retry-after'));
+      const body = (await response.json()) as { error: { message: string; code: string } };
+      assert.equal(body.error.code, 'model_unavailable');
+      assert.match(body.error.message, /model process stopped while generating/);
+      // The server itself never went down; the next request is served by the restarted model process
+      // (asked again after Retry-After while the restart is under way, as OpenAI clients do).
+      const ask = () => fetch(`${mini.url}/completions`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ prompt: 'def main():\n    ', max_tokens: 4, temperature: 0 }) });
+      let after = await ask();
+      for (let attempt = 0; after.status === 503 && attempt < 10; attempt++) {
+        await after.body?.cancel();
+        await new Promise((resolve) => setTimeout(resolve, Number(after.headers.get('retry-after')) * 1000));
+        after = await ask();
+      }
+      assert.equal(after.status, 200);
+      assert.equal(((await after.json()) as { usage: { completion_tokens: number } }).usage.completion_tokens, 4);
+      const restarted = await health(mini.url);
+      assert.equal(restarted.modelProcess, 'ready');
+      assert.notEqual(restarted.modelProcessPid, first.modelProcessPid);
+      assert.equal(mini.process.exitCode, null, 'tokenscope serve is still running');
+    } finally {
+      await mini.stop();
+    }
+  });
+
   it('cancelling a streaming chat stops the generation on the server', async () => {
     const backend = new RemoteChatBackend({ connection: connect(), model: '' });
     const controller = new AbortController();
@@ -246,6 +282,35 @@ describe('tokenscope serve', { timeout: 120_000 }, () => {
       const stopped = await client.completions.create({ model: 'tiny-qwen2', prompt: 'def f():', max_tokens: 6, temperature: 0, stop: [stopAt] });
       assert.ok(!stopped.choices[0].text.includes(stopAt));
       assert.equal(stopped.choices[0].finish_reason, 'stop');
+    }
+  });
+
+  it('the openai SDK: streamed tokens may come several to an event, every one with its logprob (logprobs: 0, no alternatives)', async () => {
+    // The built-in model makes a token every few ms: within the stream interval (1 s here) they share events.
+    const mini = await serve(['--model', 'mini', '--stream-interval-ms', '1000']);
+    try {
+      const client = new OpenAI({ baseURL: mini.url, apiKey: 'unused' });
+      const stream = await client.completions.create({ model: 'tokenscope-mini', prompt: 'def main():\n    ', max_tokens: 24, temperature: 0, stream: true, logprobs: 0 });
+      let streamed = '';
+      let tokens = 0;
+      let events = 0;
+      for await (const chunk of stream) {
+        const choice = chunk.choices[0];
+        if (!choice?.logprobs?.tokens?.length) continue;
+        events++;
+        assert.equal(choice.logprobs.token_logprobs!.length, choice.logprobs.tokens.length);
+        assert.ok(choice.logprobs.token_logprobs!.every((value) => typeof value === 'number' && value <= 0));
+        assert.deepEqual(choice.logprobs.top_logprobs, choice.logprobs.tokens.map(() => null), 'no alternatives asked for, none computed');
+        assert.equal(choice.text, choice.logprobs.tokens.join(''));
+        tokens += choice.logprobs.tokens.length;
+        streamed += choice.text;
+      }
+      assert.equal(tokens, 24, 'every token arrived once');
+      assert.ok(events < tokens, `tokens were coalesced (${tokens} tokens in ${events} events)`);
+      const whole = await client.completions.create({ model: 'tokenscope-mini', prompt: 'def main():\n    ', max_tokens: 24, temperature: 0 });
+      assert.equal(streamed, whole.choices[0].text, 'the same text as without streaming');
+    } finally {
+      await mini.stop();
     }
   });
 
