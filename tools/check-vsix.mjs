@@ -20,6 +20,7 @@ export const REQUIRED_FILES = [
   'extension/dist/completions.js',
   'extension/dist/modelInfo.js',
   'extension/dist/comparePanel.js',
+  'extension/dist/servers.js',
   'extension/dist/media/chat.js',
   'extension/node_modules/onnxruntime-node/package.json',
   'extension/node_modules/onnxruntime-node/dist/index.js',

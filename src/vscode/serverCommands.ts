@@ -1,9 +1,10 @@
 import * as vscode from 'vscode';
-import { isLoopbackHost, normalizeBaseUrl, ServerError, serverName } from '../core/openai/client';
-import { ServerConnection, type ServerModel } from '../core/openai/server';
-import { TokenizerRegistry } from '../core/tokenizers/registry';
+import { isLoopbackHost, normalizeBaseUrl, type ServerError, serverName } from '../core/openai/client';
+import type { RemoteChatBackend, RemoteChatOptions } from '../core/openai/remoteChatBackend';
+import type { ServerConnection, ServerModel } from '../core/openai/server';
 import type { CommandRegistry } from './commandRegistry';
 import { readConfig, updateSetting, type TokenscopeConfig } from './config';
+import { lazyModule } from './lazyModule';
 
 /** Known local servers offered by Connect to a Server… (their default ports). */
 const knownServers: readonly { readonly label: string; readonly url: string; readonly detail: string }[] = [
@@ -33,7 +34,8 @@ export class ConsentNeededError extends Error {
  */
 export class ServerService implements vscode.Disposable {
   private readonly connections = new Map<string, ServerConnection>();
-  private readonly tokenizers: TokenizerRegistry;
+  /** The connection code (OpenAI client, tokenizers) loads with the first connection, not at activation. */
+  private readonly connectionModule: () => typeof import('./serverConnections');
   private readonly changes = new vscode.EventEmitter<void>();
   /** Fires when a connection was rebuilt (key, headers, proxy changed): backends built on it must be rebuilt. */
   readonly onDidChange = this.changes.event;
@@ -43,7 +45,7 @@ export class ServerService implements vscode.Disposable {
     private readonly context: vscode.ExtensionContext,
     private readonly log: vscode.LogOutputChannel,
   ) {
-    this.tokenizers = new TokenizerRegistry({ rootDir: context.extensionPath });
+    this.connectionModule = lazyModule<typeof import('./serverConnections')>(context.extensionPath, 'servers');
     context.subscriptions.push(
       vscode.workspace.onDidChangeConfiguration((event) => {
         if (event.affectsConfiguration('tokenscope.server')) this.reset();
@@ -70,18 +72,23 @@ export class ServerService implements vscode.Disposable {
     const config = readConfig();
     const apiKey = await this.context.secrets.get(secretKey(url));
     const timeoutMs = config.server.timeoutSeconds * 1000;
-    const connection = new ServerConnection({
+    const connection = this.connectionModule().createServerConnection(this.context.extensionPath, {
       baseUrl: url,
       apiKey,
       // No proxy here: VS Code's fetch applies http.proxy, http.proxyStrictSSL and http.noProxy itself.
       headers: config.server.headers,
       timeouts: { firstByteMs: timeoutMs, stallMs: Math.max(5000, timeoutMs / 2) },
       cacheDir: vscode.Uri.joinPath(this.context.globalStorageUri, 'server-tokenizers').fsPath,
-      tokenizers: this.tokenizers,
       onRetry: ({ attempt, delayMs, status, message }) => this.log.warn(`${serverName(url)} answered HTTP ${status} (${message}); retry ${attempt} in ${delayMs} ms.`),
     });
     this.connections.set(url, connection);
     return connection;
+  }
+
+  /** Chat on one of the server's models (the chat code loads with it). */
+  async chatBackend(baseUrl: string, options: Omit<RemoteChatOptions, 'connection'>): Promise<RemoteChatBackend> {
+    const connection = await this.connection(baseUrl);
+    return this.connectionModule().createRemoteChatBackend({ ...options, connection });
   }
 
   /**
@@ -204,7 +211,8 @@ async function listModelsWithKey(service: ServerService, baseUrl: string): Promi
       });
     } catch (error) {
       if (error instanceof Error && error.name === 'AbortError') return undefined;
-      if (error instanceof ServerError && error.kind === 'auth') {
+      // By name: the error comes from the connection's own bundle, whose ServerError class is another copy.
+      if (error instanceof Error && error.name === 'ServerError' && (error as ServerError).kind === 'auth') {
         const key = await vscode.window.showInputBox({ title: `API key for ${serverName(baseUrl)}`, prompt: `${error.message.split('.')[0]}. Enter its API key (kept in the editor's secret storage).`, password: true, ignoreFocusOut: true });
         if (!key) return undefined;
         await service.setApiKey(baseUrl, key);

@@ -414,7 +414,8 @@ export function patchLogitsToLastPosition(model: Uint8Array): Uint8Array | undef
       if (f.field !== 7 || f.wireType !== 2) continue;
       const graph = patchGraphLastPosition(model, f.valueStart, f.end);
       if (!graph) return undefined;
-      chunks.push(model.subarray(copyFrom, f.start), ...lengthDelimited(7, graph));
+      chunks.push(model.subarray(copyFrom, f.start));
+      pushAll(chunks, lengthDelimited(7, graph));
       copyFrom = f.end;
       patched = true;
     }

@@ -1,7 +1,7 @@
 import type * as vscode from 'vscode';
 import type { ChatBackend, ChatBackendInfo, ChatGenerateRequest, ChatMessage, ChatStreamEvent, ThinkingMode } from '../../core/chat/backend';
 import { serverName } from '../../core/openai/client';
-import { RemoteChatBackend } from '../../core/openai/remoteChatBackend';
+import type { RemoteChatBackend } from '../../core/openai/remoteChatBackend';
 import type { ServerService } from '../serverCommands';
 
 /**
@@ -21,8 +21,7 @@ export class ServerChatBackend implements ChatBackend {
     /** Called once the server said what the model can do (context window, thinking): the chat header refreshes. */
     onResolved: () => void,
   ) {
-    this.ready = servers.connection(baseUrl).then((connection) => {
-      const inner = new RemoteChatBackend({ connection, model, log: (message) => log.warn(message) });
+    this.ready = servers.chatBackend(baseUrl, { model, log: (message) => log.warn(message) }).then((inner) => {
       this.inner = inner;
       return inner;
     });

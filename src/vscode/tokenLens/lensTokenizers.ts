@@ -102,8 +102,7 @@ export class LensTokenizers implements vscode.Disposable {
    */
   preload(): void {
     const config = readConfig();
-    const ids = [this.chosenId, this.referenceModel.tokenizer];
-    if (config.tokenLens.hover) ids.push(...this.hoverIds());
+    const ids = [this.chosenId, this.referenceModel.tokenizer, ...(config.tokenLens.hover ? this.hoverIds() : [])];
     const specs = [...new Set(ids)].map((id) => this.spec(id)).filter((spec): spec is TokenizerSpec => spec !== undefined);
     const waiting = new Set(specs.map(tokenizerKey).filter((key) => !this.worker.loaded.has(key) && !this.worker.failed.has(key)));
     if (waiting.size === 0) return;

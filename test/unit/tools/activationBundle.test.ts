@@ -21,6 +21,8 @@ const notAtActivation = [
   'src/vscode/modelInfo/modelInfoView.ts',
   'src/vscode/modelInfo/modelInfoHtml.ts',
   'src/vscode/tokenLens/comparePanel.ts',
+  'src/vscode/serverConnections.ts',
+  'src/core/openai/server.ts',
 ];
 
 test('the activation bundle carries no tokenizer code and none of the lazily loaded features', async () => {
@@ -32,6 +34,8 @@ test('the activation bundle carries no tokenizer code and none of the lazily loa
   assert.match(build, /completions: 'src\/vscode\/completions\/feature\.ts'/);
   assert.match(build, /modelInfo: 'src\/vscode\/modelInfo\/modelInfoView\.ts'/);
   assert.match(build, /comparePanel: 'src\/vscode\/tokenLens\/comparePanel\.ts'/);
+  assert.match(build, /servers: 'src\/vscode\/serverConnections\.ts'/);
+  assert.match(readFileSync('src/vscode/serverCommands.ts', 'utf8'), /lazyModule<typeof import\('\.\/serverConnections'\)>\(context\.extensionPath, 'servers'\)/);
   assert.match(readFileSync('src/vscode/modelInfo/modelInfoPanel.ts', 'utf8'), /lazyModule<typeof import\('\.\/modelInfoView'\)>\(context\.extensionPath, 'modelInfo'\)/);
   assert.match(readFileSync('src/vscode/tokenLens/index.ts', 'utf8'), /lazyModule<typeof import\('\.\/comparePanel'\)>\(context\.extensionPath, 'comparePanel'\)/);
   assert.match(readFileSync('src/vscode/completions/register.ts', 'utf8'), /lazyModule<typeof import\('\.\/feature'\)>\(context\.extensionPath, 'completions'\)/);
