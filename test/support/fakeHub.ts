@@ -295,7 +295,13 @@ export async function startFakeHub(initial: readonly FakeRepo[] = []): Promise<F
           const wait = throttleClock - now;
           const chunk = body.subarray(sent, sent + size);
           count(size);
-          response.write(chunk);
+          // Backpressure too: a client slower than the rate (a busy machine) must not let bytes pile
+          // up in this process's buffer, where they would count as sent without ever being on the wire.
+          const flowing = response.write(chunk);
+          if (!flowing) {
+            response.once('drain', () => (wait > 0 ? setTimeout(pump, Math.max(0, throttleClock - Date.now())) : pump()));
+            return;
+          }
           if (wait > 0) {
             setTimeout(pump, wait);
             return;
