@@ -7,7 +7,12 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 
-const filters = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
+// Names first, then options for the benchmarks themselves (`npm run bench -- activation --compare ../old`):
+// everything from the first argument starting with '-' on is passed to each benchmark.
+const args = process.argv.slice(2);
+const firstOption = args.findIndex((arg) => arg.startsWith('-'));
+const filters = firstOption === -1 ? args : args.slice(0, firstOption);
+const benchOptions = firstOption === -1 ? [] : args.slice(firstOption);
 const files = readdirSync('bench')
   .filter((name) => name.endsWith('.bench.ts'))
   .filter((name) => filters.length === 0 || filters.some((filter) => name.includes(filter)))
@@ -23,7 +28,7 @@ for (const name of files) {
   console.log(`\n=== ${name} ===`);
   const started = Date.now();
   // ORT_DISABLE_TELEMETRY: transformers.js loads ONNX Runtime too, and its telemetry is on by default.
-  const result = spawnSync(process.execPath, ['--import', 'tsx', join('bench', name)], { stdio: 'inherit', env: { ...process.env, ORT_DISABLE_TELEMETRY: '1' } });
+  const result = spawnSync(process.execPath, ['--import', 'tsx', join('bench', name), ...benchOptions], { stdio: 'inherit', env: { ...process.env, ORT_DISABLE_TELEMETRY: '1' } });
   console.log(`=== ${name}: ${result.status === 0 ? 'done' : `failed (exit ${result.status ?? result.signal})`} in ${((Date.now() - started) / 1000).toFixed(1)} s ===`);
   if (result.status !== 0 && status === 0) status = result.status ?? 1;
 }
