@@ -6,7 +6,7 @@ import type { ChatBackend, ChatMessage, ThinkingMode } from '../../core/chat/bac
 import { runChatTurn, type ChatTurnResult } from '../../core/chat/chatTurn';
 import { buildExplainPrompt, explainTitle, fenceFor, lastLine, type ExplainSelection } from '../../core/chat/explainPrompt';
 import { HistorySaveError, titleFrom, type ChatHistoryStore, type ExplainRef, type StoredAssistantMessage, type StoredConversation, type StoredUserMessage } from '../../core/chat/historyStore';
-import type { CostEstimator } from '../../core/chat/stats';
+import type { CostEstimator } from '../../core/pricing/cost';
 import type { TraceDocumentInput } from '../../core/chat/traceFormat';
 import { maxChipTextLength, type ChatModelStatus, type CodeAction, type ContextChip, type WebviewToExtension } from '../../shared/chatProtocol';
 import type { ChatViewProvider } from '../chatView';

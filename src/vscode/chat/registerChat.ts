@@ -8,7 +8,7 @@ import { ChatViewProvider, chatViewId } from '../chatView';
 import { onConfigChange, readConfig, updateSetting } from '../config';
 import { selectChatBackend } from './backendSelection';
 import { ChatController } from './chatController';
-import { referenceCostEstimator } from './cost';
+import { priceTableFor, referenceCostEstimator } from '../../core/pricing/cost';
 import { EditorTracker } from './editorTracker';
 import { chatRuntimeFrom } from './runtimeBackend';
 import { TraceAnnotations } from './traceAnnotations';
@@ -52,7 +52,7 @@ export function registerChat(context: vscode.ExtensionContext, { log, commands, 
     annotations,
     traces,
     editors,
-    estimateCost: () => referenceCostEstimator(readConfig().cost.referenceModel, readConfig().cost.customModels),
+    estimateCost: () => referenceCostEstimator(priceTableFor(readConfig().cost.customModels), readConfig().cost.referenceModel),
     updateSetting,
     offerChatModel,
   });

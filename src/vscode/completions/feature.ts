@@ -3,8 +3,7 @@ import { CompletionEngine, type CompletionModel, type CompletionRecord, type Com
 import { CompletionModelCache, type LoadedModelInfo } from '../../core/completions/model';
 import type { GenerationSource } from '../../core/completions/runtimeBackend';
 import type { DocumentLines } from '../../core/completions/document';
-import { costEstimatorFromPriceTable, type CostEstimator } from '../../core/completions/cost';
-import { buildPriceTable } from '../../core/pricing/cost';
+import { costEstimator, priceTableFor, type CostEstimator } from '../../core/pricing/cost';
 import type { ExtraContextBuffer } from '../../core/completions/extraContext';
 import type { CompletionStatus, CompletionStatusEvent } from '../../core/completions/status';
 import type { TokenizerWorkerClient } from '../../core/tokenizerWorker/client';
@@ -90,7 +89,7 @@ export function createCompletions(services: CompletionServices, extraContext: Ex
   let loggedHeldBack: string | undefined;
 
   const announced = new Set<string>();
-  const pricedCosts = () => costEstimatorFromPriceTable(buildPriceTable(readConfig().cost.customModels).models);
+  const pricedCosts = () => costEstimator(priceTableFor(readConfig().cost.customModels).models);
   let costs: CostEstimator = services.costs ?? pricedCosts();
   // The model's tokenizer loads and prompts encode in the tokenizer worker thread (shared with the
   // Token lens): a 7 MB tokenizer.json would otherwise stall the extension host for most of a second.

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { resolveModelReference } from '../../core/models/catalog';
-import { buildPriceTable, type PriceTable } from '../../core/pricing/cost';
+import { priceTableFor, type PriceTable } from '../../core/pricing/cost';
 import type { PricedModel } from '../../core/pricing/prices';
 import type { TokenizerWorkerClient } from '../../core/tokenizerWorker/client';
 import { tokenizerKey, type TokenizerSpec } from '../../core/tokenizerWorker/protocol';
@@ -154,7 +154,7 @@ export class LensTokenizers implements vscode.Disposable {
   }
 
   private readPrices(): PriceTable {
-    const table = buildPriceTable(readConfig().cost.customModels);
+    const table = priceTableFor(readConfig().cost.customModels);
     if (table.problems.length > 0) {
       for (const problem of table.problems) this.log.warn(problem);
       void vscode.window.showWarningMessage(`Tokenscope: ${table.problems[0]}${table.problems.length > 1 ? ` (and ${table.problems.length - 1} more in the log)` : ''}`);
