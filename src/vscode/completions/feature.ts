@@ -9,7 +9,7 @@ import type { CompletionStatus, CompletionStatusEvent } from '../../core/complet
 import type { TokenizerWorkerClient } from '../../core/tokenizerWorker/client';
 import { ModelProcessStoppedError, type ModelProcessState } from '../../core/runtime/modelProcessClient';
 import type { CommandRegistry } from '../commandRegistry';
-import { onConfigChange, readConfig, type TokenscopeConfig } from '../config';
+import { affectsSetting, onConfigChange, readConfig, settingId, settingsThatReloadModel, type TokenscopeConfig } from '../config';
 import type { ModelStatusItem } from '../statusBar';
 import { remoteCompletionModel } from '../../core/openai/remoteCompletionBackend';
 import type { ServerService } from '../serverCommands';
@@ -104,7 +104,7 @@ export function createCompletions(services: CompletionServices, extraContext: Ex
   const remoteModel = async (config: TokenscopeConfig): Promise<CompletionModel> => {
     const servers = services.servers;
     const { serverUrl, serverModel } = config.completions;
-    if (!servers || !serverUrl) throw new Error('tokenscope.completions.backend is "server" but no server is set (tokenscope.completions.serverUrl): run "Tokenscope: Connect to a Server…", or set the backend back to "local".');
+    if (!servers || !serverUrl) throw new Error(`${settingId('completions.backend')} is "server" but no server is set (${settingId('completions.serverUrl')}): run "Tokenscope: Connect to a Server…", or set the backend back to "local".`);
     await servers.ensureAllowed(serverUrl, false);
     const key = `${serverUrl}|${serverModel}|${config.server.completionPrompt}|${serverGeneration}`;
     if (remote?.key !== key) {
@@ -229,9 +229,9 @@ export function createCompletions(services: CompletionServices, extraContext: Ex
   disposables.push(
     onConfigChange((config, event) => {
       enabled = config.completions.enabled;
-      if (!services.costs && event.affectsConfiguration('tokenscope.cost')) costs = pricedCosts();
+      if (!services.costs && affectsSetting(event, 'cost')) costs = pricedCosts();
       engine.updateSettings(engineSettings(config));
-      const backendChanged = ['tokenscope.model', 'tokenscope.modelVariant', 'tokenscope.completions.backend', 'tokenscope.completions.serverUrl', 'tokenscope.completions.serverModel', 'tokenscope.server'].some((key) => event.affectsConfiguration(key));
+      const backendChanged = affectsSetting(event, ...settingsThatReloadModel, 'completions.backend', 'completions.serverUrl', 'completions.serverModel', 'server');
       if (backendChanged) {
         engine.clearCache();
         extraContext.clear();

@@ -5,7 +5,7 @@ import type { PricedModel } from '../../core/pricing/prices';
 import type { TokenizerWorkerClient } from '../../core/tokenizerWorker/client';
 import { tokenizerKey, type TokenizerSpec } from '../../core/tokenizerWorker/protocol';
 import { BUILTIN_TOKENIZERS, MODEL_TOKENIZER_ID, type TokenizerDescriptor } from '../../core/tokenizers/descriptors';
-import { readConfig } from '../config';
+import { affectsSetting, readConfig } from '../config';
 
 /**
  * The Token lens' view of tokenizers and prices. The tokenizers themselves live in the tokenizer
@@ -146,8 +146,8 @@ export class LensTokenizers implements vscode.Disposable {
 
   /** Settings changed: prices, model, chosen tokenizer. */
   onConfigChange(event: vscode.ConfigurationChangeEvent): void {
-    if (event.affectsConfiguration('tokenscope.cost')) this.table = this.readPrices();
-    if (event.affectsConfiguration('tokenscope.cost') || event.affectsConfiguration('tokenscope.model') || event.affectsConfiguration('tokenscope.tokenLens')) {
+    if (affectsSetting(event, 'cost')) this.table = this.readPrices();
+    if (affectsSetting(event, 'cost', 'model', 'tokenLens')) {
       this.preload();
       this.changed.fire();
     }
