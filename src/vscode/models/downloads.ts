@@ -14,7 +14,6 @@ import { readConfig, readProxySettings, settingId, updateSetting } from '../conf
  * download: its HTTP client is most of the code, and activation must not parse it.
  */
 function loadPull(): typeof import('../../core/hub/pull') {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require(join(__dirname, 'hubPull.js')) as typeof import('../../core/hub/pull');
 }
 
