@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { defaultEngineSettings } from '../core/completions/defaults';
+import type { LoadModelRequest } from '../core/runtime/types';
 
 /**
  * Every Tokenscope setting in one place: the typed keys (what `updateSetting` writes and
@@ -134,10 +135,15 @@ type Holds<T extends true> = T;
 export type SettingKeysMatchPackageJson = Holds<Same<`tokenscope.${Exclude<SettingKey, HiddenSetting>}`, DeclaredSetting>>;
 
 /**
- * The settings whose change makes the model process load the model again (what
- * `sameLoadRequest` compares): whatever depends on the loaded model listens to these.
+ * The settings whose change makes the model process load the model again, each with the field of
+ * the load request it sets (core/runtime/types.ts, what `sameLoadRequest` compares). The compiler
+ * checks that every field of LoadModelRequest has its setting here.
  */
-export const settingsThatReloadModel: readonly SettingKey[] = ['model', 'modelVariant', 'runtime.threads', 'runtime.matmulPrecision'];
+const loadRequestSettings = { model: 'model', modelVariant: 'variant', 'runtime.threads': 'threads', 'runtime.matmulPrecision': 'matmulPrecision' } as const satisfies Partial<Record<SettingKey, keyof LoadModelRequest>>;
+export type LoadRequestSettingsComplete = Holds<Same<(typeof loadRequestSettings)[keyof typeof loadRequestSettings], keyof LoadModelRequest>>;
+
+/** Whatever depends on the loaded model listens to these. */
+export const settingsThatReloadModel = Object.keys(loadRequestSettings) as readonly (keyof typeof loadRequestSettings)[];
 
 /** The full id of a setting or group, as VS Code's settings UI and events name it (`tokenscope.chat.maxTokens`). */
 export function settingId(key: SettingKey | SettingGroup): string {
