@@ -79,7 +79,7 @@ export default tseslint.config(
             },
             {
               target: './media',
-              from: ['./src/cli', './src/model-process', './src/server', './src/tokenizer-worker', './src/core/runtime', './src/core/hub', './src/core/tokenizerWorker'],
+              from: ['./src/cli', './src/model-process', './src/server', './src/tokenizer-worker', './src/core/runtime', './src/core/modelProcess', './src/core/hub', './src/core/tokenizerWorker'],
               message: 'media/ runs in the webview: it imports only browser-safe code (src/shared, pure src/core modules).',
             },
           ],
