@@ -24,7 +24,7 @@ import { loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join, resolve } from 'node:path';
 import { RuntimeCompletionBackend, type GenerationSource } from '../src/core/completions/runtimeBackend';
-import type { CompletionBackend, GenerateRequest } from '../src/core/completions/backend';
+import type { CompletionBackend, CompletionGenerateRequest } from '../src/core/completions/backend';
 import { TextLines } from '../src/core/completions/document';
 import { defaultPromptBudget, extractWindow, LocalPromptBuilder } from '../src/core/completions/promptBuilder';
 import type { FetchFunction, FetchResponse } from '../src/core/openai/client';
@@ -145,7 +145,7 @@ const clientHttp = { createdAt: NaN, headersAt: NaN };
 diagnosticsChannel.subscribe('undici:request:create', () => (clientHttp.createdAt = monotonicMs()));
 diagnosticsChannel.subscribe('undici:request:headers', () => (clientHttp.headersAt = monotonicMs()));
 
-async function timed(path: Path, request: GenerateRequest): Promise<Sample> {
+async function timed(path: Path, request: CompletionGenerateRequest): Promise<Sample> {
   const watched = path.watched ?? path.pids;
   const cpuBefore = watched.map(processCpuMs);
   const ownBefore = ownCpuMs();
@@ -246,7 +246,7 @@ async function main(): Promise<void> {
     const lineIndex = source.findIndex((line, index) => index > 60 && line.trim().length >= 60);
     const target = source[lineIndex];
     const indent = target.length - target.trimStart().length;
-    const prompts: GenerateRequest[] = [];
+    const prompts: CompletionGenerateRequest[] = [];
     for (let typed = 0; prompts.length < requests; typed++) {
       const line = target.slice(0, indent + (typed % (target.length - indent)));
       const document = new TextLines([...source.slice(Math.max(0, lineIndex - 60), lineIndex), line].join('\n'));

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { TextLines, validatePosition } from '../core/completions/document';
 import { CompletionEngine, type CompletionRecord } from '../core/completions/engine';
 import { completionModelFrom, isBuiltinModel } from '../core/completions/model';

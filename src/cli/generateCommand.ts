@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { MODEL_VARIANTS, type ModelVariant } from '../core/models/modelFolder';
 import { LocalModel } from '../core/runtime/localModel';
 import { fitGenerationSettings } from '../core/runtime/requestLimits';

@@ -1,5 +1,13 @@
 import * as vscode from 'vscode';
 import { defaultEngineSettings } from '../core/completions/defaults';
+import type { LoadModelRequest } from '../core/runtime/types';
+
+/**
+ * Every Tokenscope setting in one place: the typed keys (what `updateSetting` writes and
+ * `affectsSetting` asks about), the settings that reload the model, and `readConfig`, which reads
+ * and validates them all into one object. The settings themselves (types, defaults, descriptions,
+ * scope) are declared in package.json; the compiler keeps the keys here equal to that list.
+ */
 
 /** Every Tokenscope setting, typed. Declared (with defaults and descriptions) in package.json. */
 export interface TokenscopeConfig {
@@ -48,6 +56,8 @@ export interface TokenscopeConfig {
     readonly backend: Backend;
     readonly serverUrl: string;
     readonly serverModel: string;
+    /** The hidden `chat.testBackend`: a transcript folder to replay (tests and screenshots); '' when unset. */
+    readonly testBackend: string;
   };
   readonly server: {
     /** Extra HTTP headers for every server request (gateways). */
@@ -67,8 +77,83 @@ function stringRecord(value: unknown): Record<string, string> {
 
 export const configSection = 'tokenscope';
 
-/** Settings whose change needs the model process to load a different model. */
-export const settingsThatReloadModel = ['tokenscope.model', 'tokenscope.modelVariant', 'tokenscope.runtime.threads', 'tokenscope.runtime.matmulPrecision'] as const;
+/**
+ * Each setting's key (without `tokenscope.`) and the type `updateSetting` writes. Raw values read
+ * back may be anything (settings.json is hand-edited): readConfig validates them.
+ */
+export interface SettingValues {
+  'model': string;
+  'modelVariant': TokenscopeConfig['modelVariant'];
+  'runtime.threads': number;
+  'runtime.matmulPrecision': TokenscopeConfig['runtimeMatmulPrecision'];
+  'hub.endpoint': string;
+  'hub.offline': boolean;
+  'completions.enabled': boolean;
+  'completions.debounceMs': number;
+  'completions.maxTokens': number;
+  'completions.linesBefore': number;
+  'completions.linesAfter': number;
+  'completions.triggerInMiddleOfWord': boolean;
+  'completions.extraContext': boolean;
+  'completions.minConfidence': number;
+  'completions.backend': Backend;
+  'completions.serverUrl': string;
+  'completions.serverModel': string;
+  'tokenLens.showBoundaries': boolean;
+  'tokenLens.tokenizer': string;
+  'tokenLens.maxFileSizeKB': number;
+  'tokenLens.hover': boolean;
+  'cost.referenceModel': string;
+  'cost.customModels': readonly unknown[];
+  'chat.thinking': TokenscopeConfig['chat']['thinking'];
+  'chat.temperature': number;
+  'chat.topP': number;
+  'chat.maxTokens': number;
+  'chat.backend': Backend;
+  'chat.serverUrl': string;
+  'chat.serverModel': string;
+  'chat.historyLimit': number;
+  'chat.testBackend': string;
+  'server.headers': Readonly<Record<string, string>>;
+  'server.timeoutSeconds': number;
+  'server.completionPrompt': TokenscopeConfig['server']['completionPrompt'];
+}
+
+export type SettingKey = keyof SettingValues;
+
+/** A group of settings: asking about one asks about every key under it. */
+export type SettingGroup = SettingKey extends infer K ? (K extends `${infer Group}.${string}` ? Group : never) : never;
+
+/** Settings deliberately not contributed in package.json (tests and demo screenshots only). */
+type HiddenSetting = 'chat.testBackend';
+
+// The keys above are exactly package.json's `contributes.configuration.properties`: a setting
+// declared there but missing here, or typed here but never declared, fails the typecheck.
+type DeclaredSetting = keyof (typeof import('../../package.json'))['contributes']['configuration']['properties'];
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Holds<T extends true> = T;
+export type SettingKeysMatchPackageJson = Holds<Same<`tokenscope.${Exclude<SettingKey, HiddenSetting>}`, DeclaredSetting>>;
+
+/**
+ * The settings whose change makes the model process load the model again, each with the field of
+ * the load request it sets (core/runtime/types.ts, what `sameLoadRequest` compares). The compiler
+ * checks that every field of LoadModelRequest has its setting here.
+ */
+const loadRequestSettings = { model: 'model', modelVariant: 'variant', 'runtime.threads': 'threads', 'runtime.matmulPrecision': 'matmulPrecision' } as const satisfies Partial<Record<SettingKey, keyof LoadModelRequest>>;
+export type LoadRequestSettingsComplete = Holds<Same<(typeof loadRequestSettings)[keyof typeof loadRequestSettings], keyof LoadModelRequest>>;
+
+/** Whatever depends on the loaded model listens to these. */
+export const settingsThatReloadModel = Object.keys(loadRequestSettings) as readonly (keyof typeof loadRequestSettings)[];
+
+/** The full id of a setting or group, as VS Code's settings UI and events name it (`tokenscope.chat.maxTokens`). */
+export function settingId(key: SettingKey | SettingGroup): string {
+  return `${configSection}.${key}`;
+}
+
+/** Whether a configuration change touched any of these settings or groups. */
+export function affectsSetting(event: vscode.ConfigurationChangeEvent, ...keys: readonly (SettingKey | SettingGroup)[]): boolean {
+  return keys.some((key) => event.affectsConfiguration(settingId(key)));
+}
 
 function oneOf<T extends string>(value: unknown, allowed: readonly T[], fallback: T): T {
   return typeof value === 'string' && (allowed as readonly string[]).includes(value) ? (value as T) : fallback;
@@ -84,16 +169,17 @@ function clampNumber(value: unknown, fallback: number, min: number, max: number)
  * default rather than reaching the core malformed.
  */
 export function readConfig(scope?: vscode.ConfigurationScope): TokenscopeConfig {
-  const c = vscode.workspace.getConfiguration(configSection, scope);
-  const str = (key: string, fallback: string) => {
-    const value = c.get<unknown>(key);
+  const configuration = vscode.workspace.getConfiguration(configSection, scope);
+  const c = { get: (key: SettingKey): unknown => configuration.get<unknown>(key) };
+  const str = (key: SettingKey, fallback: string) => {
+    const value = c.get(key);
     return typeof value === 'string' && value.trim() !== '' ? value.trim() : fallback;
   };
-  const bool = (key: string, fallback: boolean) => {
-    const value = c.get<unknown>(key);
+  const bool = (key: SettingKey, fallback: boolean) => {
+    const value = c.get(key);
     return typeof value === 'boolean' ? value : fallback;
   };
-  const customModels = c.get<unknown>('cost.customModels');
+  const customModels = c.get('cost.customModels');
   return {
     model: str('model', 'mini'),
     modelVariant: oneOf(c.get('modelVariant'), ['auto', 'q4', 'q4f16', 'int8', 'fp16', 'fp32'] as const, 'auto'),
@@ -137,6 +223,7 @@ export function readConfig(scope?: vscode.ConfigurationScope): TokenscopeConfig 
       backend: oneOf(c.get('chat.backend'), ['local', 'server'] as const, 'local'),
       serverUrl: str('chat.serverUrl', ''),
       serverModel: str('chat.serverModel', ''),
+      testBackend: str('chat.testBackend', ''),
     },
     server: {
       headers: stringRecord(c.get('server.headers')),
@@ -159,7 +246,7 @@ export function readProxySettings(): { readonly proxy?: string; readonly noProxy
 }
 
 /** Writes one setting at the user (global) level, where a picker's choice belongs. */
-export async function updateSetting(key: string, value: unknown): Promise<void> {
+export async function updateSetting<K extends SettingKey>(key: K, value: SettingValues[K]): Promise<void> {
   await vscode.workspace.getConfiguration(configSection).update(key, value, vscode.ConfigurationTarget.Global);
 }
 

@@ -5,7 +5,7 @@ import { CommandRegistry } from './commandRegistry';
 import { chatViewId } from './chatView';
 import { registerChat } from './chat/registerChat';
 import { registerCompletions } from './completions/register';
-import { onConfigChange, readConfig, updateSetting } from './config';
+import { affectsSetting, onConfigChange, readConfig, updateSetting } from './config';
 import { modelLabel } from './modelCommands';
 import { registerModels } from './models/register';
 import { registerModelInfo } from './modelInfo/modelInfoPanel';
@@ -68,8 +68,8 @@ export function activate(context: vscode.ExtensionContext): void {
   applyConfig();
   context.subscriptions.push(
     onConfigChange((config, event) => {
-      if (event.affectsConfiguration('tokenscope.model')) log.info(`Model set to ${config.model}`);
-      if (event.affectsConfiguration('tokenscope.completions.backend') || event.affectsConfiguration('tokenscope.chat.backend')) log.info(`Completions: ${serverLabel(config.completions) ?? 'local model'}; chat: ${serverLabel(config.chat) ?? 'local model'}.`);
+      if (affectsSetting(event, 'model')) log.info(`Model set to ${config.model}`);
+      if (affectsSetting(event, 'completions.backend', 'chat.backend')) log.info(`Completions: ${serverLabel(config.completions) ?? 'local model'}; chat: ${serverLabel(config.chat) ?? 'local model'}.`);
       applyConfig();
     }),
   );

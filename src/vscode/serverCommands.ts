@@ -3,7 +3,7 @@ import { isLoopbackHost, normalizeBaseUrl, type ServerError, serverName } from '
 import type { RemoteChatBackend, RemoteChatOptions } from '../core/openai/remoteChatBackend';
 import type { ServerConnection, ServerModel } from '../core/openai/server';
 import type { CommandRegistry } from './commandRegistry';
-import { readConfig, updateSetting, type TokenscopeConfig } from './config';
+import { affectsSetting, readConfig, updateSetting, type TokenscopeConfig } from './config';
 import { lazyModule } from './lazyModule';
 
 /** Known local servers offered by Connect to a Server… (their default ports). */
@@ -48,9 +48,9 @@ export class ServerService implements vscode.Disposable {
     this.connectionModule = lazyModule<typeof import('./serverConnections')>(context.extensionPath, 'servers');
     context.subscriptions.push(
       vscode.workspace.onDidChangeConfiguration((event) => {
-        if (event.affectsConfiguration('tokenscope.server')) this.reset();
+        if (affectsSetting(event, 'server')) this.reset();
         // A local model was chosen (Choose Model…) while a feature still uses a server: say so, offer to switch.
-        if (event.affectsConfiguration('tokenscope.model')) {
+        if (affectsSetting(event, 'model')) {
           const config = readConfig();
           const onServer = [config.completions.backend === 'server' ? 'completions' : '', config.chat.backend === 'server' ? 'chat' : ''].filter(Boolean);
           if (onServer.length > 0) {

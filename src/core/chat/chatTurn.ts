@@ -1,5 +1,6 @@
 import type { ChatBackend, ChatGenerateRequest, StopReason } from './backend';
-import { computeStats, type ChatStats, type CostEstimator } from './stats';
+import type { CostEstimator } from '../pricing/cost';
+import { computeStats, type ChatStats } from './stats';
 import { ThinkParser, type ThinkDelta } from './thinkParser';
 
 export interface ThinkingSummary {
@@ -18,6 +19,7 @@ export interface ChatTurnResult {
 }
 
 export interface ChatTurnOptions {
+  /** Prices the exchange on the reference model (pricing's referenceCostEstimator). */
   readonly estimateCost?: CostEstimator;
   readonly now?: () => number;
   /** Called for every parsed piece, in order, as it streams. */

@@ -1,4 +1,7 @@
 /** What one answer cost in tokens and time, shown under it. Pure: the webview imports it too. */
+import { formatUSDBrief, type CostEstimator, type ReferenceCost, type TokenUsage } from '../pricing/cost';
+
+/** One answer's figures (kept with it in the chat history). */
 export interface ChatStats {
   readonly promptTokens: number;
   readonly generatedTokens: number;
@@ -7,21 +10,10 @@ export interface ChatStats {
   readonly timeToFirstTokenMs?: number;
   readonly totalMs: number;
   /** What the same exchange would have cost on the reference API model, when a price is known. */
-  readonly cost?: CostEstimate;
+  readonly cost?: ReferenceCost;
   /** Geometric mean of the generated tokens' probabilities, when the backend returned logprobs (servers). */
   readonly confidence?: number;
 }
-
-export interface CostEstimate {
-  readonly referenceModel: string;
-  readonly usd: number;
-}
-
-/**
- * Prices an exchange on the reference model. Injected so the pricing core (src/core/pricing) can be
- * swapped in without touching chat; `undefined` means no price is known for that model.
- */
-export type CostEstimator = (usage: { readonly inputTokens: number; readonly outputTokens: number }) => CostEstimate | undefined;
 
 /** Timestamps of one generation, from the request to the last token. */
 export interface GenerationTimes {
@@ -31,11 +23,16 @@ export interface GenerationTimes {
   readonly endedAt: number;
 }
 
-export function computeStats(usage: { promptTokens: number; generatedTokens: number }, times: GenerationTimes, estimateCost?: CostEstimator, meanLogprob?: number): ChatStats {
+/**
+ * `estimateCost` prices the exchange on the reference model (pricing's referenceCostEstimator): its
+ * first line becomes `cost`; none, or no estimator, means no price is known.
+ */
+export function computeStats(usage: TokenUsage, times: GenerationTimes, estimateCost?: CostEstimator, meanLogprob?: number): ChatStats {
   const { firstTokenAt, lastTokenAt } = times;
   const decodeMs = firstTokenAt !== undefined && lastTokenAt !== undefined ? lastTokenAt - firstTokenAt : 0;
   const tokensPerSecond = usage.generatedTokens > 1 && decodeMs > 0 ? ((usage.generatedTokens - 1) * 1000) / decodeMs : undefined;
-  const cost = estimateCost?.({ inputTokens: usage.promptTokens, outputTokens: usage.generatedTokens });
+  const [line] = estimateCost?.(usage) ?? [];
+  const cost: ReferenceCost | undefined = line && { referenceModel: line.model, usd: line.usd };
   return {
     promptTokens: usage.promptTokens,
     generatedTokens: usage.generatedTokens,
@@ -45,24 +42,6 @@ export function computeStats(usage: { promptTokens: number; generatedTokens: num
     ...(cost ? { cost } : {}),
     ...(meanLogprob !== undefined && Number.isFinite(meanLogprob) ? { confidence: Math.exp(meanLogprob) } : {}),
   };
-}
-
-/** A price table entry in USD per million tokens: the fallback estimator's input. */
-export interface TokenPrice {
-  readonly id: string;
-  readonly inputPerMTok: number;
-  readonly outputPerMTok: number;
-}
-
-export function estimatorFromPrice(price: TokenPrice | undefined): CostEstimator {
-  return (usage) => (price ? { referenceModel: price.id, usd: (usage.inputTokens * price.inputPerMTok + usage.outputTokens * price.outputPerMTok) / 1e6 } : undefined);
-}
-
-export function formatUsd(usd: number): string {
-  if (usd === 0) return '$0';
-  if (usd < 0.0001) return '<$0.0001';
-  if (usd < 0.01) return `$${usd.toFixed(4)}`;
-  return `$${usd.toFixed(usd < 1 ? 3 : 2)}`;
 }
 
 export function formatDuration(ms: number): string {
@@ -76,6 +55,6 @@ export function formatStats(stats: ChatStats): string {
   if (stats.tokensPerSecond !== undefined) parts.push(`${stats.tokensPerSecond.toFixed(1)} tok/s`);
   if (stats.timeToFirstTokenMs !== undefined) parts.push(`${formatDuration(stats.timeToFirstTokenMs)} to first token`);
   if (stats.confidence !== undefined) parts.push(`${Math.round(stats.confidence * 100)}% sure`);
-  if (stats.cost) parts.push(`≈${formatUsd(stats.cost.usd)} on ${stats.cost.referenceModel}`);
+  if (stats.cost) parts.push(`≈${formatUSDBrief(stats.cost.usd)} on ${stats.cost.referenceModel}`);
   return parts.join(' · ');
 }

@@ -3,7 +3,12 @@
  * process's RPC client in the product, a fake in tests. Aborting the signal must stop the generation
  * in the model process (not just stop reading it), so a superseded request frees the CPU at once.
  */
-export interface GenerateRequest {
+/**
+ * One completion's request to a CompletionBackend: the prompt already built (ids, and the text forms
+ * servers may need). The runtime's own request (runtime/types.ts GenerateRequest) is what
+ * RuntimeCompletionBackend turns it into; chat's is ChatGenerateRequest.
+ */
+export interface CompletionGenerateRequest {
   /** The whole prompt as token ids (the model process reuses the KV cache of its longest common prefix). */
   readonly promptIds: readonly number[];
   /** Most tokens to generate. */
@@ -53,7 +58,7 @@ export interface CompletionBackend {
    * stops iterating (which must abort the request in the model process). Rejects with the signal's
    * reason when aborted.
    */
-  generate(request: GenerateRequest, signal: AbortSignal): AsyncIterable<GeneratedChunk>;
+  generate(request: CompletionGenerateRequest, signal: AbortSignal): AsyncIterable<GeneratedChunk>;
   /** Summary of the last finished generation, if the backend reports one. */
   lastSummary?(): GenerateSummary | undefined;
 }

@@ -1,5 +1,5 @@
 import { isAbortError, SupersededError, type CompletionBackend, type GenerateSummary } from './backend';
-import type { CostEstimator, CostLine } from './cost';
+import type { CostEstimator, CostLine } from '../pricing/cost';
 import type { CursorPosition, DocumentLines } from './document';
 import type { ExtraContextBuffer } from './extraContext';
 import type { FimTemplate } from './fimTemplates';

@@ -1,12 +1,12 @@
-import type { GenerateRequest as RuntimeGenerateRequest, GenerationEvent } from '../runtime/types';
-import type { CompletionBackend, GeneratedChunk, GenerateRequest, GenerateSummary } from './backend';
+import type { GenerateRequest, GenerationEvent } from '../runtime/types';
+import type { CompletionBackend, CompletionGenerateRequest, GeneratedChunk, GenerateSummary } from './backend';
 
 /**
  * Anything that generates like the runtime: the in-process LocalModel (CLI, benchmark) or the model
  * process's RPC client (extension). Aborting the signal stops the generation where it runs.
  */
 export interface GenerationSource {
-  generate(request: RuntimeGenerateRequest, signal?: AbortSignal): AsyncIterable<GenerationEvent>;
+  generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerationEvent>;
 }
 
 /**
@@ -19,7 +19,7 @@ export class RuntimeCompletionBackend implements CompletionBackend {
 
   constructor(private readonly source: GenerationSource) {}
 
-  async *generate(request: GenerateRequest, signal: AbortSignal): AsyncGenerator<GeneratedChunk> {
+  async *generate(request: CompletionGenerateRequest, signal: AbortSignal): AsyncGenerator<GeneratedChunk> {
     this.summary = undefined;
     const requestedAt = performance.now();
     let start: { reusedPromptTokens: number; prefilledTokens: number } | undefined;

@@ -13,7 +13,7 @@
  * Streams `logprobs` (both shapes) into the confidence, `usage` into the counts; stopping early
  * (the engine has its line) aborts the request, which makes the server stop generating.
  */
-import type { CompletionBackend, GeneratedChunk, GenerateRequest, GenerateSummary } from '../completions/backend';
+import type { CompletionBackend, GeneratedChunk, CompletionGenerateRequest, GenerateSummary } from '../completions/backend';
 import type { CompletionModel } from '../completions/engine';
 import { detectFimTemplate, fimTemplates, type FimTemplate } from '../completions/fimTemplates';
 import { LocalPromptBuilder, type PromptBuilder } from '../completions/promptBuilder';
@@ -57,7 +57,7 @@ export class RemoteCompletionBackend implements CompletionBackend {
     return this.options.mode;
   }
 
-  async *generate(request: GenerateRequest, signal: AbortSignal): AsyncGenerator<GeneratedChunk> {
+  async *generate(request: CompletionGenerateRequest, signal: AbortSignal): AsyncGenerator<GeneratedChunk> {
     this.summary = undefined;
     const { connection, model, mode, capabilities } = this.options;
     const startedAt = performance.now();

@@ -1,6 +1,9 @@
 /**
- * Cost arithmetic (tokens → USD), money formatting that stays readable for tiny amounts, and the
- * price table with the user's additions and overrides from `tokenscope.cost.customModels`.
+ * Tokenscope's one cost vocabulary: cost arithmetic (tokens → USD), what a request's tokens would
+ * have cost on priced models (the completion engine's per-model lines, chat's reference-model
+ * figure), money formatting that stays readable for tiny amounts, and the price table with the
+ * user's additions and overrides from `tokenscope.cost.customModels`. Every feature (Token lens,
+ * completions, chat, CLI) prices through this module. Pure: the chat webview imports it too.
  */
 import { BUILTIN_TOKENIZERS, MODEL_TOKENIZER_ID } from '../tokenizers/descriptors';
 import { PRICED_MODELS, type PricedModel } from './prices';
@@ -21,6 +24,7 @@ export function tokensToUSD(tokens: number, perMillion: number): number {
   return (tokens * perMillion) / 1_000_000;
 }
 
+/** The same `tokens` priced as input, cached input and output on one model (Token lens, `tokenscope cost`). */
 export function estimateCost(model: PricedModel, tokens: number): CostEstimate {
   return {
     model,
@@ -29,6 +33,58 @@ export function estimateCost(model: PricedModel, tokens: number): CostEstimate {
     cachedInputUSD: model.cachedInputPerMTok === undefined ? undefined : tokensToUSD(tokens, model.cachedInputPerMTok),
     outputUSD: tokensToUSD(tokens, model.outputPerMTok),
   };
+}
+
+/** What one request used: prompt tokens (priced as input) and generated tokens (priced as output). */
+export interface TokenUsage {
+  readonly promptTokens: number;
+  readonly generatedTokens: number;
+}
+
+/** A price in USD per million tokens: a PricedModel fits, or any `{ id, inputPerMTok, outputPerMTok }`. */
+export type UsagePrice = Pick<PricedModel, 'id' | 'inputPerMTok' | 'outputPerMTok'>;
+
+/** What a usage would have cost on one priced model. */
+export interface CostLine {
+  /** Priced model id (e.g. `gpt-4o`). */
+  readonly model: string;
+  /** USD the same number of tokens would have cost there. */
+  readonly usd: number;
+}
+
+/**
+ * Prices a usage on a fixed set of models, one line each in their order. The completion engine and
+ * chat take one injected, so tests and the CLI can pass any table.
+ */
+export type CostEstimator = (usage: TokenUsage) => readonly CostLine[];
+
+/**
+ * A usage priced on one model: prompt tokens as uncached input, generated tokens as output. Counts
+ * are the local model's: an API model's tokenizer would count the same text slightly differently,
+ * so this answers "the same tokens", as labelled.
+ */
+export function usageCost(usage: TokenUsage, price: UsagePrice): CostLine {
+  return { model: price.id, usd: (usage.promptTokens * price.inputPerMTok + usage.generatedTokens * price.outputPerMTok) / 1_000_000 };
+}
+
+/** An estimator over a fixed table (every model of it, in order). */
+export function costEstimator(prices: readonly UsagePrice[]): CostEstimator {
+  return (usage) => prices.map((price) => usageCost(usage, price));
+}
+
+/**
+ * What chat shows under an answer and keeps in its history: the exchange priced on the reference
+ * model (`tokenscope.cost.referenceModel`). The field names are stored in saved conversations.
+ */
+export interface ReferenceCost {
+  readonly referenceModel: string;
+  readonly usd: number;
+}
+
+/** The estimator for the reference model alone; undefined when the table has no such model (no price known). */
+export function referenceCostEstimator(table: PriceTable, referenceModel: string): CostEstimator | undefined {
+  const price = table.models.find((model) => model.id === referenceModel);
+  return price ? costEstimator([price]) : undefined;
 }
 
 /**
@@ -47,6 +103,17 @@ export function formatUSD(amount: number): string {
   return `${sign}$${trimZeros(value.toFixed(decimals))}`;
 }
 
+/**
+ * The short form for a line of figures (chat's stats under an answer): `$0`, `<$0.0001`,
+ * `$0.0075`, `$0.500`, `$12.34`, at most four decimals.
+ */
+export function formatUSDBrief(amount: number): string {
+  if (amount === 0) return '$0';
+  if (amount < 0.0001) return '<$0.0001';
+  if (amount < 0.01) return `$${amount.toFixed(4)}`;
+  return `$${amount.toFixed(amount < 1 ? 3 : 2)}`;
+}
+
 function trimZeros(text: string): string {
   return text.includes('.') ? text.replace(/0+$/, '').replace(/\.$/, '') : text;
 }
@@ -63,6 +130,18 @@ export interface PriceTable {
 }
 
 const SETTING = 'tokenscope.cost.customModels';
+
+let lastTable: { readonly key: string; readonly table: PriceTable } | undefined;
+
+/**
+ * The price table for a value of `tokenscope.cost.customModels`, rebuilt only when the value
+ * changes (chat and completions ask for it per request).
+ */
+export function priceTableFor(customModels: unknown): PriceTable {
+  const key = JSON.stringify(customModels) ?? '';
+  if (lastTable?.key !== key) lastTable = { key, table: buildPriceTable(customModels) };
+  return lastTable.table;
+}
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /**

@@ -171,7 +171,7 @@ export class TokenizerRegistry {
     const specifier = `gpt-tokenizer/cjs/bpeRanks/${id}`;
     try {
       return (require(specifier) as { default: GptTokenizerRanks }).default;
-    } catch (error) {
+    } catch {
       throw new TokenizerUnavailableError(`the ${id} tokenizer data is missing (${built} and the gpt-tokenizer package): rebuild the extension (npm run build) or run npm ci`);
     }
   }

@@ -6,7 +6,7 @@ import { loadTranscripts } from '../../core/chat/transcripts';
 import { builtInModelId, modelLabel } from '../modelCommands';
 import type { ChatRuntime } from '../../core/chat/runtimeChatBackend';
 import { createRuntimeChatBackend } from './runtimeBackend';
-import { readConfig } from '../config';
+import { readConfig, settingId } from '../config';
 import type { ServerService } from '../serverCommands';
 import { ServerChatBackend } from './serverBackend';
 
@@ -14,19 +14,15 @@ import { ServerChatBackend } from './serverBackend';
 export const replayEnvVar = 'TOKENSCOPE_CHAT_REPLAY';
 /** Mean milliseconds between replayed chunks (default 12). */
 export const replayDelayEnvVar = 'TOKENSCOPE_CHAT_REPLAY_DELAY_MS';
-/**
- * The same as a hidden setting (deliberately not contributed in package.json): a transcript folder,
- * absolute or relative to the extension's folder. For tests and demo screenshots only.
- */
-export const replaySettingKey = 'chat.testBackend';
 
 export const miniCannotChatNotice =
   'The built-in tokenscope-mini model completes code as you type, but it cannot chat or explain: it was never trained to follow instructions, so its "answers" would be gibberish. Choose a chat-capable model folder (for example a Qwen2.5-Coder-Instruct or Qwen3 ONNX export) to chat.';
 
 function replayFolder(extensionPath: string): string | undefined {
   const fromEnv = process.env[replayEnvVar]?.trim();
-  const fromSetting = vscode.workspace.getConfiguration('tokenscope').get<unknown>(replaySettingKey);
-  const folder = fromEnv || (typeof fromSetting === 'string' && fromSetting.trim() !== '' ? fromSetting.trim() : undefined);
+  // The same as the hidden setting chat.testBackend (deliberately not contributed in package.json):
+  // a transcript folder, absolute or relative to the extension's folder. Tests and screenshots only.
+  const folder = fromEnv || readConfig().chat.testBackend || undefined;
   if (!folder) return undefined;
   return isAbsolute(folder) ? folder : join(extensionPath, folder);
 }
@@ -50,7 +46,7 @@ export function selectChatBackend(model: string, extensionPath: string, log: vsc
   }
   const chat = readConfig().chat;
   if (chat.backend === 'server') {
-    if (!servers || !chat.serverUrl) return new UnavailableChatBackend('Server (not set)', 'tokenscope.chat.backend is "server" but no server is set (tokenscope.chat.serverUrl). Run "Tokenscope: Connect to a Server…", or set the chat backend back to "local".');
+    if (!servers || !chat.serverUrl) return new UnavailableChatBackend('Server (not set)', `${settingId('chat.backend')} is "server" but no server is set (${settingId('chat.serverUrl')}). Run "Tokenscope: Connect to a Server…", or set the chat backend back to "local".`);
     return new ServerChatBackend(servers.service, chat.serverUrl, chat.serverModel, log, servers.onResolved);
   }
   if (model === builtInModelId) return new UnavailableChatBackend(modelLabel(model), miniCannotChatNotice);

@@ -6,11 +6,11 @@ import type { ChatBackend, ChatMessage, ThinkingMode } from '../../core/chat/bac
 import { runChatTurn, type ChatTurnResult } from '../../core/chat/chatTurn';
 import { buildExplainPrompt, explainTitle, fenceFor, lastLine, type ExplainSelection } from '../../core/chat/explainPrompt';
 import { HistorySaveError, titleFrom, type ChatHistoryStore, type ExplainRef, type StoredAssistantMessage, type StoredConversation, type StoredUserMessage } from '../../core/chat/historyStore';
-import type { CostEstimator } from '../../core/chat/stats';
+import type { CostEstimator } from '../../core/pricing/cost';
 import type { TraceDocumentInput } from '../../core/chat/traceFormat';
 import { maxChipTextLength, type ChatModelStatus, type CodeAction, type ContextChip, type WebviewToExtension } from '../../shared/chatProtocol';
 import type { ChatViewProvider } from '../chatView';
-import type { TokenscopeConfig } from '../config';
+import type { TokenscopeConfig, updateSetting } from '../config';
 import type { EditorTracker } from './editorTracker';
 import type { TraceAnnotations } from './traceAnnotations';
 import type { TraceDocuments } from './traceDocuments';
@@ -25,7 +25,7 @@ export interface ChatControllerDeps {
   readonly traces: TraceDocuments;
   readonly editors: EditorTracker;
   readonly estimateCost: () => CostEstimator | undefined;
-  readonly updateSetting: (key: string, value: unknown) => Thenable<void>;
+  readonly updateSetting: typeof updateSetting;
   /** Offers a chat model in place of the built-in one (once; the models feature decides when). */
   /** Offers the recommended chat model in place of a completion-only one; false when it was not offered (already once, or not the built-in model). */
   readonly offerChatModel?: (trigger: 'chat' | 'explain') => boolean;

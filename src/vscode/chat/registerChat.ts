@@ -5,10 +5,10 @@ import type { CommandRegistry } from '../commandRegistry';
 import type { ModelService } from '../modelService';
 import type { ServerService } from '../serverCommands';
 import { ChatViewProvider, chatViewId } from '../chatView';
-import { onConfigChange, readConfig, updateSetting } from '../config';
+import { affectsSetting, onConfigChange, readConfig, settingsThatReloadModel, updateSetting } from '../config';
 import { selectChatBackend } from './backendSelection';
 import { ChatController } from './chatController';
-import { referenceCostEstimator } from './cost';
+import { priceTableFor, referenceCostEstimator } from '../../core/pricing/cost';
 import { EditorTracker } from './editorTracker';
 import { chatRuntimeFrom } from './runtimeBackend';
 import { TraceAnnotations } from './traceAnnotations';
@@ -52,7 +52,7 @@ export function registerChat(context: vscode.ExtensionContext, { log, commands, 
     annotations,
     traces,
     editors,
-    estimateCost: () => referenceCostEstimator(readConfig().cost.referenceModel, readConfig().cost.customModels),
+    estimateCost: () => referenceCostEstimator(priceTableFor(readConfig().cost.customModels), readConfig().cost.referenceModel),
     updateSetting,
     offerChatModel,
   });
@@ -67,9 +67,9 @@ export function registerChat(context: vscode.ExtensionContext, { log, commands, 
     vscode.window.registerWebviewViewProvider(chatViewId, view, { webviewOptions: { retainContextWhenHidden: true } }),
     vscode.workspace.registerTextDocumentContentProvider(traceScheme, traces),
     onConfigChange((config, event) => {
-      if (event.affectsConfiguration('tokenscope.chat.thinking')) log.info(`Chat: thinking set to ${config.chat.thinking}.`);
-      if (event.affectsConfiguration('tokenscope.model') || event.affectsConfiguration('tokenscope.chat.testBackend') || event.affectsConfiguration('tokenscope.chat.backend') || event.affectsConfiguration('tokenscope.chat.serverUrl') || event.affectsConfiguration('tokenscope.chat.serverModel') || event.affectsConfiguration('tokenscope.server')) backend = undefined;
-      if (event.affectsConfiguration('tokenscope.chat') || event.affectsConfiguration('tokenscope.model')) chat.refreshStatus();
+      if (affectsSetting(event, 'chat.thinking')) log.info(`Chat: thinking set to ${config.chat.thinking}.`);
+      if (affectsSetting(event, ...settingsThatReloadModel, 'chat.testBackend', 'chat.backend', 'chat.serverUrl', 'chat.serverModel', 'server')) backend = undefined;
+      if (affectsSetting(event, 'chat', ...settingsThatReloadModel)) chat.refreshStatus();
     }),
   );
 

@@ -3,14 +3,13 @@ import { CompletionEngine, type CompletionModel, type CompletionRecord, type Com
 import { CompletionModelCache, type LoadedModelInfo } from '../../core/completions/model';
 import type { GenerationSource } from '../../core/completions/runtimeBackend';
 import type { DocumentLines } from '../../core/completions/document';
-import { costEstimatorFromPriceTable, type CostEstimator } from '../../core/completions/cost';
-import { buildPriceTable } from '../../core/pricing/cost';
+import { costEstimator, priceTableFor, type CostEstimator } from '../../core/pricing/cost';
 import type { ExtraContextBuffer } from '../../core/completions/extraContext';
 import type { CompletionStatus, CompletionStatusEvent } from '../../core/completions/status';
 import type { TokenizerWorkerClient } from '../../core/tokenizerWorker/client';
 import { ModelProcessStoppedError, type ModelProcessState } from '../../core/runtime/modelProcessClient';
 import type { CommandRegistry } from '../commandRegistry';
-import { onConfigChange, readConfig, type TokenscopeConfig } from '../config';
+import { affectsSetting, onConfigChange, readConfig, settingId, settingsThatReloadModel, type TokenscopeConfig } from '../config';
 import type { ModelStatusItem } from '../statusBar';
 import { remoteCompletionModel } from '../../core/openai/remoteCompletionBackend';
 import type { ServerService } from '../serverCommands';
@@ -90,7 +89,7 @@ export function createCompletions(services: CompletionServices, extraContext: Ex
   let loggedHeldBack: string | undefined;
 
   const announced = new Set<string>();
-  const pricedCosts = () => costEstimatorFromPriceTable(buildPriceTable(readConfig().cost.customModels).models);
+  const pricedCosts = () => costEstimator(priceTableFor(readConfig().cost.customModels).models);
   let costs: CostEstimator = services.costs ?? pricedCosts();
   // The model's tokenizer loads and prompts encode in the tokenizer worker thread (shared with the
   // Token lens): a 7 MB tokenizer.json would otherwise stall the extension host for most of a second.
@@ -105,7 +104,7 @@ export function createCompletions(services: CompletionServices, extraContext: Ex
   const remoteModel = async (config: TokenscopeConfig): Promise<CompletionModel> => {
     const servers = services.servers;
     const { serverUrl, serverModel } = config.completions;
-    if (!servers || !serverUrl) throw new Error('tokenscope.completions.backend is "server" but no server is set (tokenscope.completions.serverUrl): run "Tokenscope: Connect to a Server…", or set the backend back to "local".');
+    if (!servers || !serverUrl) throw new Error(`${settingId('completions.backend')} is "server" but no server is set (${settingId('completions.serverUrl')}): run "Tokenscope: Connect to a Server…", or set the backend back to "local".`);
     await servers.ensureAllowed(serverUrl, false);
     const key = `${serverUrl}|${serverModel}|${config.server.completionPrompt}|${serverGeneration}`;
     if (remote?.key !== key) {
@@ -230,9 +229,9 @@ export function createCompletions(services: CompletionServices, extraContext: Ex
   disposables.push(
     onConfigChange((config, event) => {
       enabled = config.completions.enabled;
-      if (!services.costs && event.affectsConfiguration('tokenscope.cost')) costs = pricedCosts();
+      if (!services.costs && affectsSetting(event, 'cost')) costs = pricedCosts();
       engine.updateSettings(engineSettings(config));
-      const backendChanged = ['tokenscope.model', 'tokenscope.modelVariant', 'tokenscope.completions.backend', 'tokenscope.completions.serverUrl', 'tokenscope.completions.serverModel', 'tokenscope.server'].some((key) => event.affectsConfiguration(key));
+      const backendChanged = affectsSetting(event, ...settingsThatReloadModel, 'completions.backend', 'completions.serverUrl', 'completions.serverModel', 'server');
       if (backendChanged) {
         engine.clearCache();
         extraContext.clear();

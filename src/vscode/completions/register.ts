@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { ExtraContextBuffer } from '../../core/completions/extraContext';
 import { completionStatusView, initialCompletionStatus, nextCompletionStatus, type CompletionStatus, type CompletionStatusEvent } from '../../core/completions/status';
-import { onConfigChange, readConfig } from '../config';
+import { affectsSetting, onConfigChange, readConfig } from '../config';
 import { lazyModule } from '../lazyModule';
 import type { Completions, CompletionServices, CompletionStatusReporter } from './feature';
 
@@ -85,7 +85,7 @@ export function registerCompletions(context: vscode.ExtensionContext, services: 
       if (editor) rememberEditor(editor);
     }),
     onConfigChange((_config, event) => {
-      if (event.affectsConfiguration('tokenscope.completions.enabled')) reporter.report({ type: 'enabled', enabled: readConfig().completions.enabled });
+      if (affectsSetting(event, 'completions.enabled')) reporter.report({ type: 'enabled', enabled: readConfig().completions.enabled });
     }),
   );
 

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
 import { compareModels, readModelsToCompare } from '../../core/models/comparison';
-import { onConfigChange, readConfig } from '../config';
+import { affectsSetting, onConfigChange, readConfig } from '../config';
 import { modelInfoHtml } from './modelInfoHtml';
 
 /**
@@ -30,7 +30,7 @@ export class ModelInfoView implements vscode.Disposable {
     });
     this.panel = created;
     const followSettings = onConfigChange((_config, event) => {
-      if (event.affectsConfiguration('tokenscope.model')) void this.render(created).catch((error: unknown) => this.log.error(`Show Model Architecture: ${String(error)}`));
+      if (affectsSetting(event, 'model')) void this.render(created).catch((error: unknown) => this.log.error(`Show Model Architecture: ${String(error)}`));
     });
     created.onDidDispose(() => {
       followSettings.dispose();

@@ -7,14 +7,13 @@ import { describeProgress, fractionDone, initialProgress, reduceProgress } from 
 import type { PullResult } from '../../core/hub/pull';
 import { formatBytes } from '../../core/hub/units';
 import { resolveHubSettings, type HubSettings } from '../../core/hub/settings';
-import { readConfig, readProxySettings } from '../config';
+import { readConfig, readProxySettings, settingId, updateSetting } from '../config';
 
 /**
  * The download code is its own bundle (dist/hubPull.js, see esbuild.mjs), required on the first
  * download: its HTTP client is most of the code, and activation must not parse it.
  */
 function loadPull(): typeof import('../../core/hub/pull') {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require(join(__dirname, 'hubPull.js')) as typeof import('../../core/hub/pull');
 }
 
@@ -65,7 +64,7 @@ export class ModelDownloads {
       settings = await this.hubSettings();
     } catch (error) {
       void vscode.window.showErrorMessage(`Tokenscope: ${(error as Error).message}`, 'Open Settings').then((choice) => {
-        if (choice) void vscode.commands.executeCommand('workbench.action.openSettings', 'tokenscope.hub');
+        if (choice) void vscode.commands.executeCommand('workbench.action.openSettings', settingId('hub'));
       });
       return undefined;
     }
@@ -137,14 +136,14 @@ export class ModelDownloads {
         return [openPage, setToken, retry];
       case 'offline':
         return [{ label: 'Turn Offline Mode Off', run: async (target) => {
-          await vscode.workspace.getConfiguration('tokenscope').update('hub.offline', false, vscode.ConfigurationTarget.Global);
+          await updateSetting('hub.offline', false);
           return this.download(target);
         } }];
       case 'proxy':
         return [{ label: 'Open Proxy Settings', run: () => vscode.commands.executeCommand('workbench.action.openSettings', 'http.proxy') }, retry];
       case 'network':
       case 'redirect-loop':
-        return [retry, { label: 'Open Hub Settings', run: () => vscode.commands.executeCommand('workbench.action.openSettings', 'tokenscope.hub') }];
+        return [retry, { label: 'Open Hub Settings', run: () => vscode.commands.executeCommand('workbench.action.openSettings', settingId('hub')) }];
       case 'not-found':
       case 'invalid-request':
         return [openPage, logs];

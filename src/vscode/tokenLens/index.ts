@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import type { TokenizerWorkerClient } from '../../core/tokenizerWorker/client';
 import type { CommandRegistry } from '../commandRegistry';
-import { onConfigChange, readConfig, updateSetting } from '../config';
+import { affectsSetting, onConfigChange, readConfig, updateSetting } from '../config';
 import { BoundaryDecorations } from './boundaries';
 import { lazyModule } from '../lazyModule';
 import { TokenHoverProvider } from './hover';
@@ -37,7 +37,7 @@ export function registerTokenLens(context: vscode.ExtensionContext, services: To
     onConfigChange((_config, event) => {
       // A new chosen tokenizer or size limit re-mirrors each document on its next question (see LensDocuments).
       tokenizers.onConfigChange(event);
-      if (event.affectsConfiguration('tokenscope.tokenLens') || event.affectsConfiguration('tokenscope.model')) boundaries.refresh();
+      if (affectsSetting(event, 'tokenLens', 'model')) boundaries.refresh();
       status.schedule();
     }),
   );

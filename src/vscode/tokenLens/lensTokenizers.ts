@@ -1,11 +1,11 @@
 import * as vscode from 'vscode';
 import { resolveModelReference } from '../../core/models/catalog';
-import { buildPriceTable, type PriceTable } from '../../core/pricing/cost';
+import { priceTableFor, type PriceTable } from '../../core/pricing/cost';
 import type { PricedModel } from '../../core/pricing/prices';
 import type { TokenizerWorkerClient } from '../../core/tokenizerWorker/client';
 import { tokenizerKey, type TokenizerSpec } from '../../core/tokenizerWorker/protocol';
 import { BUILTIN_TOKENIZERS, MODEL_TOKENIZER_ID, type TokenizerDescriptor } from '../../core/tokenizers/descriptors';
-import { readConfig } from '../config';
+import { affectsSetting, readConfig } from '../config';
 
 /**
  * The Token lens' view of tokenizers and prices. The tokenizers themselves live in the tokenizer
@@ -146,15 +146,15 @@ export class LensTokenizers implements vscode.Disposable {
 
   /** Settings changed: prices, model, chosen tokenizer. */
   onConfigChange(event: vscode.ConfigurationChangeEvent): void {
-    if (event.affectsConfiguration('tokenscope.cost')) this.table = this.readPrices();
-    if (event.affectsConfiguration('tokenscope.cost') || event.affectsConfiguration('tokenscope.model') || event.affectsConfiguration('tokenscope.tokenLens')) {
+    if (affectsSetting(event, 'cost')) this.table = this.readPrices();
+    if (affectsSetting(event, 'cost', 'model', 'tokenLens')) {
       this.preload();
       this.changed.fire();
     }
   }
 
   private readPrices(): PriceTable {
-    const table = buildPriceTable(readConfig().cost.customModels);
+    const table = priceTableFor(readConfig().cost.customModels);
     if (table.problems.length > 0) {
       for (const problem of table.problems) this.log.warn(problem);
       void vscode.window.showWarningMessage(`Tokenscope: ${table.problems[0]}${table.problems.length > 1 ? ` (and ${table.problems.length - 1} more in the log)` : ''}`);

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { computeStats, estimatorFromPrice, formatDuration, formatStats, formatUsd } from '../../../src/core/chat/stats';
+import { computeStats, formatDuration, formatStats } from '../../../src/core/chat/stats';
+import { buildPriceTable, costEstimator, formatUSDBrief, referenceCostEstimator } from '../../../src/core/pricing/cost';
 
 test('stats: decode speed excludes the first token; time to first token from the request', () => {
   const stats = computeStats({ promptTokens: 100, generatedTokens: 11 }, { startedAt: 0, firstTokenAt: 400, lastTokenAt: 1400, endedAt: 1500 });
@@ -17,16 +18,17 @@ test('stats: no tokens means no speed', () => {
 });
 
 test('stats: cost from a per-million price', () => {
-  const estimate = estimatorFromPrice({ id: 'ref', inputPerMTok: 2.5, outputPerMTok: 10 });
+  const estimate = costEstimator([{ id: 'ref', inputPerMTok: 2.5, outputPerMTok: 10 }]);
   const stats = computeStats({ promptTokens: 1000, generatedTokens: 500 }, { startedAt: 0, endedAt: 1 }, estimate);
   assert.deepEqual(stats.cost, { referenceModel: 'ref', usd: 0.0075 });
-  assert.equal(estimatorFromPrice(undefined)({ inputTokens: 1, outputTokens: 1 }), undefined);
+  assert.equal(referenceCostEstimator(buildPriceTable([]), 'no-such-model'), undefined);
+  assert.equal(computeStats({ promptTokens: 1, generatedTokens: 1 }, { startedAt: 0, endedAt: 1 }, costEstimator([])).cost, undefined);
 });
 
 test('formatting', () => {
-  assert.equal(formatUsd(0.0075), '$0.0075');
-  assert.equal(formatUsd(0.00001), '<$0.0001');
-  assert.equal(formatUsd(0.5), '$0.500');
+  assert.equal(formatUSDBrief(0.0075), '$0.0075');
+  assert.equal(formatUSDBrief(0.00001), '<$0.0001');
+  assert.equal(formatUSDBrief(0.5), '$0.500');
   assert.equal(formatDuration(420), '420 ms');
   assert.equal(formatDuration(4200), '4.2 s');
   assert.equal(formatStats({ promptTokens: 10, generatedTokens: 20, tokensPerSecond: 12.34, timeToFirstTokenMs: 300, totalMs: 2000, cost: { referenceModel: 'gpt-4o', usd: 0.0012 } }), '10 prompt · 20 generated · 12.3 tok/s · 300 ms to first token · ≈$0.0012 on gpt-4o');

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TextLines } from '../../../src/core/completions/document';
 import { CompletionEngine, type CompletionModel, type CompletionRecord, type EngineSettings } from '../../../src/core/completions/engine';
-import { costEstimatorFrom } from '../../../src/core/completions/cost';
+import { costEstimator } from '../../../src/core/pricing/cost';
 import { fimTemplates } from '../../../src/core/completions/fimTemplates';
 import { LocalPromptBuilder } from '../../../src/core/completions/promptBuilder';
 import { CharTokenizer, FakeBackend, qwenSpecials } from './fakes';
@@ -21,7 +21,7 @@ function setup(answer: (prompt: string) => string, options: { msPerToken?: numbe
     onHiddenUnsure: (result, minConfidence) => hidden.push({ confidence: result.confidence, minConfidence }),
     getModel: () => model,
     settings: { debounceMs: 20, ...options.settings },
-    costs: costEstimatorFrom([{ model: 'api-x', inputPerMTok: 2, outputPerMTok: 10 }]),
+    costs: costEstimator([{ id: 'api-x', inputPerMTok: 2, outputPerMTok: 10 }]),
     onRecord: (record) => records.push(record),
     onRequestStart: () => events.push('start'),
     onRequestEnd: (outcome) => events.push(outcome.cancelled ? 'end:cancelled' : outcome.error ? 'end:error' : 'end'),
@@ -202,9 +202,8 @@ test('empty suggestions are cached and never shown', async () => {
 });
 
 test('costs come from the pricing core table: prompt tokens as input, generated as output', async () => {
-  const { costEstimatorFromPriceTable } = await import('../../../src/core/completions/cost');
   const { PRICED_MODELS } = await import('../../../src/core/pricing/prices');
-  const lines = costEstimatorFromPriceTable(PRICED_MODELS)({ promptTokens: 1_000_000, generatedTokens: 1_000_000 });
+  const lines = costEstimator(PRICED_MODELS)({ promptTokens: 1_000_000, generatedTokens: 1_000_000 });
   assert.equal(lines.length, PRICED_MODELS.length);
   PRICED_MODELS.forEach((model, index) => {
     assert.equal(lines[index].model, model.id);

@@ -1,5 +1,5 @@
 import type { ModelTokenizer, TokenSpan } from '../../../src/core/tokenizers/types';
-import type { CompletionBackend, GeneratedChunk, GenerateRequest, GenerateSummary } from '../../../src/core/completions/backend';
+import type { CompletionBackend, GeneratedChunk, CompletionGenerateRequest, GenerateSummary } from '../../../src/core/completions/backend';
 
 /**
  * A tiny but contract-faithful model tokenizer: one token per UTF-16 code unit, plus special tokens.
@@ -68,7 +68,7 @@ export class CharTokenizer implements ModelTokenizer {
 export const qwenSpecials = ['<|endoftext|>', '<|im_start|>', '<|im_end|>', '<|fim_prefix|>', '<|fim_middle|>', '<|fim_suffix|>', '<|fim_pad|>', '<|repo_name|>', '<|file_sep|>'];
 
 export interface FakeCall {
-  readonly request: GenerateRequest;
+  readonly request: CompletionGenerateRequest;
   readonly prompt: string;
   /** Tokens streamed before the call ended. */
   tokensStreamed: number;
@@ -98,7 +98,7 @@ export class FakeBackend implements CompletionBackend {
     return this.summary;
   }
 
-  generate(request: GenerateRequest, signal: AbortSignal): AsyncIterable<GeneratedChunk> {
+  generate(request: CompletionGenerateRequest, signal: AbortSignal): AsyncIterable<GeneratedChunk> {
     const call: FakeCall = { request, prompt: this.tokenizer.decode(request.promptIds), tokensStreamed: 0, aborted: false, finished: false };
     this.calls.push(call);
     const output = this.answer(call.prompt);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PRICED_MODELS } from '../../../src/core/pricing/prices';
-import { buildPriceTable, contextShare, estimateCost, formatUSD, tokensToUSD } from '../../../src/core/pricing/cost';
+import { buildPriceTable, contextShare, estimateCost, formatUSD, priceTableFor, referenceCostEstimator, tokensToUSD, usageCost } from '../../../src/core/pricing/cost';
 import { BUILTIN_TOKENIZERS } from '../../../src/core/tokenizers/registry';
 
 test('every price entry is dated, sourced, mapped to a known tokenizer and sane', () => {
@@ -40,6 +40,27 @@ test('tokens to dollars', () => {
   const mistral = PRICED_MODELS.find((model) => model.provider === 'Mistral');
   assert.equal(mistral && estimateCost(mistral, 10).cachedInputUSD, undefined, 'no cached price where the provider has none');
   assert.equal(contextShare(64_000, 128_000), 0.5);
+});
+
+test('a usage is priced prompt as input, generated as output; the reference estimator prices on that model alone', () => {
+  const gpt4o = PRICED_MODELS.find((model) => model.id === 'gpt-4o');
+  assert.ok(gpt4o);
+  const usage = { promptTokens: 2_000, generatedTokens: 500 };
+  const line = usageCost(usage, gpt4o);
+  assert.equal(line.model, 'gpt-4o');
+  assert.ok(Math.abs(line.usd - (2_000 * gpt4o.inputPerMTok + 500 * gpt4o.outputPerMTok) / 1e6) < 1e-15);
+  const table = buildPriceTable([{ id: 'gpt-4o', inputPerMTok: 1, outputPerMTok: 4 }]);
+  assert.deepEqual(referenceCostEstimator(table, 'gpt-4o')?.(usage), [{ model: 'gpt-4o', usd: 0.004 }], 'the overridden price, not the built-in one');
+  assert.equal(referenceCostEstimator(table, 'unpriced-model'), undefined);
+});
+
+test('the price table for a settings value is rebuilt only when the value changes', () => {
+  const first = priceTableFor([{ id: 'mine', inputPerMTok: 1, outputPerMTok: 2 }]);
+  assert.equal(priceTableFor([{ id: 'mine', inputPerMTok: 1, outputPerMTok: 2 }]), first, 'an equal value reuses the table');
+  const changed = priceTableFor([{ id: 'mine', inputPerMTok: 3, outputPerMTok: 2 }]);
+  assert.notEqual(changed, first);
+  assert.equal(changed.models.find((model) => model.id === 'mine')?.inputPerMTok, 3);
+  assert.equal(priceTableFor(undefined).models.length, PRICED_MODELS.length);
 });
 
 test('money formatting stays readable for tiny and large amounts', () => {
