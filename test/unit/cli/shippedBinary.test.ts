@@ -11,13 +11,14 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cliCommands } from '../../../src/cli/commands';
+import { filesFromFolder, startFakeHub } from '../../support/fakeHub';
 import { TokenizerRegistry } from '../../../src/core/tokenizers/registry';
 
 const repoRoot = join(__dirname, '..', '..', '..');
 const binary = join(repoRoot, 'dist', 'cli.js');
 const scratch = mkdtempSync(join(tmpdir(), 'tokenscope-cli-'));
 // An empty Hugging Face cache: `models` lists only the catalog, whatever this machine has downloaded.
-const env = { ...process.env, HF_HOME: join(scratch, 'hf'), HF_HUB_CACHE: join(scratch, 'hf', 'hub') };
+const env = { ...process.env, HF_HOME: join(scratch, 'hf'), HF_HUB_CACHE: join(scratch, 'hf', 'hub'), HF_ENDPOINT: '', HF_TOKEN: '' };
 
 interface Run {
   readonly status: number | null;
@@ -151,6 +152,26 @@ test('the built-in model runs through the binary: generate, complete, model-info
   const models = await cli(['models', '--json']);
   assert.equal(models.status, 0, models.stderr);
   assert.ok((JSON.parse(models.stdout) as { catalog: unknown[] }).catalog.length > 0);
+});
+
+test('pull downloads from a Hub into the cache and prints the folder; the pulled model then runs by its name', { timeout: 120_000 }, async () => {
+  const repo = 'someone/Tiny-ONNX';
+  const commit = '3333333333333333333333333333333333333333';
+  const hub = await startFakeHub([{ repo, commit, files: filesFromFolder(join(repoRoot, 'test', 'fixtures', 'models', 'tiny-qwen2')) }]);
+  try {
+    const pulled = await cli(['pull', repo, '--endpoint', hub.endpoint]);
+    assert.equal(pulled.status, 0, pulled.stderr);
+    assert.equal(pulled.stdout, `${join(env.HF_HUB_CACHE, 'models--someone--Tiny-ONNX', 'snapshots', commit)}\n`);
+    assert.match(pulled.stderr, new RegExp(`${repo} \\w+ @ 3333333: downloaded .* in [0-9.]+ s\\. Use it with --model ${repo}\\.\\n$`));
+    const again = await cli(['pull', repo, '--endpoint', hub.endpoint, '--json']);
+    assert.equal(again.status, 0, again.stderr);
+    assert.equal((JSON.parse(again.stdout) as { fromCache: boolean }).fromCache, true);
+    const generated = await cli(['generate', '--model', repo, '--prompt', 'x', '--max-tokens', '2', '--json']);
+    assert.equal(generated.status, 0, generated.stderr);
+    assert.equal((JSON.parse(generated.stdout) as { tokens: unknown[] }).tokens.length, 2);
+  } finally {
+    await hub.close();
+  }
 });
 
 test('Ctrl+C (SIGINT): generate stops mid-answer and exits 130 saying so; serve stops and exits 0', { timeout: 120_000 }, async () => {
