@@ -21,6 +21,8 @@ export const REQUIRED_FILES = [
   'extension/dist/modelInfo.js',
   'extension/dist/comparePanel.js',
   'extension/dist/servers.js',
+  // The `tokenscope` CLI: package.json's `bin` (test/unit/cli/shippedBinary.test.ts runs it).
+  'extension/dist/cli.js',
   'extension/dist/media/chat.js',
   'extension/node_modules/onnxruntime-node/package.json',
   'extension/node_modules/onnxruntime-node/dist/index.js',

