@@ -1,4 +1,4 @@
-import type { ChatModelStatus, ContextChip, ExtensionToWebview, PendingTurn, StoredAssistantMessage, StoredConversation, StoredUserMessage, ThinkingMode, WebviewToExtension } from '../../src/shared/chatProtocol';
+import type { ChatModelStatus, ContextChip, ExtensionToWebview, PendingTurn, StoredAssistantMessage, StoredConversation, StoredUserMessage, ThinkingMode, WebviewToExtension } from '../../src/core/webview/chatProtocol';
 import { formatDuration, formatStats } from '../../src/core/chat/stats';
 import { linkCitations, MarkdownStream, renderMarkdown } from './markdown';
 

@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { join } from 'node:path';
 import { TokenizerWorkerClient } from '../core/tokenizerWorker/client';
 import { CommandRegistry } from './commandRegistry';
-import { chatViewId } from './chatView';
+import { chatViewId } from './chat/chatView';
 import { registerChat } from './chat/registerChat';
 import { registerCompletions } from './completions/register';
 import { onConfigChange, readConfig, updateSetting } from './config';

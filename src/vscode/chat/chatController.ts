@@ -8,8 +8,8 @@ import { buildExplainPrompt, explainTitle, fenceFor, lastLine, type ExplainSelec
 import { HistorySaveError, titleFrom, type ChatHistoryStore, type ExplainRef, type StoredAssistantMessage, type StoredConversation, type StoredUserMessage } from '../../core/chat/historyStore';
 import type { CostEstimator } from '../../core/chat/stats';
 import type { TraceDocumentInput } from '../../core/chat/traceFormat';
-import { maxChipTextLength, type ChatModelStatus, type CodeAction, type ContextChip, type WebviewToExtension } from '../../shared/chatProtocol';
-import type { ChatViewProvider } from '../chatView';
+import { maxChipTextLength, type ChatModelStatus, type CodeAction, type ContextChip, type WebviewToExtension } from '../../core/webview/chatProtocol';
+import type { ChatViewProvider } from './chatView';
 import type { TokenscopeConfig } from '../config';
 import type { EditorTracker } from './editorTracker';
 import type { TraceAnnotations } from './traceAnnotations';

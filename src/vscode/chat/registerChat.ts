@@ -4,7 +4,7 @@ import { ChatHistoryStore } from '../../core/chat/historyStore';
 import type { CommandRegistry } from '../commandRegistry';
 import type { ModelService } from '../modelService';
 import type { ServerService } from '../serverCommands';
-import { ChatViewProvider, chatViewId } from '../chatView';
+import { ChatViewProvider, chatViewId } from './chatView';
 import { onConfigChange, readConfig, updateSetting } from '../config';
 import { selectChatBackend } from './backendSelection';
 import { ChatController } from './chatController';
