@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
-import { CompletionEngine, type CompletionModel, type CompletionRecord, type CompletionResult } from '../../core/completions/engine';
+import { CompletionEngine } from '../../core/completions/engine';
+import type { CompletionModel, CompletionRecord, CompletionResult } from '../../core/completions/types';
 import { CompletionModelCache, type LoadedModelInfo } from '../../core/completions/model';
 import type { GenerationSource } from '../../core/completions/runtimeBackend';
 import type { DocumentLines } from '../../core/completions/document';
