@@ -34,7 +34,7 @@ import type { CompletionBackend } from '../src/core/completions/backend';
 import { tokenizerFilesFrom, writeModelFolder } from '../tools/make-test-models';
 import type { DecoderSpec, GraphOptions } from '../tools/test-models/decoder';
 import { LocalModel } from '../src/core/runtime/localModel';
-import { ModelProcessClient } from '../src/core/runtime/modelProcessClient';
+import { ModelProcessClient } from '../src/core/modelProcess/client';
 import { mulberry32 as random } from '../src/core/random';
 
 const root = resolve(__dirname, '..');

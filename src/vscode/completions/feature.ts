@@ -9,7 +9,7 @@ import { buildPriceTable } from '../../core/pricing/cost';
 import type { ExtraContextBuffer } from '../../core/completions/extraContext';
 import type { CompletionStatus, CompletionStatusEvent } from '../../core/completions/status';
 import type { TokenizerWorkerClient } from '../../core/tokenizerWorker/client';
-import { ModelProcessStoppedError, type ModelProcessState } from '../../core/runtime/modelProcessClient';
+import { ModelProcessStoppedError, type ModelProcessState } from '../../core/modelProcess/client';
 import type { CommandRegistry } from '../commandRegistry';
 import { onConfigChange, readConfig, type TokenscopeConfig } from '../config';
 import type { ModelStatusItem } from '../statusBar';

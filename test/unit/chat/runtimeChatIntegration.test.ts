@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { ModelProcessClient } from '../../../src/core/runtime/modelProcessClient';
+import { ModelProcessClient } from '../../../src/core/modelProcess/client';
 import { RuntimeChatBackend, type ChatRuntime } from '../../../src/core/chat/runtimeChatBackend';
 import { runChatTurn } from '../../../src/core/chat/chatTurn';
 import type { ModelInfo } from '../../../src/core/runtime/types';
