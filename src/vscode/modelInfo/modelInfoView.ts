@@ -8,7 +8,7 @@ import { onConfigChange, readConfig } from '../config';
  * Tokenscope: Show Model Architecture. One editor tab with the configured model's numbers next to
  * real models'; it follows `tokenscope.model` while open. A broken model folder is reported on the
  * page (the built-in model and the references still show) rather than as an error dialog. Loaded on
- * first use from its own bundle (dist/modelInfo.js, see modelInfoPanel.ts).
+ * first use from its own bundle (dist/modelInfo.js, see register.ts).
  */
 export class ModelInfoView implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
