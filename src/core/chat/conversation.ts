@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { ChatMessage } from './backend';
 import type { ChatTurnResult } from './chatTurn';
 import { fenceFor } from './explainPrompt';
-import type { ExplainRef, StoredAssistantMessage, StoredConversation, StoredUserMessage } from './historyStore';
+import type { ExplainRef, StoredAssistantMessage, StoredConversation, StoredUserMessage } from './historyFormat';
 import type { TraceDocumentInput } from './traceFormat';
 import type { ContextChip } from '../webview/chatProtocol';
 

@@ -4,7 +4,7 @@
  * nothing else crosses the boundary. Stream messages carry the request id they belong to.
  */
 import type { ThinkingMode } from '../chat/backend';
-import type { StoredAssistantMessage, StoredConversation, StoredUserMessage } from '../chat/historyStore';
+import type { StoredAssistantMessage, StoredConversation, StoredUserMessage } from '../chat/historyFormat';
 
 export type { ThinkingMode, StoredAssistantMessage, StoredConversation, StoredUserMessage };
 

@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { basename } from 'node:path';
 import { attachmentChip, attachmentProblem, wholeLineSpan } from '../../core/chat/attachments';
 import { lastLine, type ExplainSelection } from '../../core/chat/explainPrompt';
-import type { ExplainRef } from '../../core/chat/historyStore';
+import type { ExplainRef } from '../../core/chat/historyFormat';
 import { linkConfirmation, linkRefusal } from '../../core/chat/links';
 import type { CodeAction, ContextChip } from '../../core/webview/chatProtocol';
 import type { EditorTracker } from './editorTracker';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { attachmentChip, attachmentProblem, wholeLineSpan } from '../../../src/core/chat/attachments';
 import { explainRefFor, failedAnswerMessage, modelMessages, traceInputFor, userMessageFrom, withAttachments } from '../../../src/core/chat/conversation';
-import type { StoredConversation } from '../../../src/core/chat/historyStore';
+import type { StoredConversation } from '../../../src/core/chat/historyFormat';
 import { linkRefusal } from '../../../src/core/chat/links';
 import { maxChipTextLength, type ContextChip } from '../../../src/core/webview/chatProtocol';
 
