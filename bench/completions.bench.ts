@@ -22,7 +22,8 @@ import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { monitorEventLoopDelay, performance as nodePerformance } from 'node:perf_hooks';
 import { TextLines, type CursorPosition } from '../src/core/completions/document';
-import { CompletionEngine, type CompletionModel, type CompletionRecord, type CompletionResult } from '../src/core/completions/engine';
+import { CompletionEngine } from '../src/core/completions/engine';
+import type { CompletionModel, CompletionRecord, CompletionResult } from '../src/core/completions/types';
 import { CompletionModelCache } from '../src/core/completions/model';
 import { loadTokenizerFromFolder } from '../src/core/tokenizers/huggingface';
 import { TokenizerWorkerClient } from '../src/core/tokenizerWorker/client';
@@ -33,7 +34,7 @@ import type { CompletionBackend } from '../src/core/completions/backend';
 import { tokenizerFilesFrom, writeModelFolder } from '../tools/make-test-models';
 import type { DecoderSpec, GraphOptions } from '../tools/test-models/decoder';
 import { LocalModel } from '../src/core/runtime/localModel';
-import { ModelProcessClient } from '../src/core/runtime/modelProcessClient';
+import { ModelProcessClient } from '../src/core/modelProcess/client';
 import { mulberry32 as random } from '../src/core/random';
 
 const root = resolve(__dirname, '..');

@@ -49,7 +49,7 @@ async function profile(model: ProfiledModel, context: number, newTokens: number)
   const passes: ForwardPassTimings[] = [];
   const local = await LocalModel.load({ model: model.dir, variant: model.variant, threads }, { packageRoot: root, onForwardPass: (pass) => passes.push(pass), ortProfilePrefix: join(scratch, 'ort') });
   try {
-    const text = ['localModel.ts', 'modelProcessClient.ts', 'sampling.ts', 'kvCache.ts'].map((file) => readFileSync(join(root, 'src', 'core', 'runtime', file), 'utf8')).join('\n');
+    const text = ['runtime/localModel.ts', 'modelProcess/client.ts', 'runtime/sampling.ts', 'runtime/kvCache.ts'].map((file) => readFileSync(join(root, 'src', 'core', file), 'utf8')).join('\n');
     const prompt = local.tokenizer.encode(text).slice(0, Math.min(context, local.info.contextLength - newTokens - 1));
     // Best of three generations (by median step), the passes and stamps of that one kept.
     let best: { intervals: number[]; decodePasses: ForwardPassTimings[]; firstPass: number } | undefined;

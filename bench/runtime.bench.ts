@@ -57,7 +57,7 @@ const sampleLoad = (): number => {
 
 /** Code text for prompts: this repository's own runtime source. */
 function codeText(): string {
-  return ['localModel.ts', 'modelProcessClient.ts', 'sampling.ts', 'kvCache.ts'].map((file) => readFileSync(join(root, 'src', 'core', 'runtime', file), 'utf8')).join('\n');
+  return ['runtime/localModel.ts', 'modelProcess/client.ts', 'runtime/sampling.ts', 'runtime/kvCache.ts'].map((file) => readFileSync(join(root, 'src', 'core', file), 'utf8')).join('\n');
 }
 
 interface Agreement {

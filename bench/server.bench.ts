@@ -31,7 +31,7 @@ import type { FetchFunction, FetchResponse } from '../src/core/openai/client';
 import { remoteCompletionModel } from '../src/core/openai/remoteCompletionBackend';
 import { ServerConnection } from '../src/core/openai/server';
 import { LocalModel } from '../src/core/runtime/localModel';
-import { ModelProcessClient } from '../src/core/runtime/modelProcessClient';
+import { ModelProcessClient } from '../src/core/modelProcess/client';
 import { loopDelayMs, monotonicMs, SERVE_TRACE_ENV, type RequestTrace, type TraceSnapshot } from '../src/server/serveTrace';
 
 const root = resolve(__dirname, '..');

@@ -1,6 +1,7 @@
-import type { ChatModelStatus, ContextChip, ExtensionToWebview, PendingTurn, StoredAssistantMessage, StoredConversation, StoredUserMessage, ThinkingMode, WebviewToExtension } from '../../src/shared/chatProtocol';
-import { formatDuration, formatStats } from '../../src/core/chat/stats';
-import { linkCitations, MarkdownStream, renderMarkdown } from './markdown';
+import type { ChatModelStatus, ContextChip, ExtensionToWebview, PendingTurn, StoredAssistantMessage, StoredConversation, StoredUserMessage, ThinkingMode, WebviewToExtension } from '../../src/core/webview/chatProtocol';
+import { formatDuration } from '../../src/core/chat/stats';
+import { button, element, flash, StreamedMarkdown } from './dom';
+import { renderAssistant, renderUser, thinkingBlock } from './messages';
 
 interface VsCodeApi {
   postMessage(message: WebviewToExtension): void;
@@ -18,60 +19,7 @@ interface ViewState {
 
 const vscode = acquireVsCodeApi();
 const app = document.getElementById('app') as HTMLElement;
-
-/** Builds an element with text content only: model and user text never become markup here. */
-function element<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, text?: string): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-function button(className: string, text: string, title: string, onClick: () => void): HTMLButtonElement {
-  const node = element('button', className, text);
-  node.type = 'button';
-  node.title = title;
-  node.setAttribute('aria-label', title);
-  node.addEventListener('click', onClick);
-  return node;
-}
-
-/** Untrusted Markdown → inert HTML (see markdown.ts and its tests), with clickable line citations. */
-function setMarkdown(target: HTMLElement, markdown: string): void {
-  target.innerHTML = linkCitations(renderMarkdown(markdown));
-}
-
-/**
- * Markdown that grows while an answer streams: finished blocks are added to `target` once and
- * never touched again (their DOM stays as it is: selection, scroll, a click on Copy all keep
- * working), only the unfinished last block is replaced (MarkdownStream in markdown.ts).
- */
-class StreamedMarkdown {
-  private readonly stream = new MarkdownStream();
-  /** Child nodes of `target` that hold finished blocks. */
-  private stableNodes = 0;
-
-  constructor(private readonly target: HTMLElement) {}
-
-  show(markdown: string): void {
-    const { appended, tail, reset } = this.stream.update(markdown);
-    if (reset || this.target.childNodes.length < this.stableNodes) {
-      this.target.replaceChildren();
-      this.stableNodes = 0;
-    }
-    while (this.target.childNodes.length > this.stableNodes) this.target.lastChild?.remove();
-    if (appended) this.target.insertAdjacentHTML('beforeend', linkCitations(appended));
-    this.stableNodes = this.target.childNodes.length;
-    if (tail) this.target.insertAdjacentHTML('beforeend', linkCitations(tail));
-  }
-
-  /** Something else was shown in `target` (a placeholder): start over next time. */
-  clear(): void {
-    this.target.replaceChildren();
-    this.stableNodes = 0;
-    this.stream.update('');
-  }
-}
+const openTrace = (messageId: string) => vscode.postMessage({ type: 'openTrace', messageId });
 
 // ---- layout ---------------------------------------------------------------------------------
 const header = element('div', 'status');
@@ -168,72 +116,6 @@ function renderStatus(next: ChatModelStatus): void {
 }
 
 /** Draws the eye to something already on screen instead of repeating it. */
-function flash(node: Element): void {
-  node.classList.remove('flash');
-  // Restart the animation (reading layout between the two class changes).
-  void (node as HTMLElement).offsetWidth;
-  node.classList.add('flash');
-}
-
-function renderUser(message: StoredUserMessage): HTMLElement {
-  const node = element('div', 'message user');
-  node.dataset.id = message.id;
-  node.append(element('div', 'text', message.text));
-  if (message.attachments?.length) {
-    const list = element('div', 'attachments');
-    for (const label of message.attachments) list.append(element('span', 'chip', label));
-    node.append(list);
-  }
-  return node;
-}
-
-function thinkingBlock(text: string, summary: string, open: boolean): HTMLDetailsElement {
-  const details = element('details', 'thinking');
-  details.open = open;
-  const head = element('summary', '', summary);
-  const body = element('div', 'thinking-body markdown');
-  setMarkdown(body, text);
-  details.append(head, body);
-  return details;
-}
-
-function stopLabel(message: StoredAssistantMessage): string | undefined {
-  switch (message.stopReason) {
-    case 'aborted':
-      return 'Stopped.';
-    case 'length':
-      return message.thinking && !message.thinking.complete ? 'The model reached the token limit while still thinking (tokenscope.chat.maxTokens).' : 'Cut off at the token limit (tokenscope.chat.maxTokens).';
-    case 'error':
-      return message.error ?? 'Generation failed.';
-    default:
-      return undefined;
-  }
-}
-
-function renderAssistant(message: StoredAssistantMessage, hasExplain: boolean): HTMLElement {
-  const node = element('div', 'message assistant');
-  node.dataset.id = message.id;
-  if (message.thinking) {
-    const { tokens, durationMs, complete } = message.thinking;
-    const summary = `Thinking · ${tokens} tokens · ${formatDuration(durationMs)}${complete ? '' : ' · unfinished'}`;
-    // An unfinished trace is all there is: show it open rather than hide the only output.
-    node.append(thinkingBlock(message.thinking.text, summary, !complete && message.text.trim() === ''));
-  }
-  const answer = element('div', 'answer markdown');
-  setMarkdown(answer, message.text);
-  node.append(answer);
-  const note = stopLabel(message);
-  if (note) node.append(element('p', message.stopReason === 'error' ? 'stop-note error' : 'stop-note', note));
-  const footer = element('div', 'message-footer');
-  if (message.stats) footer.append(element('span', 'stats', formatStats(message.stats)));
-  if (message.thinking || hasExplain) {
-    const open = button('link open-trace', 'Open trace', 'Open the whole reasoning trace as a document', () => vscode.postMessage({ type: 'openTrace', messageId: message.id }));
-    footer.append(open);
-  }
-  node.append(footer);
-  return node;
-}
-
 function renderNotice(text: string, action?: 'chooseModel'): void {
   // Said already: the header's "cannot chat" notice (Explain Selection with a completion-only model),
   // or the notice just above. Point at it rather than adding a copy per attempt.
@@ -266,7 +148,7 @@ function renderConversation(next: StoredConversation): void {
       explainBefore = message.explain !== undefined;
       transcript.append(renderUser(message));
     } else {
-      transcript.append(renderAssistant(message, explainBefore));
+      transcript.append(renderAssistant(message, explainBefore, openTrace));
     }
   }
   updateEmpty();
@@ -382,7 +264,7 @@ function endTurn(requestId: string, message: StoredAssistantMessage): void {
   if (!node) return;
   const lastUser = conversation ? [...conversation.messages].reverse().find((m): m is StoredUserMessage => m.role === 'user') : undefined;
   const wasOpen = node?.querySelector<HTMLDetailsElement>('details.thinking')?.open;
-  const final = renderAssistant(message, lastUser?.explain !== undefined);
+  const final = renderAssistant(message, lastUser?.explain !== undefined, openTrace);
   const finalDetails = final.querySelector<HTMLDetailsElement>('details.thinking');
   if (finalDetails && wasOpen !== undefined && streaming?.userToggled) finalDetails.open = wasOpen;
   node.replaceWith(final);

@@ -29,16 +29,13 @@ import rust from 'highlight.js/lib/languages/rust';
 import typescript from 'highlight.js/lib/languages/typescript';
 import xml from 'highlight.js/lib/languages/xml';
 import yaml from 'highlight.js/lib/languages/yaml';
+import { escapeHtml } from '../../src/core/webview/html';
 
 // A handful of languages keeps the webview bundle small; others render as plain code.
 const languages = { bash, c, cpp, csharp, diff, go, java, javascript, json, python, rust, typescript, xml, yaml };
 for (const [name, definition] of Object.entries(languages)) hljs.registerLanguage(name, definition);
 hljs.registerAliases(['sh', 'shell', 'zsh', 'shellscript'], { languageName: 'bash' });
 hljs.registerAliases(['html', 'svg'], { languageName: 'xml' });
-
-function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
-}
 
 /** The highlighted HTML of `code` (escaped by highlight.js), or escaped plain text for unknown languages. */
 export function highlightCode(code: string, language: string): string {

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
 import { TextLines, validatePosition } from '../core/completions/document';
-import { CompletionEngine, type CompletionRecord } from '../core/completions/engine';
+import { CompletionEngine } from '../core/completions/engine';
+import type { CompletionRecord } from '../core/completions/types';
 import { completionModelFrom, isBuiltinModel } from '../core/completions/model';
 import { RuntimeCompletionBackend } from '../core/completions/runtimeBackend';
 import { MODEL_VARIANTS, type ModelVariant } from '../core/models/modelFolder';
@@ -10,7 +11,7 @@ import { numberFlag, parseFlags, UsageError, type CliCommand } from './command';
 import { packageRoot } from './packageRoot';
 import { serverFlagNames, serverFromFlags, serverUsage } from './serverOption';
 import { remoteCompletionModel } from '../core/openai/remoteCompletionBackend';
-import type { CompletionModel } from '../core/completions/engine';
+import type { CompletionModel } from '../core/completions/types';
 
 const usage = `Usage: tokenscope complete (--model <dir|id> | --server URL) --file F --line L --character C [options]
 

@@ -6,7 +6,7 @@
 // First, before anything loads ONNX Runtime: its telemetry off (the client sets it in our env too).
 import '../core/runtime/ortTelemetry';
 import { join } from 'node:path';
-import { PACKAGE_ROOT_ENV, TEST_HOOKS_ENV, type ClientMessage, type ProcessMessage } from '../core/runtime/protocol';
+import { PACKAGE_ROOT_ENV, TEST_HOOKS_ENV, type ClientMessage, type ProcessMessage } from '../core/modelProcess/protocol';
 import { ModelServer } from './server';
 
 function send(message: ProcessMessage): void {

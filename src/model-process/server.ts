@@ -5,7 +5,7 @@
  */
 import { ModelError } from '../core/models/errors';
 import { LocalModel } from '../core/runtime/localModel';
-import { PROTOCOL_VERSION, type ClientMessage, type ProcessMessage, type SerializedError } from '../core/runtime/protocol';
+import { PROTOCOL_VERSION, type ClientMessage, type ProcessMessage, type SerializedError } from '../core/modelProcess/protocol';
 import type { RuntimeLogger } from '../core/runtime/types';
 
 export interface ServerOptions {

@@ -12,7 +12,7 @@
 import type { ConcreteVariant } from '../core/models/modelFolder';
 import { readModelFolder, type ModelFolder } from '../core/models/modelFolder';
 import { resolveModelReference } from '../core/models/catalog';
-import { ModelProcessClient } from '../core/runtime/modelProcessClient';
+import { ModelProcessClient } from '../core/modelProcess/client';
 import { encodePromptInput } from '../core/runtime/promptEncoding';
 import type { GenerateRequest, GenerationEvent, LoadModelRequest, ModelInfo, PromptInput, RuntimeLogger } from '../core/runtime/types';
 import { silentLogger } from '../core/runtime/types';

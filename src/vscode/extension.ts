@@ -2,18 +2,19 @@ import * as vscode from 'vscode';
 import { join } from 'node:path';
 import { TokenizerWorkerClient } from '../core/tokenizerWorker/client';
 import { CommandRegistry } from './commandRegistry';
-import { chatViewId } from './chatView';
-import { registerChat } from './chat/registerChat';
+import { chatViewId } from './chat/chatView';
+import { registerChat } from './chat/register';
 import { registerCompletions } from './completions/register';
 import { affectsSetting, onConfigChange, readConfig, updateSetting } from './config';
 import { modelLabel } from './modelCommands';
 import { registerModels } from './models/register';
-import { registerModelInfo } from './modelInfo/modelInfoPanel';
+import { registerModelInfo } from './modelInfo/register';
 import { ModelService } from './modelService';
 import { unsupportedPlatformMessage } from './platform';
-import { registerServerCommands, ServerService, serverLabel } from './serverCommands';
+import { registerServers } from './servers/register';
+import { serverLabel } from './servers/serverService';
 import { ModelStatusItem } from './statusBar';
-import { registerTokenLens } from './tokenLens';
+import { registerTokenLens } from './tokenLens/register';
 
 /** Set by the esbuild banner as the bundle starts loading, so activation time includes module load. */
 declare const __tokenscopeBundleStart: number | undefined;
@@ -51,9 +52,7 @@ export function activate(context: vscode.ExtensionContext): void {
   // Choose Model, downloads, the model manager; chat asks it to offer a chat model in place of mini.
   const catalog = timed('models', () => registerModels(context, { log, commands }));
   // OpenAI-compatible servers (Connect to a Server…): connections made on first use.
-  const servers = new ServerService(context, log);
-  context.subscriptions.push(servers);
-  registerServerCommands(commands, servers, log);
+  const servers = timed('servers', () => registerServers(context, { log, commands }));
   const chat = timed('chat', () => registerChat(context, { log, commands, runtime: models, offerChatModel: catalog.offerChatModel, servers }));
   // Completions own the status item's state (loading, generating, idle with latency, error).
   timed('completions', () => registerCompletions(context, { log, status, commands, runtime: models, servers, tokenizerWorker }));

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { join } from 'node:path';
-import { ModelProcessClient, ModelProcessStoppedError, type ModelProcessState } from '../core/runtime/modelProcessClient';
+import { ModelProcessClient, ModelProcessStoppedError, type ModelProcessState } from '../core/modelProcess/client';
 import { sameLoadRequest, type LoadModelRequest, type ModelInfo, type RuntimeLogger } from '../core/runtime/types';
 import { readConfig, type TokenscopeConfig } from './config';
 

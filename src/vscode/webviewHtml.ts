@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
-import { randomBytes } from 'node:crypto';
-import { webviewDocument } from './webviewDocument';
+import { webviewDocument } from '../core/webview/html';
+import { newNonce } from '../core/webview/nonce';
 
 /**
  * HTML for a Tokenscope webview under a strict Content-Security-Policy: nothing loads unless it is
@@ -8,7 +8,7 @@ import { webviewDocument } from './webviewDocument';
  * ever load, even if model output smuggles markup into the page.
  */
 export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, page: { title: string; script: string; styles: readonly string[] }): string {
-  const nonce = randomBytes(16).toString('base64');
+  const nonce = newNonce();
   const asset = (path: string) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, path)).toString();
   const csp = [
     `default-src 'none'`,

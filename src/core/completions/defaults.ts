@@ -1,9 +1,9 @@
 /**
- * The completion defaults, in a module of their own (engine.ts and promptBuilder.ts re-export them)
+ * The completion defaults, in a module of their own (promptBuilder.ts re-exports the prompt budget)
  * so that reading settings (src/vscode/config.ts) does not load the engine: the extension loads it
  * on the first request. package.json's declared defaults are kept equal to these by a unit test.
  */
-import type { EngineSettings } from './engine';
+import type { EngineSettings } from './types';
 import type { PromptBudget } from './promptBuilder';
 
 export const defaultPromptBudget: PromptBudget = { linesBefore: 256, linesAfter: 64, windowTokens: 1024, prefixShare: 0.75, extraContextTokens: 512 };

@@ -1,7 +1,7 @@
 import { BUILTIN_MODELS } from '../models/catalog';
 import type { ModelTokenizer } from '../tokenizers/types';
 import type { CompletionBackend } from './backend';
-import type { CompletionModel } from './engine';
+import type { CompletionModel } from './types';
 import { detectFimTemplate } from './fimTemplates';
 import { LocalPromptBuilder } from './promptBuilder';
 import type { TokenizerWorkerClient } from '../tokenizerWorker/client';

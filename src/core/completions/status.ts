@@ -4,7 +4,7 @@
  * loading, completions switched on or off. The editor glue only feeds events in and renders
  * {@link completionStatusView}; every state here is left by some event, so none can stick.
  */
-import type { CompletionResult, CompletionSource } from './engine';
+import type { CompletionResult, CompletionSource } from './types';
 
 /** The last answer, as the idle status describes it. */
 export type LastAnswer =

@@ -14,7 +14,7 @@
  * (the engine has its line) aborts the request, which makes the server stop generating.
  */
 import type { CompletionBackend, GeneratedChunk, CompletionGenerateRequest, GenerateSummary } from '../completions/backend';
-import type { CompletionModel } from '../completions/engine';
+import type { CompletionModel } from '../completions/types';
 import { detectFimTemplate, fimTemplates, type FimTemplate } from '../completions/fimTemplates';
 import { LocalPromptBuilder, type PromptBuilder } from '../completions/promptBuilder';
 import type { TokenizerWorkerClient } from '../tokenizerWorker/client';

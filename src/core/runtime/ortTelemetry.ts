@@ -12,6 +12,6 @@
  * Never import this from the extension host: it would change the environment every extension shares.
  * test/unit/privacy/noNetwork.test.ts checks the result with strace in a network namespace.
  */
-import { ORT_TELEMETRY_OFF_ENV } from './protocol';
+import { ORT_TELEMETRY_OFF_ENV } from '../modelProcess/protocol';
 
 Object.assign(process.env, ORT_TELEMETRY_OFF_ENV);

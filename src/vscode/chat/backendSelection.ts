@@ -7,7 +7,7 @@ import { builtInModelId, modelLabel } from '../modelCommands';
 import type { ChatRuntime } from '../../core/chat/runtimeChatBackend';
 import { createRuntimeChatBackend } from './runtimeBackend';
 import { readConfig, settingId } from '../config';
-import type { ServerService } from '../serverCommands';
+import type { ServerService } from '../servers/serverService';
 import { ServerChatBackend } from './serverBackend';
 
 /** Set by the end-to-end harness: a folder of transcripts to replay instead of running a model. */

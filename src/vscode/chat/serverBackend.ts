@@ -2,7 +2,7 @@ import type * as vscode from 'vscode';
 import type { ChatBackend, ChatBackendInfo, ChatGenerateRequest, ChatMessage, ChatStreamEvent, ThinkingMode } from '../../core/chat/backend';
 import { serverName } from '../../core/openai/client';
 import type { RemoteChatBackend } from '../../core/openai/remoteChatBackend';
-import type { ServerService } from '../serverCommands';
+import type { ServerService } from '../servers/serverService';
 
 /**
  * Chat on a server (`tokenscope.chat.backend: server`): the core's RemoteChatBackend, with the

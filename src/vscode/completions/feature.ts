@@ -1,46 +1,16 @@
 import * as vscode from 'vscode';
-import { CompletionEngine, type CompletionModel, type CompletionRecord, type CompletionResult } from '../../core/completions/engine';
-import { CompletionModelCache, type LoadedModelInfo } from '../../core/completions/model';
-import type { GenerationSource } from '../../core/completions/runtimeBackend';
+import { CompletionEngine } from '../../core/completions/engine';
+import type { CompletionModel, CompletionResult } from '../../core/completions/types';
+import { CompletionModelCache } from '../../core/completions/model';
 import type { DocumentLines } from '../../core/completions/document';
 import { costEstimator, priceTableFor, type CostEstimator } from '../../core/pricing/cost';
 import type { ExtraContextBuffer } from '../../core/completions/extraContext';
 import type { CompletionStatus, CompletionStatusEvent } from '../../core/completions/status';
-import type { TokenizerWorkerClient } from '../../core/tokenizerWorker/client';
-import { ModelProcessStoppedError, type ModelProcessState } from '../../core/runtime/modelProcessClient';
-import type { CommandRegistry } from '../commandRegistry';
+import { ModelProcessStoppedError } from '../../core/modelProcess/client';
 import { affectsSetting, onConfigChange, readConfig, settingId, settingsThatReloadModel, type TokenscopeConfig } from '../config';
-import type { ModelStatusItem } from '../statusBar';
 import { remoteCompletionModel } from '../../core/openai/remoteCompletionBackend';
-import type { ServerService } from '../serverCommands';
 import { abortSignalFrom } from './cancellation';
-
-/** What the completion glue needs from the extension; activate() passes it to registerCompletions (register.ts). */
-export interface CompletionServices {
-  readonly log: vscode.LogOutputChannel;
-  readonly status: ModelStatusItem;
-  readonly commands: CommandRegistry;
-  /**
-   * The model runtime; the extension's ModelService fits as it is. `client` generates (the
-   * ModelProcessClient), `ensureLoaded()` resolves the configured model's info, loading it in the
-   * model process if needed, and rejects with a message for the user (missing, failed, crashed).
-   */
-  readonly runtime: {
-    readonly client: GenerationSource;
-    ensureLoaded(): Promise<LoadedModelInfo>;
-    /** The model process's states: a stopped process shows in the status bar even with no request running. */
-    onDidChangeState?(listener: (state: ModelProcessState) => void): vscode.Disposable;
-  };
-  /** What the same tokens would cost on priced APIs; default: the pricing core's table with tokenscope.cost.customModels. */
-  readonly costs?: CostEstimator;
-  /** Where prompts are built with the model's tokenizer (the extension's one tokenizer worker); without it, on this thread. */
-  readonly tokenizerWorker?: Pick<TokenizerWorkerClient, 'promptBuilder'>;
-  /** Receives every model request's record (cost features); optional. */
-  readonly onRecord?: (record: CompletionRecord) => void;
-  /** OpenAI-compatible servers, for `tokenscope.completions.backend: server`. */
-  readonly servers?: ServerService;
-}
-
+import type { CompletionServices } from './register';
 
 /** A VS Code document seen through the core's line interface: no full-text copy per keystroke. */
 function documentLines(document: vscode.TextDocument): DocumentLines {

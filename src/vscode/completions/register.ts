@@ -3,9 +3,43 @@ import { ExtraContextBuffer } from '../../core/completions/extraContext';
 import { completionStatusView, initialCompletionStatus, nextCompletionStatus, type CompletionStatus, type CompletionStatusEvent } from '../../core/completions/status';
 import { affectsSetting, onConfigChange, readConfig } from '../config';
 import { lazyModule } from '../lazyModule';
-import type { Completions, CompletionServices, CompletionStatusReporter } from './feature';
+import type { CostEstimator } from '../../core/pricing/cost';
+import type { LoadedModelInfo } from '../../core/completions/model';
+import type { GenerationSource } from '../../core/completions/runtimeBackend';
+import type { CompletionRecord } from '../../core/completions/types';
+import type { ModelProcessState } from '../../core/modelProcess/client';
+import type { TokenizerWorkerClient } from '../../core/tokenizerWorker/client';
+import type { CommandRegistry } from '../commandRegistry';
+import type { ServerService } from '../servers/serverService';
+import type { ModelStatusItem } from '../statusBar';
+import type { Completions, CompletionStatusReporter } from './feature';
 
-export type { CompletionServices } from './feature';
+/** What the completion glue needs from the extension; activate() passes it to registerCompletions. */
+export interface CompletionServices {
+  readonly log: vscode.LogOutputChannel;
+  readonly status: ModelStatusItem;
+  readonly commands: CommandRegistry;
+  /**
+   * The model runtime; the extension's ModelService fits as it is. `client` generates (the
+   * ModelProcessClient), `ensureLoaded()` resolves the configured model's info, loading it in the
+   * model process if needed, and rejects with a message for the user (missing, failed, crashed).
+   */
+  readonly runtime: {
+    readonly client: GenerationSource;
+    ensureLoaded(): Promise<LoadedModelInfo>;
+    /** The model process's states: a stopped process shows in the status bar even with no request running. */
+    onDidChangeState?(listener: (state: ModelProcessState) => void): vscode.Disposable;
+  };
+  /** What the same tokens would cost on priced APIs; default: the pricing core's table with tokenscope.cost.customModels. */
+  readonly costs?: CostEstimator;
+  /** Where prompts are built with the model's tokenizer (the extension's one tokenizer worker); without it, on this thread. */
+  readonly tokenizerWorker?: Pick<TokenizerWorkerClient, 'promptBuilder'>;
+  /** Receives every model request's record (cost features); optional. */
+  readonly onRecord?: (record: CompletionRecord) => void;
+  /** OpenAI-compatible servers, for `tokenscope.completions.backend: server`. */
+  readonly servers?: ServerService;
+}
+
 
 /** Internal command run by VS Code after a suggestion is accepted (each item names it). */
 const acceptedCommand = 'tokenscope.completionAccepted';

@@ -1,14 +1,14 @@
 import * as vscode from 'vscode';
-import { randomBytes } from 'node:crypto';
 import { compareModels, readModelsToCompare } from '../../core/models/comparison';
+import { modelInfoHtml } from '../../core/models/modelInfoHtml';
+import { newNonce } from '../../core/webview/nonce';
 import { affectsSetting, onConfigChange, readConfig } from '../config';
-import { modelInfoHtml } from './modelInfoHtml';
 
 /**
  * Tokenscope: Show Model Architecture. One editor tab with the configured model's numbers next to
  * real models'; it follows `tokenscope.model` while open. A broken model folder is reported on the
  * page (the built-in model and the references still show) rather than as an error dialog. Loaded on
- * first use from its own bundle (dist/modelInfo.js, see modelInfoPanel.ts).
+ * first use from its own bundle (dist/modelInfo.js, see register.ts).
  */
 export class ModelInfoView implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
@@ -47,7 +47,7 @@ export class ModelInfoView implements vscode.Disposable {
     });
     if (problem) this.log.warn(`Show Model Architecture: ${problem}`);
     if (this.panel !== target) return; // closed or replaced while reading
-    target.webview.html = modelInfoHtml({ comparison: compareModels(locals), problem, cspSource: target.webview.cspSource, nonce: randomBytes(16).toString('base64') });
+    target.webview.html = modelInfoHtml({ comparison: compareModels(locals), problem, cspSource: target.webview.cspSource, nonce: newNonce() });
   }
 
   dispose(): void {

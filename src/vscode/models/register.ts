@@ -8,6 +8,13 @@ import { readConfig, updateSetting } from '../config';
 import { builtInModelId, chooseModel, downloadAndUse, modelLabel } from '../modelCommands';
 import { ModelDownloads, hubTokenSecret } from './downloads';
 
+/** What the models feature needs from the extension; activate() passes it to registerModels. */
+export interface ModelsServices {
+  readonly log: vscode.LogOutputChannel;
+  readonly commands: CommandRegistry;
+}
+
+/** What registerModels gives the other features. */
 export interface ModelsRegistration {
   /** On first use of chat or Explain with the built-in model: offer the recommended chat model. */
   /** Offers the recommended chat model once per window while the built-in model is active; true when it did. */
@@ -18,7 +25,7 @@ export interface ModelsRegistration {
  * Choose Model (catalog, cache, folder), downloads with progress, the model manager, the Hub token
  * commands, and the offer of a chat model when the built-in one is asked to chat.
  */
-export function registerModels(context: vscode.ExtensionContext, { log, commands }: { readonly log: vscode.LogOutputChannel; readonly commands: CommandRegistry }): ModelsRegistration {
+export function registerModels(context: vscode.ExtensionContext, { log, commands }: ModelsServices): ModelsRegistration {
   const version = String((context.extension.packageJSON as { version?: string }).version ?? '0');
   const downloads = new ModelDownloads(context.secrets, log, version);
   commands.register('tokenscope.chooseModel', () => chooseModel(downloads));

@@ -1,22 +1,11 @@
 import * as vscode from 'vscode';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { longestBacktickRun } from '../../core/backticks';
-import { estimateCost, formatUSD } from '../../core/pricing/cost';
+import { hoverCommands, tokenHoverMarkdown } from '../../core/tokenLens/hoverMarkdown';
 import type { CountsOf, CountTarget, TokenizerSpec } from '../../core/tokenizerWorker/protocol';
 import { tokenizerKey } from '../../core/tokenizerWorker/protocol';
 import { readConfig } from '../config';
 import type { LensDocuments } from './lensDocuments';
 import type { LensTokenizers } from './lensTokenizers';
-
-/** A code span that survives backticks in the token. */
-export function codeSpan(text: string): string {
-  const longest = longestBacktickRun(text);
-  const fence = '`'.repeat(longest + 1);
-  return `${fence}${longest > 0 ? ' ' : ''}${text}${longest > 0 ? ' ' : ''}${fence}`;
-}
-
-const escapeCell = (text: string): string => text.replace(/\|/g, '\\|');
-const number = (value: number | undefined): string => (value === undefined ? '…' : value.toLocaleString('en-US'));
 
 /** How long a hover waits for tokenizers still loading before it answers with what it has. */
 export const HOVER_WAIT_MS = 300;
@@ -24,11 +13,11 @@ export const HOVER_WAIT_MS = 300;
 const HOVER_DEADLINE_MS = 3000;
 
 /**
- * The hover over any token: the token itself (visible whitespace, id, bytes), then the counts of
- * the line, the selection and the file in every tokenizer side by side, and the cost of the
- * selection (or file) as input and as output on every priced model, with each price's date. All of
- * it comes from the tokenizer worker in one round trip; the hover waits up to 300 ms for
- * tokenizers still loading, so the first one a user sees is complete.
+ * The hover over any token: the token itself, the counts of the line, the selection and the file in
+ * every tokenizer, and the cost on every priced model (the Markdown is built in core:
+ * src/core/tokenLens/hoverMarkdown.ts). All of it comes from the tokenizer worker in one round
+ * trip; the hover waits up to 300 ms for tokenizers still loading, so the first one a user sees is
+ * complete.
  */
 export class TokenHoverProvider implements vscode.HoverProvider {
   /** Measures the host's event loop from the first hover until the first complete one (logged once). */
@@ -85,55 +74,18 @@ export class TokenHoverProvider implements vscode.HoverProvider {
       const spec = specs.get(id);
       return spec ? answer.counts[tokenizerKey(spec)] : undefined;
     };
-    const countAt = (id: string, target: number): number | undefined => {
-      const counts = countsOf(id);
-      return counts?.state === 'ready' ? counts.counts[target] : undefined;
-    };
-    const lineIndex = 0;
-    const fileIndex = 1;
-    const selectionIndex = 2;
-
-    const markdown = new vscode.MarkdownString(undefined, true);
+    const { markdown: text, loading } = tokenHoverMarkdown({
+      token,
+      chosen: { id: chosenId, label: this.tokenizers.label(chosenId), estimate: this.tokenizers.estimate(chosenId) },
+      tokenizers: this.tokenizers.list(),
+      countsOf,
+      hasSelection: selection !== undefined,
+      prices: this.tokenizers.prices.models,
+      referenceId: this.tokenizers.referenceModel.id,
+    });
+    const markdown = new vscode.MarkdownString(text, true);
     markdown.supportHtml = false;
-    const chosenLabel = this.tokenizers.label(chosenId);
-    markdown.appendMarkdown(
-      `**Token** ${codeSpan(token.text)} · id **${token.id}** · ${token.byteLength} byte${token.byteLength === 1 ? '' : 's'}${token.partial ? ' (part of a character)' : ''} — ${escapeCell(chosenLabel)}${this.tokenizers.estimate(chosenId) ? ' (estimate)' : ''}\n\n`,
-    );
-
-    // Counts side by side: chosen tokenizer first.
-    markdown.appendMarkdown(`| Tokenizer | Line | ${selection ? 'Selection | ' : ''}File |\n|---|---:|${selection ? '---:|' : ''}---:|\n`);
-    let loading = 0;
-    for (const entry of this.tokenizers.list()) {
-      const id = entry.id;
-      const label = `${id === chosenId ? '**' : ''}${escapeCell(entry.label)}${id === chosenId ? '**' : ''}`;
-      const counts = countsOf(id);
-      if (!counts || counts.state === 'failed') {
-        markdown.appendMarkdown(`| ${label} | — | ${selection ? '— | ' : ''}— |\n`);
-        continue;
-      }
-      if (counts.state === 'loading') loading++;
-      markdown.appendMarkdown(`| ${label} | ${number(countAt(id, lineIndex))} | ${selection ? `${number(countAt(id, selectionIndex))} | ` : ''}${number(countAt(id, fileIndex))} |\n`);
-    }
-
-    // Cost of the selection (else the file) on every priced model, each counted in its own tokenizer.
-    const what = selection ? 'selection' : 'file';
-    const costTarget = selection ? selectionIndex : fileIndex;
-    markdown.appendMarkdown(`\n**Cost of the ${what}** (USD; input = sending it, output = generating it; a local model: $0)\n\n| Model | Its tokens | Input | Output | Prices as of |\n|---|---:|---:|---:|---|\n`);
-    const reference = this.tokenizers.referenceModel;
-    for (const model of this.tokenizers.prices.models) {
-      const count = countAt(model.tokenizer, costTarget);
-      const name = `${model.id === reference.id ? '**' : ''}${escapeCell(model.label)}${model.id === reference.id ? '**' : ''}`;
-      if (count === undefined) {
-        if (countsOf(model.tokenizer)?.state === 'loading') loading++;
-        markdown.appendMarkdown(`| ${name} | ${countsOf(model.tokenizer)?.state === 'loading' ? '…' : '—'} | … | … | ${model.asOf} |\n`);
-        continue;
-      }
-      const cost = estimateCost(model, count);
-      markdown.appendMarkdown(`| ${name} | ${model.tokenizerEstimate ? '~' : ''}${number(count)} | ${formatUSD(cost.inputUSD)} | ${formatUSD(cost.outputUSD)} | ${escapeCell(model.asOf)} |\n`);
-    }
-    markdown.appendMarkdown(`\nEach model's tokens are counted with its own tokenizer (the rows above). ~ a stand-in tokenizer (estimate).${loading > 0 ? ' … still loading: hover again in a moment.' : ''} `);
-    markdown.appendMarkdown('[Choose tokenizer](command:tokenscope.chooseTokenizer) · [Reference model](command:tokenscope.chooseReferenceModel) · [Compare](command:tokenscope.compareTokenizers)');
-    markdown.isTrusted = { enabledCommands: ['tokenscope.chooseTokenizer', 'tokenscope.chooseReferenceModel', 'tokenscope.compareTokenizers'] };
+    markdown.isTrusted = { enabledCommands: [...hoverCommands] };
     this.noteHostWork(performance.now() - resumed);
     if (loading === 0) this.noteFirstComplete(ids.length);
     return new vscode.Hover(markdown, new vscode.Range(document.positionAt(token.start), document.positionAt(Math.max(token.end, token.start))));

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isWebviewToExtension, maxChips, maxMessageTextLength } from '../../../src/shared/chatProtocol';
+import { isWebviewToExtension, maxChips, maxMessageTextLength } from '../../../src/core/webview/chatProtocol';
 
 const chip = { id: 'c1', kind: 'selection', label: 'retry.ts:2-14', path: 'retry.ts', languageId: 'typescript', startLine: 2, text: 'code', tokens: 3 };
 

@@ -4,7 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ChatHistoryStore, maxMessagesPerConversation, titleFrom, type StoredConversation } from '../../../src/core/chat/historyStore';
+import { maxMessagesPerConversation, titleFrom, type StoredConversation } from '../../../src/core/chat/historyFormat';
+import { ChatHistoryStore } from '../../../src/core/chat/historyStore';
 
 function withFolder(run: (folder: string) => Promise<void>): () => Promise<void> {
   return async () => {

@@ -65,7 +65,7 @@ moduleWithLoad._load = function (request: string, ...rest: unknown[]) {
 const log = { warnings: [] as string[], warn: (message: string) => log.warnings.push(message), error: (message: string) => log.warnings.push(message), debug: () => undefined, info: () => undefined };
 
 async function host(editor?: unknown) {
-  const { ChatViewProvider } = await import('../../../src/vscode/chatView');
+  const { ChatViewProvider } = await import('../../../src/vscode/chat/chatView');
   const { ChatController } = await import('../../../src/vscode/chat/chatController');
   const { ChatHistoryStore } = await import('../../../src/core/chat/historyStore');
   const { UnavailableChatBackend } = await import('../../../src/core/chat/backend');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer as ReferenceTokenizer } from '@huggingface/tokenizers';
-import { ModelProcessClient } from '../../../src/core/runtime/modelProcessClient';
+import { ModelProcessClient } from '../../../src/core/modelProcess/client';
 import { RuntimeChatBackend, type ChatRuntime } from '../../../src/core/chat/runtimeChatBackend';
 import { runChatTurn } from '../../../src/core/chat/chatTurn';
 import type { ModelInfo } from '../../../src/core/runtime/types';

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TextLines } from '../../../src/core/completions/document';
-import { CompletionEngine, type CompletionModel, type CompletionRecord, type EngineSettings } from '../../../src/core/completions/engine';
+import { CompletionEngine } from '../../../src/core/completions/engine';
+import type { CompletionModel, CompletionRecord, EngineSettings } from '../../../src/core/completions/types';
 import { costEstimator } from '../../../src/core/pricing/cost';
 import { fimTemplates } from '../../../src/core/completions/fimTemplates';
 import { LocalPromptBuilder } from '../../../src/core/completions/promptBuilder';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { defaultEngineSettings } from '../../../src/core/completions/engine';
+import { defaultEngineSettings } from '../../../src/core/completions/defaults';
 
 // The Settings UI shows package.json's defaults; the extension falls back to the engine's. They
 // must agree, or a user who never touched a setting gets a value the UI does not show.

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TextLines } from '../../../src/core/completions/document';
-import { CompletionEngine, type CompletionModel, type CompletionResult } from '../../../src/core/completions/engine';
+import { CompletionEngine } from '../../../src/core/completions/engine';
+import type { CompletionModel, CompletionResult } from '../../../src/core/completions/types';
 import { fimTemplates } from '../../../src/core/completions/fimTemplates';
 import { LocalPromptBuilder } from '../../../src/core/completions/promptBuilder';
 import { completionStatusView, describeLastAnswer, initialCompletionStatus, nextCompletionStatus, type CompletionStatus, type CompletionStatusEvent } from '../../../src/core/completions/status';

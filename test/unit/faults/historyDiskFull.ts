@@ -5,7 +5,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ChatHistoryStore, type StoredConversation } from '../../../src/core/chat/historyStore';
+import type { StoredConversation } from '../../../src/core/chat/historyFormat';
+import { ChatHistoryStore } from '../../../src/core/chat/historyStore';
 
 function conversation(id: string, updatedAt: number, messages = 2): StoredConversation {
   return {

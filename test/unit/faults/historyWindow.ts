@@ -3,7 +3,8 @@
 // Waits until the go file exists (so both windows write at the same moment), then saves its
 // conversations in parallel and prints one JSON line with what it saved or the errors it got.
 import { existsSync } from 'node:fs';
-import { ChatHistoryStore, type StoredConversation } from '../../../src/core/chat/historyStore';
+import type { StoredConversation } from '../../../src/core/chat/historyFormat';
+import { ChatHistoryStore } from '../../../src/core/chat/historyStore';
 
 const [folder, windowName, countText, goFile, sharedId] = process.argv.slice(2);
 const count = Number(countText);

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { ModelError } from '../../../src/core/models/errors';
-import { ModelProcessClient, ModelProcessStoppedError, systemClock, type ModelProcessClientOptions, type ModelProcessState } from '../../../src/core/runtime/modelProcessClient';
+import { ModelProcessClient, ModelProcessStoppedError, systemClock, type ModelProcessClientOptions, type ModelProcessState } from '../../../src/core/modelProcess/client';
 import type { GenerateRequest, LoadModelRequest } from '../../../src/core/runtime/types';
 import { collect, fixture, loadFixture, repoRoot } from '../runtime/helpers';
 

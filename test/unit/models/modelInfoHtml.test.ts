@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compareModels, type LocalModelFacts } from '../../../src/core/models/comparison';
-import { modelInfoHtml } from '../../../src/vscode/modelInfo/modelInfoHtml';
+import { modelInfoHtml } from '../../../src/core/models/modelInfoHtml';
 
 const miniDir = join(__dirname, '..', '..', '..', 'models', 'tokenscope-mini');
 const mini: LocalModelFacts = {

@@ -3,7 +3,7 @@
 // generates, then stays up long enough for ONNX Runtime's telemetry to try to upload (it first
 // tries about 9 s after a session is created). Prints one JSON line with what it generated.
 import { join } from 'node:path';
-import { ModelProcessClient } from '../../../src/core/runtime/modelProcessClient';
+import { ModelProcessClient } from '../../../src/core/modelProcess/client';
 
 const repoRoot = join(__dirname, '..', '..', '..');
 const holdMs = Number(process.env.PROBE_HOLD_MS ?? 12_000);

@@ -149,6 +149,6 @@ test('every module that loads onnxruntime-node turns its telemetry off first; th
   for (const entry of ['src/cli/main.ts', 'src/model-process/main.ts']) {
     assert.match(readFileSync(join(repoRoot, entry), 'utf8'), /^(?:\/\/.*\n)*(?:\/\*[\s\S]*?\*\/\n)?(?:\/\/.*\n)*import '\.\.\/core\/runtime\/ortTelemetry';/, `${entry} imports ortTelemetry first`);
   }
-  const hostSide = [...sourceFiles('src/vscode'), join(repoRoot, 'src', 'core', 'runtime', 'modelProcessClient.ts')];
+  const hostSide = [...sourceFiles('src/vscode'), join(repoRoot, 'src', 'core', 'modelProcess', 'client.ts')];
   assert.deepEqual(hostSide.filter((file) => /ortTelemetry'/.test(readFileSync(file, 'utf8'))).map((file) => relative(repoRoot, file)), []);
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { afterLoadAllowed, afterUserRestart, allowsLoad, describeWindow, initialCrashGuard, recordCrash, type CrashGuard, type CrashGuardPolicy } from '../../../src/core/runtime/crashGuard';
+import { afterLoadAllowed, afterUserRestart, allowsLoad, describeWindow, initialCrashGuard, recordCrash, type CrashGuard, type CrashGuardPolicy } from '../../../src/core/modelProcess/crashGuard';
 import { sameLoadRequest, type LoadModelRequest } from '../../../src/core/runtime/types';
 
 const policy: CrashGuardPolicy = { maxRestarts: 3, windowMs: 60_000, restartDelaysMs: [100, 200, 400] };

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { ModelError } from '../../../src/core/models/errors';
-import { ModelProcessClient, type CrashInfo, type ModelProcessClientOptions, type ModelProcessState } from '../../../src/core/runtime/modelProcessClient';
+import { ModelProcessClient, type CrashInfo, type ModelProcessClientOptions, type ModelProcessState } from '../../../src/core/modelProcess/client';
 import { GenerationAbortedError, type GenerateRequest } from '../../../src/core/runtime/types';
 import { collect, fixture, loadFixture, repoRoot } from './helpers';
 

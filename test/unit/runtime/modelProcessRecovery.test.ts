@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { ModelError } from '../../../src/core/models/errors';
-import { ModelProcessClient, systemClock, type CrashInfo, type ModelProcessClientOptions, type ModelProcessClock, type ModelProcessState } from '../../../src/core/runtime/modelProcessClient';
+import { ModelProcessClient, systemClock, type CrashInfo, type ModelProcessClientOptions, type ModelProcessClock, type ModelProcessState } from '../../../src/core/modelProcess/client';
 import type { GenerateRequest, LoadModelRequest } from '../../../src/core/runtime/types';
 import { collect, repoRoot } from './helpers';
 

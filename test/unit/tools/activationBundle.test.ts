@@ -19,9 +19,11 @@ const notAtActivation = [
   'src/core/completions/promptBuilder.ts',
   'src/core/completions/fimTemplates.ts',
   'src/vscode/modelInfo/modelInfoView.ts',
-  'src/vscode/modelInfo/modelInfoHtml.ts',
+  'src/core/models/modelInfoHtml.ts',
   'src/vscode/tokenLens/comparePanel.ts',
-  'src/vscode/serverConnections.ts',
+  'src/core/tokenLens/comparePage.ts',
+  'src/core/completions/generation.ts',
+  'src/vscode/servers/connections.ts',
   'src/core/openai/server.ts',
 ];
 
@@ -34,9 +36,9 @@ test('the activation bundle carries no tokenizer code and none of the lazily loa
   assert.match(build, /completions: 'src\/vscode\/completions\/feature\.ts'/);
   assert.match(build, /modelInfo: 'src\/vscode\/modelInfo\/modelInfoView\.ts'/);
   assert.match(build, /comparePanel: 'src\/vscode\/tokenLens\/comparePanel\.ts'/);
-  assert.match(build, /servers: 'src\/vscode\/serverConnections\.ts'/);
-  assert.match(readFileSync('src/vscode/serverCommands.ts', 'utf8'), /lazyModule<typeof import\('\.\/serverConnections'\)>\(context\.extensionPath, 'servers'\)/);
-  assert.match(readFileSync('src/vscode/modelInfo/modelInfoPanel.ts', 'utf8'), /lazyModule<typeof import\('\.\/modelInfoView'\)>\(context\.extensionPath, 'modelInfo'\)/);
-  assert.match(readFileSync('src/vscode/tokenLens/index.ts', 'utf8'), /lazyModule<typeof import\('\.\/comparePanel'\)>\(context\.extensionPath, 'comparePanel'\)/);
+  assert.match(build, /servers: 'src\/vscode\/servers\/connections\.ts'/);
+  assert.match(readFileSync('src/vscode/servers/serverService.ts', 'utf8'), /lazyModule<typeof import\('\.\/connections'\)>\(context\.extensionPath, 'servers'\)/);
+  assert.match(readFileSync('src/vscode/modelInfo/register.ts', 'utf8'), /lazyModule<typeof import\('\.\/modelInfoView'\)>\(context\.extensionPath, 'modelInfo'\)/);
+  assert.match(readFileSync('src/vscode/tokenLens/register.ts', 'utf8'), /lazyModule<typeof import\('\.\/comparePanel'\)>\(context\.extensionPath, 'comparePanel'\)/);
   assert.match(readFileSync('src/vscode/completions/register.ts', 'utf8'), /lazyModule<typeof import\('\.\/feature'\)>\(context\.extensionPath, 'completions'\)/);
 });

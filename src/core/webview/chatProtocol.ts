@@ -1,10 +1,10 @@
 /**
  * The one message protocol between the chat webview (media/chat) and the extension
- * (src/vscode/chatView.ts, src/vscode/chat/chatController.ts). Both sides import these types;
+ * (src/vscode/chat/chatView.ts hosts it, src/vscode/chat/chatController.ts handles it). Both sides import these types;
  * nothing else crosses the boundary. Stream messages carry the request id they belong to.
  */
-import type { ThinkingMode } from '../core/chat/backend';
-import type { StoredAssistantMessage, StoredConversation, StoredUserMessage } from '../core/chat/historyStore';
+import type { ThinkingMode } from '../chat/backend';
+import type { StoredAssistantMessage, StoredConversation, StoredUserMessage } from '../chat/historyFormat';
 
 export type { ThinkingMode, StoredAssistantMessage, StoredConversation, StoredUserMessage };
 

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
-import { isWebviewToExtension, type ExtensionToWebview, type WebviewToExtension } from '../shared/chatProtocol';
-import { webviewHtml, webviewResourceRoots } from './webviewHtml';
+import { isWebviewToExtension, type ExtensionToWebview, type WebviewToExtension } from '../../core/webview/chatProtocol';
+import { webviewHtml, webviewResourceRoots } from '../webviewHtml';
 
 export const chatViewId = 'tokenscope.chat';
 

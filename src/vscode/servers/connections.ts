@@ -1,6 +1,6 @@
-import { RemoteChatBackend, type RemoteChatOptions } from '../core/openai/remoteChatBackend';
-import { ServerConnection, type ServerConnectionOptions } from '../core/openai/server';
-import { TokenizerRegistry } from '../core/tokenizers/registry';
+import { RemoteChatBackend, type RemoteChatOptions } from '../../core/openai/remoteChatBackend';
+import { ServerConnection, type ServerConnectionOptions } from '../../core/openai/server';
+import { TokenizerRegistry } from '../../core/tokenizers/registry';
 
 // Loaded on first use (lazyModule 'servers'): a server's connection brings the OpenAI client and the
 // tokenizer code that token-id prompts need, which activation should not compile.

@@ -4,7 +4,7 @@
  * JSON over Node's IPC channel.
  */
 import type { ModelErrorCode } from '../models/errors';
-import type { GenerateRequest, GenerationEvent, LoadModelRequest, ModelInfo, PromptInput } from './types';
+import type { GenerateRequest, GenerationEvent, LoadModelRequest, ModelInfo, PromptInput } from '../runtime/types';
 
 export const PROTOCOL_VERSION = 1;
 

@@ -1,10 +1,10 @@
 /**
  * The Show Model Architecture page: a static HTML table (no script at all) of the comparison the
- * core computes, styled with the editor theme's colours. Kept free of `vscode` so it is unit-tested
- * as plain text.
+ * core computes, styled with the editor theme's colours. Built in core, so it is unit-tested as
+ * plain text; src/vscode/modelInfo/modelInfoView.ts shows it.
  */
-import { formatBytes, formatCount, type ComparedModel, type ModelComparison } from '../../core/models/comparison';
-import { webviewDocument } from '../webviewDocument';
+import { formatBytes, formatCount, type ComparedModel, type ModelComparison } from './comparison';
+import { escapeHtml, webviewDocument } from '../webview/html';
 
 export interface ModelInfoPage {
   readonly comparison: ModelComparison;
@@ -14,9 +14,6 @@ export interface ModelInfoPage {
   readonly cspSource: string;
   readonly nonce: string;
 }
-
-const escapeHtml = (text: string): string =>
-  text.replace(/[&<>"']/g, (char) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[char] as string);
 
 const PARTS = [
   { key: 'embedding', label: 'embedding table' },

@@ -3,8 +3,8 @@ import type { ChatBackend } from '../../core/chat/backend';
 import { ChatHistoryStore } from '../../core/chat/historyStore';
 import type { CommandRegistry } from '../commandRegistry';
 import type { ModelService } from '../modelService';
-import type { ServerService } from '../serverCommands';
-import { ChatViewProvider, chatViewId } from '../chatView';
+import type { ServerService } from '../servers/serverService';
+import { ChatViewProvider, chatViewId } from './chatView';
 import { affectsSetting, onConfigChange, readConfig, settingsThatReloadModel, updateSetting } from '../config';
 import { selectChatBackend } from './backendSelection';
 import { ChatController } from './chatController';
@@ -14,7 +14,8 @@ import { chatRuntimeFrom } from './runtimeBackend';
 import { TraceAnnotations } from './traceAnnotations';
 import { TraceDocuments, traceScheme } from './traceDocuments';
 
-export interface ChatRegistration {
+/** What the chat feature needs from the extension; activate() passes it to registerChat. */
+export interface ChatServices {
   readonly log: vscode.LogOutputChannel;
   readonly commands: CommandRegistry;
   /** The shared model process; chat with a model folder runs there. */
@@ -30,7 +31,7 @@ export interface ChatRegistration {
  * trace documents, and their commands. Called once from activate(); all disposables go to the
  * extension's subscriptions.
  */
-export function registerChat(context: vscode.ExtensionContext, { log, commands, runtime, offerChatModel, servers }: ChatRegistration): ChatController {
+export function registerChat(context: vscode.ExtensionContext, { log, commands, runtime, offerChatModel, servers }: ChatServices): ChatController {
   const view = new ChatViewProvider(context.extensionUri, log);
   const editors = new EditorTracker();
   const annotations = new TraceAnnotations(log);

@@ -13,7 +13,7 @@ import { EventEmitter } from 'node:events';
 import { ModelError } from '../models/errors';
 import { afterLoadAllowed, afterUserRestart, allowsLoad, defaultCrashGuardPolicy, describeWindow, initialCrashGuard, recordCrash, type CrashGuard, type CrashGuardPolicy } from './crashGuard';
 import { ORT_TELEMETRY_OFF_ENV, PACKAGE_ROOT_ENV, TEST_HOOKS_ENV, type ClientMessage, type ProcessMessage, type ProcessStatus, type SerializedError } from './protocol';
-import { GenerationAbortedError, sameLoadRequest, silentLogger, type GenerateRequest, type GenerationEvent, type LoadModelRequest, type ModelInfo, type PromptInput, type RuntimeLogger } from './types';
+import { GenerationAbortedError, sameLoadRequest, silentLogger, type GenerateRequest, type GenerationEvent, type LoadModelRequest, type ModelInfo, type PromptInput, type RuntimeLogger } from '../runtime/types';
 
 /** Time and timers, injectable so tests can run restarts and timeouts on a fake clock. */
 export interface ModelProcessClock {

@@ -5,7 +5,7 @@
  * for a different model (the model setting changed): a model that crashes on every request must
  * not respawn once per request. ModelProcessClient drives it; the tests drive it with fake times.
  */
-import { sameLoadRequest, type LoadModelRequest } from './types';
+import { sameLoadRequest, type LoadModelRequest } from '../runtime/types';
 
 export interface CrashGuardPolicy {
   /** Restarts allowed within `windowMs`; the crash after them stops restarting. */
