@@ -97,21 +97,36 @@ function prepareDist(): void {
  * opacity animation on the element or a parent), and a screenshot taken meanwhile shows the code
  * through it. Resolves once the element and every ancestor are fully opaque and no animation runs.
  */
-export async function waitUntilShown(locator: Locator): Promise<void> {
+export async function waitUntilShown(locator: Locator, timeoutMs = 10_000): Promise<void> {
   await locator.waitFor({ state: 'visible' });
-  // Passed as source text: tsx would otherwise wrap the helpers in a `__name` call the page lacks.
   // A spinner inside (an infinite animation) never ends: only finite animations are waited for.
-  await locator.evaluate(`(element) => new Promise((resolve) => {
+  const problem = await evaluateSource<string | undefined>(locator, `(element) => new Promise((resolve) => {
     const fading = (animation) => animation.playState === 'running' && animation.effect?.getTiming().iterations !== Infinity;
-    const settled = () => {
+    const unsettled = () => {
       for (let node = element; node; node = node.parentElement) {
-        if (Number(getComputedStyle(node).opacity) < 1 || node.getAnimations().some(fading)) return false;
+        if (Number(getComputedStyle(node).opacity) < 1) return 'opacity ' + getComputedStyle(node).opacity + ' on ' + node.tagName + '.' + node.className;
+        if (node.getAnimations().some(fading)) return 'an animation on ' + node.tagName + '.' + node.className;
       }
-      return !element.getAnimations({ subtree: true }).some(fading);
+      return element.getAnimations({ subtree: true }).some(fading) ? 'an animation inside it' : undefined;
     };
-    const check = () => (settled() ? resolve() : requestAnimationFrame(check));
+    const deadline = performance.now() + ${timeoutMs};
+    const check = () => {
+      const reason = unsettled();
+      if (!reason || performance.now() > deadline) resolve(reason);
+      else requestAnimationFrame(check);
+    };
     check();
   })`);
+  if (problem) throw new Error(`waitUntilShown: still fading after ${timeoutMs / 1000} s (${problem})`);
+}
+
+/**
+ * Runs `source`, the text of a function `(element) => value`, on the element. A string, because tsx
+ * would wrap the helpers of a function written here in a `__name` call the page lacks; and wrapped
+ * in a Function, because Playwright evaluates a plain string as an expression and would never call it.
+ */
+export async function evaluateSource<T>(locator: Locator, source: string): Promise<T> {
+  return locator.evaluate(new Function('element', `return (${source})(element);`) as (element: Element) => T | Promise<T>);
 }
 
 function escapeRegExp(text: string): string {
