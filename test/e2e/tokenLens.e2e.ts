@@ -47,7 +47,14 @@ async function bandStartColumns(page: Page, lineText: string): Promise<number[] 
     if (!line) return undefined;
     const overlay = Array.from(content.querySelectorAll('.view-overlays > div')).find((element) => element.style.top === line.style.top);
     if (!overlay) return undefined;
-    const charWidth = line.firstElementChild.getBoundingClientRect().width / wanted.length;
+    // The width of the text itself: the span's own width also holds the ↵ drawn after the line.
+    const walker = document.createTreeWalker(line, NodeFilter.SHOW_TEXT);
+    let last = null;
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) if (node.textContent.length > 0) last = node;
+    const range = document.createRange();
+    range.setStart(last, last.textContent.length - 1);
+    range.setEnd(last, last.textContent.length);
+    const charWidth = (range.getBoundingClientRect().right - line.getBoundingClientRect().left) / wanted.length;
     const starts = Array.from(overlay.querySelectorAll('div[class*="ced-"]'))
       .filter((band) => !/^rgba\\(0, 0, 0, 0\\)$|^transparent$/.test(getComputedStyle(band).backgroundColor))
       .map((band) => Math.round(parseFloat(band.style.left) / charWidth));

@@ -47,6 +47,12 @@ export interface Workbench {
   readonly pageErrors: string[];
   /** Requests the page (webviews included) made to any host but code-server's: should stay empty. */
   readonly externalRequests: string[];
+  /**
+   * Errors in webviews (the chat, the comparison, the model architecture): console errors logged
+   * by a webview's frames (a script error, a CSP violation, a failed resource) as "url: text".
+   * Uncaught exceptions in them are in `pageErrors` too. Should stay empty.
+   */
+  readonly webviewErrors: string[];
   /** Opens a workspace file (path relative to the workspace, `/`-separated) through the explorer. */
   openFile(relativePath: string): Promise<void>;
   /**
@@ -160,6 +166,7 @@ export async function startWorkbench(options: StartWorkbenchOptions = {}): Promi
   let browser: Browser | undefined;
   const pageErrors: string[] = [];
   const externalRequests: string[] = [];
+  const webviewErrors: string[] = [];
   const cleanUp = async () => {
     // code-server first: a closing page makes VS Code shut its extension host down by itself,
     // racing our leaves-first stop, and the language servers it leaves behind become orphans.
@@ -186,6 +193,13 @@ export async function startWorkbench(options: StartWorkbenchOptions = {}): Promi
     const page = await browser.newPage({ viewport: options.viewport ?? { width: 1400, height: 900 } });
     page.setDefaultTimeout(UI_TIMEOUT_MS);
     page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() !== 'error') return;
+      // A webview's frames are served from its own host (<id>.vscode-cdn.net / vscode-resource) or
+      // code-server's webview/browser/pre/ page; the workbench's own console noise is not ours.
+      const { url } = message.location();
+      if (/vscode-cdn\.net|vscode-resource|\/webview\/browser\/pre\//.test(url)) webviewErrors.push(`${url}: ${message.text()}`);
+    });
     page.on('request', (request) => {
       const url = new URL(request.url());
       if (!['http:', 'https:', 'ws:', 'wss:'].includes(url.protocol) || url.hostname === '127.0.0.1') return;
@@ -197,7 +211,7 @@ export async function startWorkbench(options: StartWorkbenchOptions = {}): Promi
     await page.goto(server.workbenchUrl, { timeout: 60_000 });
     await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
     await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: 90_000 });
-    const workbench = createWorkbench(page, server, workspaceDir, pageErrors, externalRequests, cleanUp);
+    const workbench = createWorkbench(page, server, workspaceDir, pageErrors, externalRequests, webviewErrors, cleanUp);
     if (options.waitForActivation ?? true) await workbench.activationMs();
     return workbench;
   } catch (error) {
@@ -217,7 +231,7 @@ function saveLogs(server: CodeServer, name: string): void {
 
 const activationPattern = /Tokenscope\b.*\bactivated in (\d+(?:\.\d+)?) ms/;
 
-function createWorkbench(page: Page, server: CodeServer, workspaceDir: string, pageErrors: string[], externalRequests: string[], cleanUp: () => Promise<void>): Workbench {
+function createWorkbench(page: Page, server: CodeServer, workspaceDir: string, pageErrors: string[], externalRequests: string[], webviewErrors: string[], cleanUp: () => Promise<void>): Workbench {
   const logFile = () => findFiles(server.logsDir, /\/exthost\d*\/tokenscope\.tokenscope\/Tokenscope\.log$/).at(-1);
   const readLog = () => {
     const file = logFile();
@@ -332,6 +346,7 @@ function createWorkbench(page: Page, server: CodeServer, workspaceDir: string, p
     workspaceDir,
     pageErrors,
     externalRequests,
+    webviewErrors,
     openFile,
     runCommand,
     openChatView,
