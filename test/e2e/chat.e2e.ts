@@ -253,6 +253,9 @@ describe('Chat, Explain Selection and reasoning annotations (replay backend)', {
     assert.equal(await notices.count(), noticesBefore + 2, 'no notice beyond the two refused links');
     assertCleanPage(workbench);
     await workbench.runCommand('View: Close All Editor Groups');
+    // Shown again for the tests after this one (the Stop button must be visible to be clicked).
+    chat = await openChat(workbench);
+    await chat.locator('textarea.input').waitFor({ state: 'visible' });
   });
 
   it('stops generation with the Stop button', async () => {

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Locator, Page } from 'playwright-core';
+import type { Frame, Locator, Page } from 'playwright-core';
 import { BUILTIN_TOKENIZERS, TokenizerRegistry } from '../../src/core/tokenizers/registry';
 import type { Tokenizer } from '../../src/core/tokenizers/types';
 import { evaluateSource, repoRoot, sampleWorkspace, startWorkbench, waitUntilShown, type Workbench } from './harness/workbench';
@@ -69,6 +69,24 @@ async function hoverCharacter(page: Page, lineText: string, column: number): Pro
   assert.ok(box, `the line "${lineText}" is on screen`);
   const charWidth = box.width / lineText.length;
   await page.mouse.move(box.x + charWidth * (column + 0.5), box.y + box.height / 2);
+}
+
+/** The content frame of the webview whose page has `selector`: webviews are iframes in iframes. */
+async function findFrame(page: Page, selector: string): Promise<Frame> {
+  for (let attempt = 0; attempt < 80; attempt++) {
+    for (const frame of page.frames()) {
+      if (frame === page.mainFrame()) continue;
+      if ((await frame.locator(selector).count().catch(() => 0)) > 0) return frame;
+    }
+    await page.waitForTimeout(250);
+  }
+  throw new Error(`no webview shows ${selector}`);
+}
+
+function assertNoErrors(workbench: Workbench): void {
+  assert.deepEqual(workbench.pageErrors, []);
+  assert.deepEqual(workbench.webviewErrors, []);
+  assert.deepEqual(workbench.externalRequests, []);
 }
 
 /** The token status item: "$(symbol-key) 1,234 tok · $0.0031 · 1%". */
@@ -207,5 +225,44 @@ describe('Token lens in a real VS Code', { timeout: 300_000 }, () => {
     assert.match(await hover.innerText(), /— DeepSeek-V3 \/ R1/);
     await workbench.screenshot('token-lens-deepseek');
     assert.deepEqual(workbench.pageErrors, []);
+  });
+
+  it('compares every tokenizer on the file (Compare Tokenizers) and prices it on another reference model (Choose Reference Model)', async () => {
+    const { page } = workbench;
+    await page.mouse.move(0, 0);
+    await page.locator('.editor-group-container.active .monaco-editor .view-lines').click();
+    await page.keyboard.press('Control+Home'); // no selection: the whole file is compared
+    await workbench.runCommand('Tokenscope: Compare Tokenizers on Selection');
+    await page.locator('.tabs-container .tab', { hasText: 'Compare tokenizers' }).waitFor();
+    const frame = await findFrame(page, 'table tbody tr');
+    assert.match(await frame.locator('body > p').innerText(), new RegExp(`^${fileText.length.toLocaleString('en-US')} characters of the whole of src/inventory\\.ts\\.`));
+    // Every built-in tokenizer's row: its count of the file, and the file cut into exactly that many pieces.
+    const rows = await frame.locator('tbody tr').evaluateAll((elements) => elements.map((row) => ({ id: row.querySelector('code')?.textContent ?? '', count: row.querySelector('td.n')?.textContent ?? '', pieces: row.querySelectorAll('td.tokens span[title^="id "]').length, text: Array.from(row.querySelectorAll('td.tokens span[title^="id "]')).map((span) => span.textContent).join('') })));
+    for (const { id } of BUILTIN_TOKENIZERS) {
+      const row = rows.find((candidate) => candidate.id === id);
+      assert.ok(row, `a row for ${id}: ${JSON.stringify(rows.map((candidate) => candidate.id))}`);
+      const tokens = (await registry.get(id)).encodeWithOffsets(fileText).filter((token) => token.end > token.start);
+      assert.equal(row.count, fileCounts.get(id)!.toLocaleString('en-US'), `${id}'s count`);
+      assert.equal(row.pieces, tokens.length, `${id}'s pieces`);
+    }
+    // The pieces spell the file (spaces shown as ·, newlines as ↵).
+    assert.equal(rows.find((row) => row.id === 'qwen2.5')!.text, fileText.replace(/ /g, '·').replace(/\n/g, '↵'));
+    await workbench.screenshot('compare-tokenizers');
+    await workbench.runCommand('View: Close Editor');
+
+    // Choose Reference Model: Claude Sonnet 4.5, whose counts are estimates; the status item prices the file with it.
+    await workbench.runCommand('Tokenscope: Choose Reference Model for Cost…');
+    const quickInput = page.locator('.quick-input-widget');
+    await quickInput.locator('input.input').fill('Claude Sonnet 4.5');
+    const row = quickInput.locator('.monaco-list-row', { hasText: 'Claude Sonnet 4.5' }).first();
+    await waitUntilShown(row);
+    assert.match(await row.innerText(), /\$[\d.]+ in · \$[\d.]+ out per M tokens · as of \d{4}-\d{2}-\d{2}/);
+    await workbench.screenshot('choose-reference-model');
+    await row.click();
+    await quickInput.waitFor({ state: 'hidden' });
+    const tokenItem = page.locator('.statusbar-item', { hasText: /Claude Sonnet 4\.5/ }).first();
+    await tokenItem.waitFor({ timeout: 30_000 });
+    assert.match(await tokenItem.innerText(), new RegExp(`^\\S*\\s*${fileCounts.get('deepseek-v3')!.toLocaleString('en-US')} tok · Claude Sonnet 4\\.5 ~${fileCounts.get('claude')!.toLocaleString('en-US')} tok · \\$[\\d.]+ · (<1|\\d+)%$`));
+    assertNoErrors(workbench);
   });
 });
