@@ -65,7 +65,14 @@ async function bandStartColumns(page: Page, lineText: string): Promise<number[] 
 /** Moves the mouse onto the middle of one character of a rendered line (the hover is for that character). */
 async function hoverCharacter(page: Page, lineText: string, column: number): Promise<void> {
   const line = page.locator('.editor-group-container.active .view-lines .view-line').filter({ hasText: new RegExp(lineText.trim().replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/ /g, '\\s')) }).first();
-  const box = await line.locator(':scope > span').first().boundingBox();
+  const span = line.locator(':scope > span').first();
+  // The editor re-renders its lines (a decoration, a scroll): measure again when the span was replaced meanwhile.
+  let box: { x: number; y: number; width: number; height: number } | null = null;
+  for (let attempt = 0; attempt < 20 && !box; attempt++) {
+    await span.waitFor({ state: 'visible' });
+    box = await span.boundingBox({ timeout: 1000 }).catch(() => null);
+    if (!box) await page.waitForTimeout(250);
+  }
   assert.ok(box, `the line "${lineText}" is on screen`);
   const charWidth = box.width / lineText.length;
   await page.mouse.move(box.x + charWidth * (column + 0.5), box.y + box.height / 2);
