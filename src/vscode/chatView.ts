@@ -69,7 +69,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
 
 /** Enough of a rejected message to find it in the log, never its whole (possibly huge) content. */
 function describeMalformed(message: unknown): string {
-  if (message === null || typeof message !== 'object') return `a ${message === null ? 'null' : typeof message}, not an object`;
+  if (message === null || typeof message !== 'object') return `${message === null ? 'null' : `a ${typeof message}`}, not an object`;
   const type = (message as { type?: unknown }).type;
   return typeof type === 'string' ? `type "${type.slice(0, 40)}" with missing or invalid fields, or unknown` : 'no type';
 }
