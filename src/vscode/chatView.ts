@@ -32,7 +32,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     this.viewDisposables.push(
       view.webview.onDidReceiveMessage((message: unknown) => {
         if (!isWebviewToExtension(message)) {
-          this.log.warn(`Chat view sent a malformed message (${describeMalformed(message)}); ignored.`);
+          this.log.warn('Chat view sent a malformed message; ignored.');
           return;
         }
         try {
@@ -65,11 +65,4 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   dispose(): void {
     this.disposeView();
   }
-}
-
-/** Enough of a rejected message to find it in the log, never its whole (possibly huge) content. */
-function describeMalformed(message: unknown): string {
-  if (message === null || typeof message !== 'object') return `${message === null ? 'null' : `a ${typeof message}`}, not an object`;
-  const type = (message as { type?: unknown }).type;
-  return typeof type === 'string' ? `type "${type.slice(0, 40)}" with missing or invalid fields, or unknown` : 'no type';
 }
