@@ -104,26 +104,34 @@ function prepareDist(): void {
  * through it. Resolves once the element and every ancestor are fully opaque and no animation runs.
  */
 export async function waitUntilShown(locator: Locator, timeoutMs = 10_000): Promise<void> {
-  await locator.waitFor({ state: 'visible' });
-  // A spinner inside (an infinite animation) never ends: only finite animations are waited for.
-  const problem = await evaluateSource<string | undefined>(locator, `(element) => new Promise((resolve) => {
-    const fading = (animation) => animation.playState === 'running' && animation.effect?.getTiming().iterations !== Infinity;
-    const unsettled = () => {
-      for (let node = element; node; node = node.parentElement) {
-        if (Number(getComputedStyle(node).opacity) < 1) return 'opacity ' + getComputedStyle(node).opacity + ' on ' + node.tagName + '.' + node.className;
-        if (node.getAnimations().some(fading)) return 'an animation on ' + node.tagName + '.' + node.className;
-      }
-      return element.getAnimations({ subtree: true }).some(fading) ? 'an animation inside it' : undefined;
-    };
-    const deadline = performance.now() + ${timeoutMs};
-    const check = () => {
-      const reason = unsettled();
-      if (!reason || performance.now() > deadline) resolve(reason);
-      else requestAnimationFrame(check);
-    };
-    check();
-  })`);
-  if (problem) throw new Error(`waitUntilShown: still fading after ${timeoutMs / 1000} s (${problem})`);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    await locator.waitFor({ state: 'visible' });
+    // A spinner inside (an infinite animation) never ends: only finite animations are waited for.
+    // 'gone': the element went away meanwhile (a hover replaced by a newer one, a fade-out): wait for the locator again.
+    const problem = await evaluateSource<string | undefined>(locator, `(element) => new Promise((resolve) => {
+      const fading = (animation) => animation.playState === 'running' && animation.effect?.getTiming().iterations !== Infinity;
+      const unsettled = () => {
+        if (!element.isConnected || !element.checkVisibility()) return 'gone';
+        for (let node = element; node; node = node.parentElement) {
+          if (Number(getComputedStyle(node).opacity) < 1) return 'opacity ' + getComputedStyle(node).opacity + ' on ' + node.tagName + '.' + node.className;
+          if (node.getAnimations().some(fading)) return 'an animation on ' + node.tagName + '.' + node.className;
+        }
+        return element.getAnimations({ subtree: true }).some(fading) ? 'an animation inside it' : undefined;
+      };
+      const until = performance.now() + ${timeoutMs};
+      const check = () => {
+        const reason = unsettled();
+        if (!reason || reason === 'gone' || performance.now() > until) resolve(reason);
+        else requestAnimationFrame(check);
+      };
+      check();
+    })`).catch(() => 'gone'); // detached while the page function ran
+    if (problem === undefined) return;
+    if (Date.now() > deadline) throw new Error(`waitUntilShown: still not shown after ${timeoutMs / 1000} s (${problem})`);
+    if (problem !== 'gone') throw new Error(`waitUntilShown: still fading after ${timeoutMs / 1000} s (${problem})`);
+    await locator.page().waitForTimeout(100);
+  }
 }
 
 /**
