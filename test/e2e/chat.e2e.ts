@@ -2,6 +2,7 @@
 // with model output from the replay backend: recorded-format transcripts (test/fixtures/transcripts)
 // streamed through the same path a model's tokens take.
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FrameLocator, Page } from 'playwright-core';
@@ -9,6 +10,17 @@ import { repoRoot, startWorkbench, waitUntilShown, type Workbench } from './harn
 
 const transcripts = join(repoRoot, 'test', 'fixtures', 'transcripts');
 const sampleWorkspace = join(transcripts, 'sample');
+
+/** This code-server's model processes (dist/modelProcess.js), by process id. */
+function modelProcesses(workbench: Workbench): number[] {
+  return workbench.server.processIds().filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('modelProcess.js');
+    } catch {
+      return false;
+    }
+  });
+}
 
 /** Text after each line of the active editor drawn by `after` decorations (the annotations). */
 async function annotationTexts(page: Page): Promise<string[]> {
@@ -65,6 +77,30 @@ async function openChat(workbench: Workbench): Promise<FrameLocator> {
     throw error;
   }
   return content;
+}
+
+/**
+ * Posts a message to the extension host exactly as the chat page's \`acquireVsCodeApi().postMessage\`
+ * does (through the webview host frame's bridge), so a test can send what the page never would: a
+ * compromised or buggy page.
+ */
+async function postFromWebview(page: Page, message: unknown): Promise<void> {
+  await page.frameLocator('iframe.webview.ready').first().locator('body').evaluate((_body, data) => {
+    (window as unknown as { __vscode_post_message__: (channel: string, payload: unknown) => void }).__vscode_post_message__('onmessage', { message: data });
+  }, message);
+}
+
+/** The chat history file in this VS Code's global storage, parsed (undefined until written). */
+function readHistory(workbench: Workbench): { conversations: { messages: unknown[] }[] } | undefined {
+  const file = join(workbench.server.userDataDir, 'User', 'globalStorage', 'tokenscope.tokenscope', 'chat-history.json');
+  return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined;
+}
+
+/** Nothing went wrong in the page or its webviews, and nothing left code-server's host. */
+function assertCleanPage(workbench: Workbench): void {
+  assert.deepEqual(workbench.pageErrors, [], 'uncaught errors in the page or its webviews');
+  assert.deepEqual(workbench.webviewErrors, [], 'console errors in a webview (script errors, CSP violations, failed loads)');
+  assert.deepEqual(workbench.externalRequests, [], 'requests to hosts other than code-server');
 }
 
 async function send(chat: FrameLocator, text: string): Promise<void> {
@@ -137,6 +173,89 @@ describe('Chat, Explain Selection and reasoning annotations (replay backend)', {
     await workbench.screenshot('chat-link-confirm');
     await dialog.locator('.monaco-button', { hasText: 'Cancel' }).click();
     await dialog.waitFor({ state: 'hidden' });
+    // The untrusted markup ran nothing and loaded nothing: no error, no request to its hosts.
+    assertCleanPage(workbench);
+  });
+
+  it('the host refuses command: and file: links, applies Replace and Copy, and drops malformed messages', async () => {
+    const { page } = workbench;
+    const log = () => workbench.readLog();
+    // A scratch file to take the code, with its whole text selected for Replace.
+    writeFileSync(join(workbench.workspaceDir, 'scratch.ts'), 'const placeholder = 1;\n');
+    await workbench.openFile('scratch.ts');
+    chat = await openChat(workbench);
+    const notices = chat.locator('.transcript .message.notice');
+    const noticesBefore = await notices.count();
+
+    // Links the page asks the host to open: not http(s)/mailto, so a notice and nothing opened (no
+    // dialog, no Output panel from command:tokenscope.showLogs, no editor or window for the file).
+    for (const [href, scheme] of [['command:tokenscope.showLogs', 'command'], ['file:///etc/passwd', 'file']]) {
+      await postFromWebview(page, { type: 'openLink', href });
+      await notices.filter({ hasText: `Tokenscope opens only http, https and mailto links from model output, not ${scheme}: links.` }).waitFor();
+    }
+    await page.waitForTimeout(500);
+    assert.equal(await page.locator('.monaco-dialog-box').count(), 0, 'no dialog');
+    assert.equal(await page.locator('.part.panel').isVisible(), false, 'command:tokenscope.showLogs did not run');
+    assert.equal(await page.locator('.tabs-container .tab', { hasText: 'passwd' }).count(), 0, 'the file was not opened');
+    assert.equal(page.context().pages().length, 1, 'no window was opened');
+    await workbench.screenshot('chat-link-refused');
+
+    // Replace: the first answer's code block replaces the editor's selection, exactly.
+    const code = chat.locator('.message.assistant').first().locator('.code-block').first();
+    const codeText = await code.locator('code').innerText();
+    await page.locator('.editor-group-container.active .monaco-editor .view-lines').click();
+    await page.keyboard.press('Control+A');
+    await code.locator('.code-action[data-action="replace"]').click();
+    await page.locator('.editor-group-container.active .view-lines', { hasText: /Math\.random\(\)/ }).waitFor();
+    await page.keyboard.press('Control+S');
+    const scratch = join(workbench.workspaceDir, 'scratch.ts');
+    for (let attempt = 0; attempt < 50 && readFileSync(scratch, 'utf8') !== codeText; attempt++) await page.waitForTimeout(100);
+    assert.equal(readFileSync(scratch, 'utf8'), codeText, 'Replace put the code block in place of the selection');
+
+    // Copy: the code goes to the clipboard (pasted back over the file to check), and the status bar says so.
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+    await page.locator('.editor-group-container.active .monaco-editor .view-lines').click();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.press('Delete');
+    await code.locator('.code-action[data-action="copy"]').click();
+    await page.locator('.statusbar-item', { hasText: 'Code copied' }).waitFor();
+    await page.locator('.editor-group-container.active .monaco-editor .view-lines').click();
+    await page.keyboard.press('Control+V');
+    await page.keyboard.press('Control+S');
+    for (let attempt = 0; attempt < 50 && readFileSync(scratch, 'utf8') !== codeText; attempt++) await page.waitForTimeout(100);
+    assert.equal(readFileSync(scratch, 'utf8'), codeText, 'Copy put the code block on the clipboard');
+
+    // Malformed messages: each dropped by the host with a log line, none acted on. Were one let
+    // through, it would show (an insert of ["x"] into the editor, a dialog for the over-long link)
+    // or fail in the handler (an error in the log).
+    const warnings = () => log().split('\n').filter((line) => line.includes('Chat view sent a malformed message')).length;
+    const warningsBefore = warnings();
+    const errorsBefore = log().split('\n').filter((line) => /\[error\]/.test(line)).length;
+    const malformed: unknown[] = [
+      'not an object',
+      null,
+      { type: 'noSuchMessage' },
+      { type: 'send' },
+      { type: 'codeAction', action: 'insert', code: ['x'] },
+      { type: 'codeAction', action: 'delete', code: 'x' },
+      { type: 'openLink', href: 42 },
+      { type: 'openLink', href: `https://example.com/${'x'.repeat(5000)}` },
+    ];
+    for (const message of malformed) await postFromWebview(page, message);
+    const deadline = Date.now() + 10_000;
+    while (warnings() < warningsBefore + malformed.length && Date.now() < deadline) await page.waitForTimeout(100);
+    assert.equal(warnings() - warningsBefore, malformed.length, `each malformed message is logged as dropped:\n${log().slice(-1500)}`);
+    await page.waitForTimeout(500);
+    assert.equal(log().split('\n').filter((line) => /\[error\]/.test(line)).length, errorsBefore, 'no handler ran and failed');
+    assert.equal(await page.locator('.monaco-dialog-box').count(), 0, 'no dialog for the over-long link');
+    await page.keyboard.press('Control+S');
+    assert.equal(readFileSync(scratch, 'utf8'), codeText, 'the editor is untouched');
+    assert.equal(await notices.count(), noticesBefore + 2, 'no notice beyond the two refused links');
+    assertCleanPage(workbench);
+    await workbench.runCommand('View: Close All Editor Groups');
+    // Shown again for the tests after this one (the Stop button must be visible to be clicked).
+    chat = await openChat(workbench);
+    await chat.locator('textarea.input').waitFor({ state: 'visible' });
   });
 
   it('stops generation with the Stop button', async () => {
@@ -299,6 +418,29 @@ describe('Chat, Explain Selection and reasoning annotations (replay backend)', {
     await chat.locator('.transcript .empty').waitFor();
     assert.equal(await chat.locator('.message').count(), 0);
   });
+
+  it('deletes every stored conversation with Clear Chat History, after asking', async () => {
+    const { page } = workbench;
+    assert.ok((readHistory(workbench)?.conversations.length ?? 0) >= 1, 'conversations were stored');
+    await workbench.runCommand('Tokenscope: Clear Chat History');
+    const dialog = page.locator('.monaco-dialog-box', { hasText: 'Delete all Tokenscope chat history?' });
+    await waitUntilShown(dialog);
+    assert.match(await dialog.innerText(), /This removes every stored conversation from .*chat-history\.json/);
+    await workbench.screenshot('chat-clear-history');
+    await dialog.locator('.monaco-button', { hasText: 'Delete History' }).click();
+    const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'Tokenscope: chat history deleted.' });
+    await waitUntilShown(toast.first());
+    const deadline = Date.now() + 10_000;
+    while ((readHistory(workbench)?.conversations.length ?? 0) > 0 && Date.now() < deadline) await page.waitForTimeout(100);
+    assert.deepEqual(readHistory(workbench)?.conversations ?? [], [], 'the history file holds no conversation');
+    // Gone for good: a reload restores nothing.
+    await page.reload();
+    await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+    chat = await openChat(workbench);
+    await chat.locator('.transcript .empty').waitFor();
+    assert.equal(await chat.locator('.message').count(), 0);
+    assertCleanPage(workbench);
+  });
 });
 
 describe('Chat with the built-in mini model', { timeout: 300_000 }, () => {
@@ -386,5 +528,22 @@ describe('Chat on the real model process', { timeout: 300_000 }, () => {
     assert.equal(await answer.locator('.stop-note.error').count(), 0);
     await workbench.waitForLog(/Chat answer (stop|length): \d+ prompt \+ \d+ generated tokens/);
     await workbench.screenshot('chat-runtime');
+
+    // Restart Model Process: a new process loads the model again, and the next answer comes from it.
+    const before = modelProcesses(workbench);
+    assert.equal(before.length, 1, `one model process: ${before.join(', ')}`);
+    await workbench.runCommand('Tokenscope: Restart Model Process');
+    await workbench.waitForLog(/Restarting the model process\./);
+    const deadline = Date.now() + 30_000;
+    while (!(modelProcesses(workbench).length === 1 && !before.includes(modelProcesses(workbench)[0])) && Date.now() < deadline) await workbench.page.waitForTimeout(100);
+    const after = modelProcesses(workbench);
+    assert.ok(after.length === 1 && !before.includes(after[0]), `a new model process replaced ${before.join(', ')}: ${after.join(', ')}`);
+    await send(chat, 'Hello again?');
+    await waitForAnswer(chat, 2);
+    const second = chat.locator('.message.assistant').nth(1);
+    assert.equal(await second.locator('.stop-note.error').count(), 0, await second.innerText());
+    assert.match(await second.locator('.stats').innerText(), /^\d+ prompt · ([1-9]|1\d|2[0-4]) generated/);
+    await workbench.screenshot('chat-runtime-restarted');
+    assertCleanPage(workbench);
   });
 });

@@ -3,9 +3,10 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Frame, Page } from 'playwright-core';
-import { startWorkbench, type Workbench } from './harness/workbench';
+import { startWorkbench, waitUntilShown, type Workbench } from './harness/workbench';
 
 /** "pid state parent-pid command" of a process, for a readable assertion failure. */
 function describeProcess(pid: number): string {
@@ -86,9 +87,62 @@ describe('Tokenscope in a real VS Code', { timeout: 300_000 }, () => {
     const chat = await workbench.openChatView();
     // The webview's script renders into #app; an empty #app means the script did not run (CSP, path).
     await chat.locator('#app > *').first().waitFor();
-    const text = (await chat.locator('#app').innerText()).trim();
-    assert.ok(text.length > 0, 'the chat view rendered no text');
+    // With the built-in model (it completes code, it cannot chat): the header names it, says why it
+    // cannot chat and offers a chat model; the composer is off and says the same; no conversation.
+    await chat.locator('.status .model', { hasText: /^tokenscope-mini$/ }).waitFor();
+    assert.match(await chat.locator('.status .notice').innerText(), /cannot chat or explain/);
+    assert.equal(await chat.locator('.status button.choose-model').innerText(), 'Choose a Chat Model…');
+    const input = chat.locator('textarea.input');
+    assert.equal(await input.isDisabled(), true, 'the composer is off');
+    assert.match((await input.getAttribute('placeholder')) ?? '', /^tokenscope-mini cannot chat\. Choose a chat model above/);
+    assert.equal(await chat.locator('.transcript .message').count(), 0);
     await workbench.screenshot('chat-view');
+    assert.deepEqual(workbench.webviewErrors, [], 'console errors in the chat webview');
+    assert.deepEqual(workbench.pageErrors, []);
+  });
+
+  it('Show Status Menu and Toggle Inline Completions turn completions off and on; Use the Local Model Again says so', async () => {
+    const { page } = workbench;
+    const settingsFile = join(workbench.server.userDataDir, 'User', 'settings.json');
+    const setting = (key: string): unknown => (JSON.parse(readFileSync(settingsFile, 'utf8')) as Record<string, unknown>)[key];
+    const statusItem = page.locator('.statusbar-item', { hasText: 'tokenscope-mini' }).first();
+    await statusItem.waitFor();
+    const disabledIcon = statusItem.locator('.codicon-circle-slash');
+    assert.equal(await disabledIcon.count(), 0, 'completions start enabled');
+
+    await workbench.runCommand('Tokenscope: Show Status Menu');
+    const quickInput = page.locator('.quick-input-widget');
+    await waitUntilShown(quickInput);
+    const rows = await quickInput.locator('.monaco-list-row').evaluateAll((elements) => elements.map((row) => [row.querySelector('.label-name')?.textContent?.trim() ?? '', row.querySelector('.label-description')?.textContent?.trim() ?? '']));
+    assert.deepEqual(rows, [
+      ['Disable inline completions', ''],
+      ['Switch model…', 'tokenscope-mini'],
+      ['Show model architecture', 'layers, heads, parameters vs real models'],
+      ['Toggle token boundaries', ''],
+      ['Show logs', ''],
+      ['Restart model process', 'reloads the model'],
+    ]);
+    await workbench.screenshot('status-menu');
+    await quickInput.locator('.monaco-list-row', { hasText: 'Disable inline completions' }).click();
+    await disabledIcon.waitFor();
+    assert.equal(setting('tokenscope.completions.enabled'), false);
+    await statusItem.hover();
+    const tooltip = page.locator('.monaco-hover:not(.hidden)', { hasText: 'inline completions are disabled' }).first();
+    await waitUntilShown(tooltip);
+    await workbench.screenshot('status-completions-disabled');
+    await page.mouse.move(0, 0);
+
+    await workbench.runCommand('Tokenscope: Toggle Inline Completions');
+    await disabledIcon.waitFor({ state: 'detached' });
+    assert.equal(setting('tokenscope.completions.enabled'), true);
+
+    await workbench.runCommand('Tokenscope: Use the Local Model Again');
+    const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'Tokenscope: completions and chat use the local model again.' }).first();
+    await waitUntilShown(toast);
+    await workbench.screenshot('use-local-model');
+    assert.equal(setting('tokenscope.completions.backend'), 'local');
+    assert.equal(setting('tokenscope.chat.backend'), 'local');
+    await page.keyboard.press('Escape');
   });
 
   it('runs "Tokenscope: Show Logs" from the command palette', async () => {

@@ -47,6 +47,12 @@ export interface Workbench {
   readonly pageErrors: string[];
   /** Requests the page (webviews included) made to any host but code-server's: should stay empty. */
   readonly externalRequests: string[];
+  /**
+   * Errors in webviews (the chat, the comparison, the model architecture): console errors logged
+   * by a webview's frames (a script error, a CSP violation, a failed resource) as "url: text".
+   * Uncaught exceptions in them are in `pageErrors` too. Should stay empty.
+   */
+  readonly webviewErrors: string[];
   /** Opens a workspace file (path relative to the workspace, `/`-separated) through the explorer. */
   openFile(relativePath: string): Promise<void>;
   /**
@@ -97,21 +103,44 @@ function prepareDist(): void {
  * opacity animation on the element or a parent), and a screenshot taken meanwhile shows the code
  * through it. Resolves once the element and every ancestor are fully opaque and no animation runs.
  */
-export async function waitUntilShown(locator: Locator): Promise<void> {
-  await locator.waitFor({ state: 'visible' });
-  // Passed as source text: tsx would otherwise wrap the helpers in a `__name` call the page lacks.
-  // A spinner inside (an infinite animation) never ends: only finite animations are waited for.
-  await locator.evaluate(`(element) => new Promise((resolve) => {
-    const fading = (animation) => animation.playState === 'running' && animation.effect?.getTiming().iterations !== Infinity;
-    const settled = () => {
-      for (let node = element; node; node = node.parentElement) {
-        if (Number(getComputedStyle(node).opacity) < 1 || node.getAnimations().some(fading)) return false;
-      }
-      return !element.getAnimations({ subtree: true }).some(fading);
-    };
-    const check = () => (settled() ? resolve() : requestAnimationFrame(check));
-    check();
-  })`);
+export async function waitUntilShown(locator: Locator, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    await locator.waitFor({ state: 'visible' });
+    // A spinner inside (an infinite animation) never ends: only finite animations are waited for.
+    // 'gone': the element went away meanwhile (a hover replaced by a newer one, a fade-out): wait for the locator again.
+    const problem = await evaluateSource<string | undefined>(locator, `(element) => new Promise((resolve) => {
+      const fading = (animation) => animation.playState === 'running' && animation.effect?.getTiming().iterations !== Infinity;
+      const unsettled = () => {
+        if (!element.isConnected || !element.checkVisibility()) return 'gone';
+        for (let node = element; node; node = node.parentElement) {
+          if (Number(getComputedStyle(node).opacity) < 1) return 'opacity ' + getComputedStyle(node).opacity + ' on ' + node.tagName + '.' + node.className;
+          if (node.getAnimations().some(fading)) return 'an animation on ' + node.tagName + '.' + node.className;
+        }
+        return element.getAnimations({ subtree: true }).some(fading) ? 'an animation inside it' : undefined;
+      };
+      const until = performance.now() + ${timeoutMs};
+      const check = () => {
+        const reason = unsettled();
+        if (!reason || reason === 'gone' || performance.now() > until) resolve(reason);
+        else requestAnimationFrame(check);
+      };
+      check();
+    })`).catch(() => 'gone'); // detached while the page function ran
+    if (problem === undefined) return;
+    if (Date.now() > deadline) throw new Error(`waitUntilShown: still not shown after ${timeoutMs / 1000} s (${problem})`);
+    if (problem !== 'gone') throw new Error(`waitUntilShown: still fading after ${timeoutMs / 1000} s (${problem})`);
+    await locator.page().waitForTimeout(100);
+  }
+}
+
+/**
+ * Runs `source`, the text of a function `(element) => value`, on the element. A string, because tsx
+ * would wrap the helpers of a function written here in a `__name` call the page lacks; and wrapped
+ * in a Function, because Playwright evaluates a plain string as an expression and would never call it.
+ */
+export async function evaluateSource<T>(locator: Locator, source: string): Promise<T> {
+  return locator.evaluate(new Function('element', `return (${source})(element);`) as (element: Element) => T | Promise<T>);
 }
 
 function escapeRegExp(text: string): string {
@@ -145,6 +174,7 @@ export async function startWorkbench(options: StartWorkbenchOptions = {}): Promi
   let browser: Browser | undefined;
   const pageErrors: string[] = [];
   const externalRequests: string[] = [];
+  const webviewErrors: string[] = [];
   const cleanUp = async () => {
     // code-server first: a closing page makes VS Code shut its extension host down by itself,
     // racing our leaves-first stop, and the language servers it leaves behind become orphans.
@@ -171,6 +201,13 @@ export async function startWorkbench(options: StartWorkbenchOptions = {}): Promi
     const page = await browser.newPage({ viewport: options.viewport ?? { width: 1400, height: 900 } });
     page.setDefaultTimeout(UI_TIMEOUT_MS);
     page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() !== 'error') return;
+      // A webview's frames are served from its own host (<id>.vscode-cdn.net / vscode-resource) or
+      // code-server's webview/browser/pre/ page; the workbench's own console noise is not ours.
+      const { url } = message.location();
+      if (/vscode-cdn\.net|vscode-resource|\/webview\/browser\/pre\//.test(url)) webviewErrors.push(`${url}: ${message.text()}`);
+    });
     page.on('request', (request) => {
       const url = new URL(request.url());
       if (!['http:', 'https:', 'ws:', 'wss:'].includes(url.protocol) || url.hostname === '127.0.0.1') return;
@@ -182,7 +219,7 @@ export async function startWorkbench(options: StartWorkbenchOptions = {}): Promi
     await page.goto(server.workbenchUrl, { timeout: 60_000 });
     await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
     await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: 90_000 });
-    const workbench = createWorkbench(page, server, workspaceDir, pageErrors, externalRequests, cleanUp);
+    const workbench = createWorkbench(page, server, workspaceDir, pageErrors, externalRequests, webviewErrors, cleanUp);
     if (options.waitForActivation ?? true) await workbench.activationMs();
     return workbench;
   } catch (error) {
@@ -202,7 +239,7 @@ function saveLogs(server: CodeServer, name: string): void {
 
 const activationPattern = /Tokenscope\b.*\bactivated in (\d+(?:\.\d+)?) ms/;
 
-function createWorkbench(page: Page, server: CodeServer, workspaceDir: string, pageErrors: string[], externalRequests: string[], cleanUp: () => Promise<void>): Workbench {
+function createWorkbench(page: Page, server: CodeServer, workspaceDir: string, pageErrors: string[], externalRequests: string[], webviewErrors: string[], cleanUp: () => Promise<void>): Workbench {
   const logFile = () => findFiles(server.logsDir, /\/exthost\d*\/tokenscope\.tokenscope\/Tokenscope\.log$/).at(-1);
   const readLog = () => {
     const file = logFile();
@@ -317,6 +354,7 @@ function createWorkbench(page: Page, server: CodeServer, workspaceDir: string, p
     workspaceDir,
     pageErrors,
     externalRequests,
+    webviewErrors,
     openFile,
     runCommand,
     openChatView,
