@@ -4,7 +4,8 @@
 // (temperature 0: src/core/completions/runtimeBackend.ts), so the answer is a function of the
 // document, the cursor and the model.
 import { TextLines, type CursorPosition } from '../../../src/core/completions/document';
-import { CompletionEngine, type CompletionResult } from '../../../src/core/completions/engine';
+import { CompletionEngine } from '../../../src/core/completions/engine';
+import type { CompletionResult } from '../../../src/core/completions/types';
 import { completionModelFrom, isBuiltinModel } from '../../../src/core/completions/model';
 import { RuntimeCompletionBackend } from '../../../src/core/completions/runtimeBackend';
 import { LocalModel } from '../../../src/core/runtime/localModel';
