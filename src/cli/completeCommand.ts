@@ -3,8 +3,7 @@ import { relative, resolve } from 'node:path';
 import { TextLines, validatePosition } from '../core/completions/document';
 import { CompletionEngine } from '../core/completions/engine';
 import type { CompletionRecord } from '../core/completions/types';
-import { completionModelFrom, isBuiltinModel } from '../core/completions/model';
-import { RuntimeCompletionBackend } from '../core/completions/runtimeBackend';
+import { inProcessCompletionModel } from '../core/completions/model';
 import { MODEL_VARIANTS, type ModelVariant } from '../core/models/modelFolder';
 import { LocalModel } from '../core/runtime/localModel';
 import { numberFlag, parseFlags, UsageError, type CliCommand } from './command';
@@ -69,16 +68,7 @@ export const completeCommand: CliCommand = {
     const local = server ? undefined : await LocalModel.load({ model: model!, variant: variant as ModelVariant, threads }, { packageRoot: packageRoot(), cwd: process.cwd() });
     try {
       const completionModel: CompletionModel = local
-        ? completionModelFrom({
-            id: local.info.id,
-            label: local.info.label,
-            modelType: local.info.modelType,
-            builtin: isBuiltinModel(local.info.id),
-            contextLength: local.info.contextLength,
-            eosTokenIds: local.info.eosTokenIds,
-            tokenizer: local.tokenizer,
-            backend: new RuntimeCompletionBackend(local),
-          })
+        ? inProcessCompletionModel(local)
         : await remoteCompletionModel({ connection: server!.connection, model: server!.model, signal: io.signal, onChoice: (line) => io.stderr.write(`${line}\n`) });
       // An empty suggestion resolves to undefined; the record still says what the request cost.
       let lastRecord: CompletionRecord | undefined;

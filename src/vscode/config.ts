@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { defaultEngineSettings } from '../core/completions/defaults';
 import type { LoadModelRequest } from '../core/runtime/types';
+import type { EngineSettings } from '../core/completions/types';
 
 /**
  * Every Tokenscope setting in one place: the typed keys (what `updateSetting` writes and
@@ -16,15 +17,9 @@ export interface TokenscopeConfig {
   readonly runtimeThreads: number;
   /** 4-bit MatMulNBits with int8 activations ('fast') or as exported ('exact'). */
   readonly runtimeMatmulPrecision: 'fast' | 'exact';
-  readonly completions: {
+  /** The engine's settings that are user settings (the rest keep the engine's defaults). */
+  readonly completions: Pick<EngineSettings, 'debounceMs' | 'maxTokens' | 'linesBefore' | 'linesAfter' | 'triggerInMiddleOfWord' | 'extraContext' | 'minConfidence'> & {
     readonly enabled: boolean;
-    readonly debounceMs: number;
-    readonly maxTokens: number;
-    readonly linesBefore: number;
-    readonly linesAfter: number;
-    readonly triggerInMiddleOfWord: boolean;
-    readonly extraContext: boolean;
-    readonly minConfidence: number;
     /** `local`: the model process; `server`: an OpenAI-compatible server (serverUrl, serverModel). */
     readonly backend: Backend;
     readonly serverUrl: string;

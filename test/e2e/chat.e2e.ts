@@ -6,21 +6,10 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FrameLocator, Page } from 'playwright-core';
-import { repoRoot, startWorkbench, waitUntilShown, type Workbench } from './harness/workbench';
+import { modelProcesses, repoRoot, startWorkbench, waitUntilShown, type Workbench } from './harness/workbench';
 
 const transcripts = join(repoRoot, 'test', 'fixtures', 'transcripts');
 const sampleWorkspace = join(transcripts, 'sample');
-
-/** This code-server's model processes (dist/modelProcess.js), by process id. */
-function modelProcesses(workbench: Workbench): number[] {
-  return workbench.server.processIds().filter((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('modelProcess.js');
-    } catch {
-      return false;
-    }
-  });
-}
 
 /** Text after each line of the active editor drawn by `after` decorations (the annotations). */
 async function annotationTexts(page: Page): Promise<string[]> {

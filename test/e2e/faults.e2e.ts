@@ -12,21 +12,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FrameLocator } from 'playwright-core';
-import { repoRoot, startWorkbench, type Workbench } from './harness/workbench';
+import { modelProcesses, repoRoot, startWorkbench, type Workbench } from './harness/workbench';
 
 const chatModel = join(repoRoot, 'test', 'fixtures', 'models', 'tiny-qwen3');
 const stressTranscripts = join(repoRoot, 'test', 'fixtures', 'transcripts-stress');
-
-/** This code-server's model processes (dist/modelProcess.js), by process id. */
-function modelProcesses(workbench: Workbench): number[] {
-  return workbench.server.processIds().filter((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('modelProcess.js');
-    } catch {
-      return false;
-    }
-  });
-}
 
 function killModelProcesses(workbench: Workbench): number[] {
   const pids = modelProcesses(workbench);

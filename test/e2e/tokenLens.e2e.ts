@@ -8,10 +8,10 @@ import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Frame, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { BUILTIN_TOKENIZERS, TokenizerRegistry } from '../../src/core/tokenizers/registry';
 import type { Tokenizer } from '../../src/core/tokenizers/types';
-import { evaluateSource, repoRoot, sampleWorkspace, startWorkbench, waitUntilShown, type Workbench } from './harness/workbench';
+import { evaluateSource, findFrame, repoRoot, sampleWorkspace, startWorkbench, waitUntilShown, type Workbench } from './harness/workbench';
 
 const fileText = readFileSync(join(sampleWorkspace, 'src', 'inventory.ts'), 'utf8');
 const fileLines = fileText.split('\n');
@@ -76,18 +76,6 @@ async function hoverCharacter(page: Page, lineText: string, column: number): Pro
   assert.ok(box, `the line "${lineText}" is on screen`);
   const charWidth = box.width / lineText.length;
   await page.mouse.move(box.x + charWidth * (column + 0.5), box.y + box.height / 2);
-}
-
-/** The content frame of the webview whose page has `selector`: webviews are iframes in iframes. */
-async function findFrame(page: Page, selector: string): Promise<Frame> {
-  for (let attempt = 0; attempt < 80; attempt++) {
-    for (const frame of page.frames()) {
-      if (frame === page.mainFrame()) continue;
-      if ((await frame.locator(selector).count().catch(() => 0)) > 0) return frame;
-    }
-    await page.waitForTimeout(250);
-  }
-  throw new Error(`no webview shows ${selector}`);
 }
 
 function assertNoErrors(workbench: Workbench): void {

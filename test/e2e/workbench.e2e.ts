@@ -5,8 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Frame, Page } from 'playwright-core';
-import { startWorkbench, waitUntilShown, type Workbench } from './harness/workbench';
+import { findFrame, startWorkbench, waitUntilShown, type Workbench } from './harness/workbench';
 
 /** "pid state parent-pid command" of a process, for a readable assertion failure. */
 function describeProcess(pid: number): string {
@@ -18,18 +17,6 @@ function describeProcess(pid: number): string {
   } catch {
     return `${pid} (gone while we looked)`;
   }
-}
-
-/** The content frame of the webview whose page has `selector`: webviews are iframes in iframes. */
-async function findFrame(page: Page, selector: string): Promise<Frame> {
-  for (let attempt = 0; attempt < 80; attempt++) {
-    for (const frame of page.frames()) {
-      if (frame === page.mainFrame()) continue;
-      if ((await frame.locator(selector).count().catch(() => 0)) > 0) return frame;
-    }
-    await page.waitForTimeout(250);
-  }
-  throw new Error(`no webview shows ${selector}`);
 }
 
 /** The issue's goal for what activation adds to the extension host: reported, not asserted. */

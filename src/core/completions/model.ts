@@ -43,6 +43,12 @@ export function completionModelFrom(parts: CompletionModelParts): CompletionMode
   return { id: parts.id, label: parts.label, prompts: new LocalPromptBuilder(tokenizer, detection.template), template: detection.template, contextLength: parts.contextLength, eosTokenIds: parts.eosTokenIds, backend: parts.backend };
 }
 
+/** A model loaded in this process (the CLI, tests, benchmarks: a LocalModel) as the engine's model. */
+export function inProcessCompletionModel(local: GenerationSource & { readonly info: Pick<CompletionModelParts, 'id' | 'label' | 'modelType' | 'contextLength' | 'eosTokenIds'>; readonly tokenizer: ModelTokenizer }): CompletionModel {
+  const { info } = local;
+  return completionModelFrom({ id: info.id, label: info.label, modelType: info.modelType, builtin: isBuiltinModel(info.id), contextLength: info.contextLength, eosTokenIds: info.eosTokenIds, tokenizer: local.tokenizer, backend: new RuntimeCompletionBackend(local) });
+}
+
 /** The catalog's answer to "is this loaded model one of Tokenscope's built-in models" (ModelInfo.id). */
 export function isBuiltinModel(id: string): boolean {
   return BUILTIN_MODELS.some((model) => model.id === id);

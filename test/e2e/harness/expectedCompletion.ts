@@ -6,8 +6,7 @@
 import { TextLines, type CursorPosition } from '../../../src/core/completions/document';
 import { CompletionEngine } from '../../../src/core/completions/engine';
 import type { CompletionResult } from '../../../src/core/completions/types';
-import { completionModelFrom, isBuiltinModel } from '../../../src/core/completions/model';
-import { RuntimeCompletionBackend } from '../../../src/core/completions/runtimeBackend';
+import { inProcessCompletionModel } from '../../../src/core/completions/model';
 import { LocalModel } from '../../../src/core/runtime/localModel';
 import { repoRoot } from './workbench';
 
@@ -29,16 +28,7 @@ export interface ExpectedCompletionRequest {
 export async function expectedCompletion(request: ExpectedCompletionRequest): Promise<CompletionResult | undefined> {
   const local = await LocalModel.load({ model: request.model, variant: 'auto', threads: 0 }, { packageRoot: repoRoot, cwd: repoRoot });
   try {
-    const model = completionModelFrom({
-      id: local.info.id,
-      label: local.info.label,
-      modelType: local.info.modelType,
-      builtin: isBuiltinModel(local.info.id),
-      contextLength: local.info.contextLength,
-      eosTokenIds: local.info.eosTokenIds,
-      tokenizer: local.tokenizer,
-      backend: new RuntimeCompletionBackend(local),
-    });
+    const model = inProcessCompletionModel(local);
     const engine = new CompletionEngine({ getModel: () => model, settings: { extraContext: false, speculative: false, minConfidence: 0, ...(request.maxTokens ? { maxTokens: request.maxTokens } : {}) } });
     return await engine.complete({ document: new TextLines(request.text), position: request.position, path: request.path, repoName: request.repoName, trigger: 'explicit' }, new AbortController().signal);
   } finally {

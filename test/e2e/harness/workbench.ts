@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { chromium, type Browser, type FrameLocator, type Locator, type Page } from 'playwright-core';
+import { chromium, type Browser, type Frame, type FrameLocator, type Locator, type Page } from 'playwright-core';
 import { findFiles, launchCodeServer, type CodeServer } from '../../../tools/launch-code-server.mjs';
 
 export const repoRoot = resolve(__dirname, '..', '..', '..');
@@ -367,3 +367,25 @@ function createWorkbench(page: Page, server: CodeServer, workspaceDir: string, p
   };
 }
 
+/** The content frame of the webview whose page has `selector`: webviews are iframes in iframes. */
+export async function findFrame(page: Page, selector: string): Promise<Frame> {
+  for (let attempt = 0; attempt < 80; attempt++) {
+    for (const frame of page.frames()) {
+      if (frame === page.mainFrame()) continue;
+      if ((await frame.locator(selector).count().catch(() => 0)) > 0) return frame;
+    }
+    await page.waitForTimeout(250);
+  }
+  throw new Error(`no webview shows ${selector}`);
+}
+
+/** This code-server's model processes (dist/modelProcess.js), by process id. */
+export function modelProcesses(workbench: Workbench): number[] {
+  return workbench.server.processIds().filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('modelProcess.js');
+    } catch {
+      return false;
+    }
+  });
+}

@@ -6,8 +6,7 @@ import { join, relative } from 'node:path';
 import { completeCommand } from '../../../src/cli/completeCommand';
 import { TextLines } from '../../../src/core/completions/document';
 import { CompletionEngine } from '../../../src/core/completions/engine';
-import { completionModelFrom, isBuiltinModel } from '../../../src/core/completions/model';
-import { RuntimeCompletionBackend } from '../../../src/core/completions/runtimeBackend';
+import { inProcessCompletionModel } from '../../../src/core/completions/model';
 import { LocalModel } from '../../../src/core/runtime/localModel';
 import { UsageError } from '../../../src/cli/command';
 import { fakeIO } from '../cli/fakeIO';
@@ -47,7 +46,7 @@ test('at temperature 0 the CLI completes what the in-process engine completes (t
 
   const local = await LocalModel.load({ model: 'mini' }, { packageRoot: join(__dirname, '..', '..', '..'), cwd: process.cwd() });
   try {
-    const model = completionModelFrom({ id: local.info.id, label: local.info.label, modelType: local.info.modelType, builtin: isBuiltinModel(local.info.id), contextLength: local.info.contextLength, eosTokenIds: local.info.eosTokenIds, tokenizer: local.tokenizer, backend: new RuntimeCompletionBackend(local) });
+    const model = inProcessCompletionModel(local);
     const engine = new CompletionEngine({ getModel: () => model, settings: { maxTokens: 16, extraContext: false, speculative: false } });
     const document = new TextLines(source);
     const expected = await engine.complete({ document, position, path: relative(process.cwd(), path), trigger: 'explicit' });
