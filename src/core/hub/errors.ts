@@ -3,6 +3,8 @@
  * a message that says what happened and what to do. The message is complete on its own: the editor
  * and the CLI show it as is. Messages never contain the access token.
  */
+import { errorBrand } from '../errorBrand';
+
 export type HubErrorCode =
   /** 401: the repo needs a token (private or gated) or the token is wrong; the Hub also answers 401 for a repo that does not exist. */
   | 'unauthorized'
@@ -35,8 +37,14 @@ export type HubErrorCode =
   /** The repo id, revision or variant asked for is not valid, or the repo has no ONNX model. */
   | 'invalid-request';
 
+const hubErrorBrand = errorBrand('HubError');
+
 export class HubError extends Error {
   override readonly name = 'HubError';
+  /** Thrown in the download bundle (dist/hubPull.js), checked in the extension's (see errorBrand). */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return hubErrorBrand.has(value);
+  }
 
   constructor(
     readonly code: HubErrorCode,
@@ -44,6 +52,7 @@ export class HubError extends Error {
     readonly details: { readonly status?: number; readonly url?: string; readonly repo?: string; readonly retryable?: boolean } = {},
   ) {
     super(message);
+    hubErrorBrand.mark(this);
   }
 }
 

@@ -10,6 +10,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { errorBrand } from '../errorBrand';
 import { ModelError } from '../models/errors';
 import { afterLoadAllowed, afterUserRestart, allowsLoad, defaultCrashGuardPolicy, describeWindow, initialCrashGuard, recordCrash, type CrashGuard, type CrashGuardPolicy } from './crashGuard';
 import { ORT_TELEMETRY_OFF_ENV, PACKAGE_ROOT_ENV, TEST_HOOKS_ENV, type ClientMessage, type ProcessMessage, type ProcessStatus, type SerializedError } from './protocol';
@@ -142,14 +143,22 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pro
 
 const RESTART_REQUESTED = 'restart requested';
 
+const modelProcessStoppedBrand = errorBrand('ModelProcessStoppedError');
+
 /**
  * Restarting stopped after repeated crashes (the `failed` state's error, and what every request
  * fails with until the user restarts the process or picks another model). A class of its own so
  * the editor can say it once, with the way out, instead of once per failed request.
  */
 export class ModelProcessStoppedError extends ModelError {
+  /** Thrown by the extension's model process client, checked in the completions bundle (see errorBrand). */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return modelProcessStoppedBrand.has(value);
+  }
+
   constructor(message: string) {
     super('process', message);
+    modelProcessStoppedBrand.mark(this);
   }
 }
 

@@ -10,6 +10,7 @@
  * npm undici's ProxyAgent. In the editor, VS Code's own fetch support applies `http.proxy`.
  */
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { errorBrand } from '../errorBrand';
 import { errorMessageOf } from './protocol';
 
 export type ServerErrorKind =
@@ -28,15 +29,23 @@ export type ServerErrorKind =
   /** The connection closed before the answer finished. */
   | 'dropped';
 
+const serverErrorBrand = errorBrand('ServerError');
+
 /** A failed request to a server; `message` names the server and says what to do. */
 export class ServerError extends Error {
   override readonly name = 'ServerError';
+  /** Thrown in the servers bundle, checked in the extension's (see errorBrand). */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return serverErrorBrand.has(value);
+  }
+
   constructor(
     readonly kind: ServerErrorKind,
     message: string,
     readonly status?: number,
   ) {
     super(message);
+    serverErrorBrand.mark(this);
   }
 }
 

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { normalizeBaseUrl, serverName, type ServerError } from '../../core/openai/client';
+import { normalizeBaseUrl, ServerError, serverName } from '../../core/openai/client';
 import type { ServerModel } from '../../core/openai/server';
 import type { CommandRegistry } from '../commandRegistry';
 import { readConfig, updateSetting } from '../config';
@@ -69,8 +69,7 @@ async function listModelsWithKey(service: ServerService, baseUrl: string): Promi
       });
     } catch (error) {
       if (error instanceof Error && error.name === 'AbortError') return undefined;
-      // By name: the error comes from the connection's own bundle, whose ServerError class is another copy.
-      if (error instanceof Error && error.name === 'ServerError' && (error as ServerError).kind === 'auth') {
+      if (error instanceof ServerError && error.kind === 'auth') {
         const key = await vscode.window.showInputBox({ title: `API key for ${serverName(baseUrl)}`, prompt: `${error.message.split('.')[0]}. Enter its API key (kept in the editor's secret storage).`, password: true, ignoreFocusOut: true });
         if (!key) return undefined;
         await service.setApiKey(baseUrl, key);
