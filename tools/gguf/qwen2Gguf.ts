@@ -11,7 +11,7 @@
  * A missing `output.weight` means tied embeddings (llama.cpp then uses token_embd).
  */
 import { readFileSync } from 'node:fs';
-import { fields as protobufFields, type Field } from '../../src/core/runtime/onnxPatch';
+import { fields as protobufFields, type Field } from '../../src/core/runtime/onnxProtobuf';
 import type { buildDecoderGraph, DecoderSpec } from '../test-models/decoder';
 import { FILE_TYPE, encodeF16, encodeF32, encodeQ4_0, encodeQ8_0, gguf, q4_0FromMatMulNBits, writeGguf, type GgmlTypeName, type GgufTensor, type GgufValue } from './gguf';
 
