@@ -1,7 +1,17 @@
+/**
+ * The chat sidebar's script (a browser, no Node): it renders the conversation the extension sends
+ * over the chat protocol (src/core/webview/chatProtocol.ts), streams the answer being generated,
+ * and sends what the user does (send, stop, attach, code actions, links) back as messages. State
+ * that must survive the view being hidden is kept with `setState`. Its parts: layout.ts (the fixed
+ * layout), streamingTurn.ts (the live answer), messages.ts (stored messages), answerActions.ts
+ * (clicks inside answers), dom.ts and markdown.ts (inert rendering).
+ */
 import type { ChatModelStatus, ContextChip, ExtensionToWebview, PendingTurn, StoredAssistantMessage, StoredConversation, StoredUserMessage, ThinkingMode, WebviewToExtension } from '../../src/core/webview/chatProtocol';
-import { formatDuration } from '../../src/core/chat/stats';
-import { button, element, flash, StreamedMarkdown } from './dom';
-import { renderAssistant, renderUser, thinkingBlock } from './messages';
+import { handleAnswerActions } from './answerActions';
+import { button, element, flash } from './dom';
+import { chatPlaceholder, createLayout } from './layout';
+import { renderAssistant, renderUser } from './messages';
+import { StreamingTurn } from './streamingTurn';
 
 interface VsCodeApi {
   postMessage(message: WebviewToExtension): void;
@@ -22,32 +32,10 @@ const app = document.getElementById('app') as HTMLElement;
 const openTrace = (messageId: string) => vscode.postMessage({ type: 'openTrace', messageId });
 
 // ---- layout ---------------------------------------------------------------------------------
-const header = element('div', 'status');
-const transcript = element('div', 'transcript');
-transcript.setAttribute('role', 'log');
-transcript.setAttribute('aria-live', 'polite');
-transcript.setAttribute('aria-label', 'Conversation');
-const empty = element('p', 'empty', 'Ask about your code, or select code and run "Explain Selection" (Ctrl+Alt+E).');
-const form = element('form', 'composer');
-const chipRow = element('div', 'chips');
-chipRow.setAttribute('aria-label', 'Attached context');
-const input = element('textarea', 'input');
-const chatPlaceholder = 'Ask about your code… (Enter to send, Shift+Enter for a new line)';
-input.placeholder = chatPlaceholder;
-input.rows = 3;
-input.setAttribute('aria-label', 'Message');
-const promptInfo = element('div', 'prompt-info');
-promptInfo.setAttribute('aria-live', 'polite');
-const actions = element('div', 'composer-actions');
-const attachSelection = button('secondary', 'Attach selection', 'Attach the editor selection to the next message', () => vscode.postMessage({ type: 'attach', kind: 'selection' }));
-const attachFile = button('secondary', 'Attach file', 'Attach the whole active file to the next message', () => vscode.postMessage({ type: 'attach', kind: 'file' }));
-const send = element('button', 'send', 'Send');
-send.type = 'submit';
-const stop = button('stop', 'Stop', 'Stop generating (Escape)', () => stopGeneration());
-stop.hidden = true;
-actions.append(attachSelection, attachFile, element('span', 'spacer'), stop, send);
-form.append(chipRow, input, promptInfo, actions);
-app.append(header, transcript, form);
+const { header, transcript, empty, form, chipRow, input, promptInfo, attachSelection, attachFile, send, stop } = createLayout(app, {
+  attach: (kind) => vscode.postMessage({ type: 'attach', kind }),
+  stop: () => stopGeneration(),
+});
 
 // ---- state ----------------------------------------------------------------------------------
 let status: ChatModelStatus | undefined;
@@ -56,24 +44,6 @@ let chips: ContextChip[] = [];
 let requestCounter = 0;
 let measureCounter = 0;
 
-interface StreamingTurn {
-  requestId: string;
-  thinking: string;
-  answer: string;
-  thinkingStartedAt?: number;
-  /** The user opened or closed the Thinking block: stop auto-collapsing it. */
-  userToggled: boolean;
-  /** The open state this script last gave the block; a toggle to anything else was the user. */
-  expectedOpen: boolean;
-  node: HTMLElement;
-  frame?: number;
-  /** The answer and the trace, rendered incrementally while they grow. */
-  answerMarkdown?: StreamedMarkdown;
-  thinkingMarkdown?: StreamedMarkdown;
-  /** Not before this time (performance.now()): a render that took T ms waits 2T before the next. */
-  nextRenderAt: number;
-  timer?: ReturnType<typeof setTimeout>;
-}
 let streaming: StreamingTurn | undefined;
 
 function saveState(): void {
@@ -177,93 +147,24 @@ function setBusy(busy: boolean): void {
 function startTurn(requestId: string, user: StoredUserMessage, thinking = '', answer = ''): void {
   if (conversation) conversation = { ...conversation, messages: [...conversation.messages, user] };
   transcript.append(renderUser(user));
-  const node = element('div', 'message assistant streaming');
-  node.dataset.requestId = requestId;
-  node.setAttribute('aria-busy', 'true');
-  transcript.append(node);
-  streaming = { requestId, thinking, answer, userToggled: false, expectedOpen: true, node, nextRenderAt: 0, ...(thinking ? { thinkingStartedAt: Date.now() } : {}) };
-  renderStreaming();
+  streaming?.stop();
+  const turn = new StreamingTurn(requestId, thinking, answer, () => scrollToEnd());
+  transcript.append(turn.node);
+  streaming = turn;
+  turn.render();
   setBusy(true);
   updateEmpty();
   scrollToEnd(true);
   saveState();
 }
 
-/**
- * Renders the streaming answer at most once a frame, and never more than a third of the time: a
- * long unfinished block (a big code block) that takes T ms to render waits 2T for the next.
- */
-function scheduleStreamingRender(): void {
-  const turn = streaming;
-  if (!turn || turn.frame !== undefined || turn.timer !== undefined) return;
-  const wait = turn.nextRenderAt - performance.now();
-  const render = () => {
-    turn.timer = undefined;
-    turn.frame = requestAnimationFrame(() => {
-      turn.frame = undefined;
-      if (streaming !== turn) return;
-      const started = performance.now();
-      renderStreaming();
-      turn.nextRenderAt = performance.now() + 2 * (performance.now() - started);
-    });
-  };
-  if (wait > 0) turn.timer = setTimeout(render, wait);
-  else render();
-}
-
-function renderStreaming(): void {
-  const turn = streaming;
-  if (!turn) return;
-  let details = turn.node.querySelector<HTMLDetailsElement>('details.thinking');
-  if (turn.thinking) {
-    const answering = turn.answer.trim() !== '';
-    const seconds = turn.thinkingStartedAt ? ` · ${formatDuration(Date.now() - turn.thinkingStartedAt)}` : '';
-    const summary = answering ? `Thinking${seconds}` : `Thinking…${seconds}`;
-    if (!details) {
-      const block = thinkingBlock(turn.thinking, summary, true);
-      turn.expectedOpen = true;
-      // `toggle` fires asynchronously, also for changes made here: compare with what we set.
-      block.addEventListener('toggle', () => {
-        if (block.open !== turn.expectedOpen) turn.userToggled = true;
-      });
-      turn.node.prepend(block);
-      details = block;
-    } else {
-      const head = details.querySelector('summary');
-      if (head) head.textContent = summary;
-      const body = details.querySelector<HTMLElement>('.thinking-body');
-      if (body) (turn.thinkingMarkdown ??= new StreamedMarkdown(body)).show(turn.thinking);
-    }
-    // Collapse the trace once the answer begins, unless the user chose otherwise.
-    if (answering && details.open && !turn.userToggled) {
-      turn.expectedOpen = false;
-      details.open = false;
-    }
-  } else if (details) {
-    details.remove();
-  }
-  let answer = turn.node.querySelector<HTMLElement>('.answer');
-  if (!answer) {
-    answer = element('div', 'answer markdown');
-    turn.node.append(answer);
-  }
-  turn.answerMarkdown ??= new StreamedMarkdown(answer);
-  if (turn.answer) turn.answerMarkdown.show(turn.answer);
-  else {
-    turn.answerMarkdown.clear();
-    answer.replaceChildren(element('span', 'typing', turn.thinking ? '' : 'Generating…'));
-  }
-  scrollToEnd();
-}
-
 function endTurn(requestId: string, message: StoredAssistantMessage): void {
-  if (streaming?.requestId === requestId && streaming.frame !== undefined) cancelAnimationFrame(streaming.frame);
-  if (streaming?.requestId === requestId && streaming.timer !== undefined) clearTimeout(streaming.timer);
+  if (streaming?.requestId === requestId) streaming.stop();
   const node = streaming?.requestId === requestId ? streaming.node : transcript.querySelector<HTMLElement>(`[data-request-id="${CSS.escape(requestId)}"]`);
   // An answer to a conversation no longer shown (New Chat while it streamed) stays in its own history.
   if (!node) return;
   const lastUser = conversation ? [...conversation.messages].reverse().find((m): m is StoredUserMessage => m.role === 'user') : undefined;
-  const wasOpen = node?.querySelector<HTMLDetailsElement>('details.thinking')?.open;
+  const wasOpen = node.querySelector<HTMLDetailsElement>('details.thinking')?.open;
   const final = renderAssistant(message, lastUser?.explain !== undefined, openTrace);
   const finalDetails = final.querySelector<HTMLDetailsElement>('details.thinking');
   if (finalDetails && wasOpen !== undefined && streaming?.userToggled) finalDetails.open = wasOpen;
@@ -289,15 +190,20 @@ function renderChips(): void {
     node.append(
       button('chip-remove', '×', `Remove ${chip.label}`, () => {
         chips = chips.filter((other) => other.id !== chip.id);
-        renderChips();
-        saveState();
-        scheduleMeasure();
-        input.focus();
+        chipsChanged();
       }),
     );
     chipRow.append(node);
   }
   chipRow.hidden = chips.length === 0;
+}
+
+/** The attached context changed: show it, keep it, count the prompt again, back to typing. */
+function chipsChanged(): void {
+  renderChips();
+  saveState();
+  scheduleMeasure();
+  input.focus();
 }
 
 let measureTimer: ReturnType<typeof setTimeout> | undefined;
@@ -352,46 +258,12 @@ document.addEventListener('keydown', (event) => {
 });
 
 // ---- actions inside rendered answers (event delegation: answers are re-rendered while streaming) ----
-function activate(target: HTMLElement): boolean {
-  const action = target.closest<HTMLElement>('.code-action');
-  if (action) {
-    const code = action.closest('.code-block')?.querySelector('code')?.textContent ?? '';
-    const kind = action.dataset.action;
-    if (kind === 'copy' || kind === 'insert' || kind === 'replace') {
-      vscode.postMessage({ type: 'codeAction', action: kind, code });
-      if (kind === 'copy') {
-        action.textContent = 'Copied';
-        setTimeout(() => (action.textContent = 'Copy'), 1500);
-      }
-    }
-    return true;
-  }
-  const link = target.closest<HTMLElement>('.md-link');
-  if (link) {
-    vscode.postMessage({ type: 'openLink', href: link.dataset.href ?? '' });
-    return true;
-  }
-  const citation = target.closest<HTMLElement>('.citation');
-  if (citation) {
-    const messageId = citation.closest<HTMLElement>('.message')?.dataset.id;
-    const start = Number(citation.dataset.start);
-    const end = Number(citation.dataset.end);
-    if (messageId && start >= 1 && end >= 1) vscode.postMessage({ type: 'revealLines', messageId, start: Math.min(start, end), end: Math.max(start, end) });
-    return true;
-  }
-  return false;
-}
-transcript.addEventListener('click', (event) => {
-  if (event.target instanceof HTMLElement && activate(event.target)) event.preventDefault();
-});
-transcript.addEventListener('keydown', (event) => {
-  // Links and citations are spans/anchors without href: make Enter and Space work like a click.
-  if ((event.key === 'Enter' || event.key === ' ') && event.target instanceof HTMLElement && event.target.matches('.md-link, .citation') && activate(event.target)) event.preventDefault();
-});
+handleAnswerActions(transcript, (message) => vscode.postMessage(message));
 
 // ---- messages from the extension -------------------------------------------------------------
 /** A view (re)loaded mid-answer: the conversation without the pending question, then the live turn. */
 function restore(next: StoredConversation, pending: PendingTurn | undefined): void {
+  streaming?.stop();
   streaming = undefined;
   setBusy(false);
   renderConversation(pending ? { ...next, messages: next.messages.filter((m) => m.id !== pending.user.id) } : next);
@@ -419,18 +291,12 @@ window.addEventListener('message', (event: MessageEvent<ExtensionToWebview>) => 
       break;
     case 'delta':
       if (streaming?.requestId !== message.requestId) break;
-      if (message.part === 'thinking') {
-        streaming.thinkingStartedAt ??= Date.now();
-        streaming.thinking += message.text;
-      } else streaming.answer += message.text;
-      scheduleStreamingRender();
+      if (message.part === 'thinking') streaming.addThinking(message.text);
+      else streaming.addAnswer(message.text);
       break;
     case 'reclassify':
       if (streaming?.requestId !== message.requestId) break;
-      streaming.thinking += streaming.answer;
-      streaming.answer = '';
-      streaming.thinkingStartedAt ??= Date.now();
-      scheduleStreamingRender();
+      streaming.reclassify();
       break;
     case 'turnEnd':
       endTurn(message.requestId, message.message);
@@ -443,10 +309,7 @@ window.addEventListener('message', (event: MessageEvent<ExtensionToWebview>) => 
       break;
     case 'chip':
       chips = [...chips.filter((chip) => chip.label !== message.chip.label), message.chip];
-      renderChips();
-      saveState();
-      scheduleMeasure();
-      input.focus();
+      chipsChanged();
       break;
   }
 });
