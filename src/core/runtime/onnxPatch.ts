@@ -34,22 +34,32 @@ interface Patch {
   readonly patched: number;
 }
 
-/** GraphProto: nodes are field 1. */
-function patchGraph(bytes: Uint8Array, start: number, end: number, level: number): Patch {
+/**
+ * Re-encodes the message in bytes[start, end) with each length-delimited field numbered in
+ * `numbers` replaced by what `patch` makes of its value; what it leaves alone stays as sub-slices
+ * of the input. The one walk every level of the accuracy patch uses (model > graph > node >
+ * attribute > subgraph).
+ */
+function patchFields(bytes: Uint8Array, start: number, end: number, numbers: readonly number[], patch: (valueStart: number, valueEnd: number) => Patch): Patch {
   const chunks: Uint8Array[] = [];
   let patched = 0;
   let copyFrom = start;
   for (const f of fields(bytes, start, end)) {
-    if (f.field !== 1 || f.wireType !== 2) continue;
-    const node = patchNode(bytes, f.valueStart, f.end, level);
-    if (node.patched === 0) continue;
+    if (!numbers.includes(f.field) || f.wireType !== 2) continue;
+    const inner = patch(f.valueStart, f.end);
+    if (inner.patched === 0) continue;
     chunks.push(bytes.subarray(copyFrom, f.start));
-    pushAll(chunks, lengthDelimited(1, node.chunks));
+    pushAll(chunks, lengthDelimited(f.field, inner.chunks));
     copyFrom = f.end;
-    patched += node.patched;
+    patched += inner.patched;
   }
   chunks.push(bytes.subarray(copyFrom, end));
   return { chunks, patched };
+}
+
+/** GraphProto: nodes are field 1. */
+function patchGraph(bytes: Uint8Array, start: number, end: number, level: number): Patch {
+  return patchFields(bytes, start, end, [1], (nodeStart, nodeEnd) => patchNode(bytes, nodeStart, nodeEnd, level));
 }
 
 /** NodeProto: op_type 4, domain 7, attribute 5 (AttributeProto: name 1, i 3, g 6, graphs 11). */
@@ -83,33 +93,8 @@ function patchNode(bytes: Uint8Array, start: number, end: number, level: number)
     return { chunks: [bytes.subarray(start, end), ...replacement], patched: 1 };
   }
   if (opType !== 'If' && opType !== 'Loop' && opType !== 'Scan') return { chunks: [bytes.subarray(start, end)], patched: 0 };
-  // Control-flow nodes hold subgraphs (Optimum's merged decoders keep their MatMuls there).
-  const chunks: Uint8Array[] = [];
-  let patched = 0;
-  let copyFrom = start;
-  for (const attribute of attributes) {
-    const inner: Uint8Array[] = [];
-    let innerFrom = attribute.valueStart;
-    let innerPatched = 0;
-    for (const f of fields(bytes, attribute.valueStart, attribute.end)) {
-      if ((f.field === 6 || f.field === 11) && f.wireType === 2) {
-        const graph = patchGraph(bytes, f.valueStart, f.end, level);
-        if (graph.patched === 0) continue;
-        inner.push(bytes.subarray(innerFrom, f.start));
-        pushAll(inner, lengthDelimited(f.field, graph.chunks));
-        innerFrom = f.end;
-        innerPatched += graph.patched;
-      }
-    }
-    if (innerPatched === 0) continue;
-    inner.push(bytes.subarray(innerFrom, attribute.end));
-    chunks.push(bytes.subarray(copyFrom, attribute.start));
-    pushAll(chunks, lengthDelimited(5, inner));
-    copyFrom = attribute.end;
-    patched += innerPatched;
-  }
-  chunks.push(bytes.subarray(copyFrom, end));
-  return { chunks, patched };
+  // Control-flow nodes hold subgraphs (Optimum's merged decoders keep their MatMuls there): attribute g (6) or graphs (11).
+  return patchFields(bytes, start, end, [5], (attributeStart, attributeEnd) => patchFields(bytes, attributeStart, attributeEnd, [6, 11], (graphStart, graphEnd) => patchGraph(bytes, graphStart, graphEnd, level)));
 }
 
 /** Counts MatMulNBits nodes per accuracy level (for tests and diagnostics). */
@@ -146,20 +131,9 @@ export function matMulNBitsAccuracyLevels(model: Uint8Array): Map<number, number
  */
 export function patchMatMulNBitsAccuracy(model: Uint8Array, level: number): { bytes: Uint8Array; patchedNodes: number } | undefined {
   try {
-    const chunks: Uint8Array[] = [];
-    let copyFrom = 0;
-    let patched = 0;
-    for (const f of fields(model)) {
-      if (f.field !== 7 || f.wireType !== 2) continue;
-      const graph = patchGraph(model, f.valueStart, f.end, level);
-      if (graph.patched === 0) continue;
-      chunks.push(model.subarray(copyFrom, f.start));
-      pushAll(chunks, lengthDelimited(7, graph.chunks));
-      copyFrom = f.end;
-      patched += graph.patched;
-    }
+    // ModelProto: the graph is field 7.
+    const { chunks, patched } = patchFields(model, 0, model.length, [7], (graphStart, graphEnd) => patchGraph(model, graphStart, graphEnd, level));
     if (patched === 0) return undefined;
-    chunks.push(model.subarray(copyFrom));
     return { bytes: concat(chunks), patchedNodes: patched };
   } catch {
     return undefined;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { FIXTURES, writeModelFolder } from '../../../tools/make-test-models';
 import { matMulNBitsAccuracyLevels, patchLogitsToLastPosition, patchMatMulNBitsAccuracy } from '../../../src/core/runtime/onnxPatch';
 import { LocalModel } from '../../../src/core/runtime/localModel';
+import { concat, lengthDelimited, stringField } from '../../../src/core/runtime/onnxProtobuf';
 import { fixture, loadFixture, repoRoot, tempDir } from './helpers';
 
 const q4Path = join(fixture('tiny-qwen2'), 'onnx', 'model_q4.onnx');
@@ -25,6 +26,26 @@ test('MatMulNBits accuracy_level is added to every 4-bit node, and only there', 
   // No 4-bit nodes, or not a model: undefined (the file is then loaded as it is).
   assert.equal(patchMatMulNBitsAccuracy(readFileSync(join(fixture('tiny-qwen2'), 'onnx', 'model.onnx')), 4), undefined);
   assert.equal(patchMatMulNBitsAccuracy(Buffer.from('not a model'), 4), undefined);
+});
+
+test('MatMulNBits nodes inside control-flow subgraphs (If: g, Loop/Scan: graphs) are patched too, the rest kept byte for byte', () => {
+  // NodeProto: op_type 4, domain 7, attribute 5; AttributeProto: name 1, g 6, graphs 11; GraphProto: node 1, name 2; ModelProto: graph 7.
+  const matmul = lengthDelimited(1, [...stringField(4, 'MatMulNBits'), ...stringField(7, 'com.microsoft')]);
+  const other = lengthDelimited(1, [...stringField(4, 'Add')]);
+  const subgraph = (name: string) => [...stringField(2, name), ...matmul, ...other];
+  const ifNode = lengthDelimited(1, [...stringField(4, 'If'), ...lengthDelimited(5, [...stringField(1, 'then_branch'), ...lengthDelimited(6, subgraph('then'))]), ...lengthDelimited(5, [...stringField(1, 'else_branch'), ...lengthDelimited(6, subgraph('else'))])]);
+  const loopNode = lengthDelimited(1, [...stringField(4, 'Loop'), ...lengthDelimited(5, [...stringField(1, 'bodies'), ...lengthDelimited(11, subgraph('body'))])]);
+  const model = concat([...stringField(2, 'producer'), ...lengthDelimited(7, [...stringField(2, 'main'), ...matmul, ...ifNode, ...loopNode, ...other])]);
+  assert.deepEqual([...matMulNBitsAccuracyLevels(model)], [[0, 4]]);
+  const patched = patchMatMulNBitsAccuracy(model, 4);
+  assert.ok(patched);
+  assert.equal(patched.patchedNodes, 4);
+  assert.deepEqual([...matMulNBitsAccuracyLevels(patched.bytes)], [[4, 4]]);
+  // Already at the level everywhere: nothing to do.
+  assert.equal(patchMatMulNBitsAccuracy(patched.bytes, 4), undefined);
+  // Only the attributes were added: the model grew by 4 of them plus the length prefixes they lengthened.
+  const attributeBytes = concat(lengthDelimited(5, [Uint8Array.from([0x0a, 14, ...new TextEncoder().encode('accuracy_level'), 0x18, 4, 0xa0, 0x01, 0x02])])).length;
+  assert.ok(patched.bytes.length >= model.length + 4 * attributeBytes && patched.bytes.length <= model.length + 4 * attributeBytes + 16);
 });
 
 test('int8 compute ("fast", the default for 4-bit files) stays close to the exact graph', async () => {
