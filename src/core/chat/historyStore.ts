@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { checkEntries, maxMessagesPerConversation, mergeConversation, parseHistory, type HistoryFile, type ReadHistory, type StoredConversation } from './historyFormat';
+import { processAlive } from '../processAlive';
 
 export interface HistoryLogger {
   warn(message: string): void;
@@ -41,15 +42,6 @@ interface LockOwner {
   readonly pid: number;
   readonly host: string;
   readonly at: number;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**

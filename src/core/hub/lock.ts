@@ -13,6 +13,7 @@ import { sleep } from '../abortableSleep';
 import { HubError } from './errors';
 import { cancelled } from './http';
 import { locksDir } from './cache';
+import { processAlive } from '../processAlive';
 
 export interface RepoLock {
   /** Releases the lock (idempotent). */
@@ -46,15 +47,6 @@ async function readHolder(path: string): Promise<LockHolder | undefined> {
     return typeof parsed.pid === 'number' ? parsed : undefined;
   } catch {
     return undefined;
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
