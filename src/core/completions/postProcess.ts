@@ -129,22 +129,9 @@ export function shapeCompletion(raw: string, context: CursorContext): ShapedText
  * a mismatch resets nothing, it only pops what it can, since the prefix may start mid-construct.
  */
 export function openBrackets(prefix: string): string[] {
-  const tail = prefix.slice(-2000);
   const stack: string[] = [];
-  let quote: string | undefined;
-  for (let index = 0; index < tail.length; index++) {
-    const char = tail[index];
-    if (quote) {
-      if (char === '\\') index++;
-      else if (char === quote || (char === '\n' && quote !== '`')) quote = undefined;
-      continue;
-    }
-    if (char === '"' || char === "'" || char === '`') quote = char;
-    else if ((char === '/' && tail[index + 1] === '/') || (char === '#' && (index === 0 || /\s/.test(tail[index - 1])))) {
-      const newline = tail.indexOf('\n', index);
-      if (newline === -1) break;
-      index = newline;
-    } else if (closerOf[char]) stack.push(char);
+  for (const { char } of codeCharacters(prefix.slice(-2000), true)) {
+    if (closerOf[char]) stack.push(char);
     else if (openerOf[char]) {
       const at = stack.lastIndexOf(openerOf[char]);
       if (at !== -1) stack.length = at;
@@ -154,12 +141,12 @@ export function openBrackets(prefix: string): string[] {
 }
 
 /**
- * Cuts the suggestion before the first closing bracket that closes nothing open (in the suggestion
- * or before the cursor), and returns how many of each closer the suggestion adds beyond its own openers.
+ * The characters of `text` outside string literals ('…', "…", `…`; a backslash escapes the next
+ * character; a line break ends all but a template literal), and with `skipLineComments` outside
+ * `//` and `#` comments too: what the bracket scans look at. Rough on purpose: the text may start
+ * in the middle of a construct.
  */
-function balanceBrackets(text: string, open: readonly string[]): { text: string; extraClosers: Map<string, number> } {
-  const stack = [...open];
-  const ownDepth = new Map<string, number>();
+function* codeCharacters(text: string, skipLineComments: boolean): Generator<{ readonly index: number; readonly char: string }> {
   let quote: string | undefined;
   for (let index = 0; index < text.length; index++) {
     const char = text[index];
@@ -168,9 +155,24 @@ function balanceBrackets(text: string, open: readonly string[]): { text: string;
       else if (char === quote || (char === '\n' && quote !== '`')) quote = undefined;
       continue;
     }
-    if (char === '"' || char === "'" || char === '`') {
-      quote = char;
-    } else if (closerOf[char]) {
+    if (char === '"' || char === "'" || char === '`') quote = char;
+    else if (skipLineComments && ((char === '/' && text[index + 1] === '/') || (char === '#' && (index === 0 || /\s/.test(text[index - 1]))))) {
+      const newline = text.indexOf('\n', index);
+      if (newline === -1) return;
+      index = newline;
+    } else yield { index, char };
+  }
+}
+
+/**
+ * Cuts the suggestion before the first closing bracket that closes nothing open (in the suggestion
+ * or before the cursor), and returns how many of each closer the suggestion adds beyond its own openers.
+ */
+function balanceBrackets(text: string, open: readonly string[]): { text: string; extraClosers: Map<string, number> } {
+  const stack = [...open];
+  const ownDepth = new Map<string, number>();
+  for (const { index, char } of codeCharacters(text, false)) {
+    if (closerOf[char]) {
       stack.push(char);
       ownDepth.set(char, (ownDepth.get(char) ?? 0) + 1);
     } else if (openerOf[char]) {
