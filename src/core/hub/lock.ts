@@ -9,6 +9,7 @@ import { lock } from 'proper-lockfile';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { sleep } from '../abortableSleep';
 import { HubError } from './errors';
 import { cancelled } from './http';
 import { locksDir } from './cache';
@@ -55,21 +56,6 @@ function processAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(cancelled());
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(cancelled());
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** Waits for and takes the repo's download lock. */
@@ -119,7 +105,7 @@ export async function acquireRepoLock(cacheDir: string, repo: string, options: A
         continue;
       }
       options.onWait?.(holder);
-      await sleep(options.pollMs ?? 500, options.signal);
+      await sleep(options.pollMs ?? 500, options.signal, cancelled);
     }
   }
 }

@@ -11,102 +11,26 @@
  * the revision's commit and record refs/{revision} (it uses each file's last commit and writes no
  * ref). The snapshot links are made only after every file is verified, the .onnx file last, so the
  * model loader never finds half a model.
+ *
+ * The words (request, options, plan, events, result) are in pullTypes.ts; fetching and verifying
+ * one file is blobDownload.ts. This file runs a pull: resolve, lock, plan, fetch each file, link.
  */
-import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, statSync } from 'node:fs';
-import { mkdir, rename, rm, statfs, truncate } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, statfs } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Writable } from 'node:stream';
-import { AUTO_ORDER, listVariants, type ConcreteVariant } from '../models/modelFolder';
+import { sleep } from '../abortableSleep';
+import { AUTO_ORDER, listVariants } from '../models/modelFolder';
+import { downloadBlob, fileSize, writeError, type FileOutcome } from './blobDownload';
 import { blobPath, findCachedSnapshot, incompletePath, linkSnapshotFile, repoFolder, snapshotDir, writeRef } from './cache';
-import { HubError, displayUrl, errorCode, isHubError } from './errors';
-import { HubHttp, cancelled, type HubResponse } from './http';
+import { HubError, isHubError } from './errors';
+import { HubHttp, cancelled } from './http';
 import { acquireRepoLock, type LockHolder } from './lock';
-import { fetchFileInfo, fetchRepoRevision, selectFiles, statusError, type RemoteFile, type RepoRevision } from './metadata';
-import { checkRepoId, checkRevision, type HubSettings } from './settings';
+import { fetchFileInfo, fetchRepoRevision, selectFiles, type RemoteFile, type RepoRevision } from './metadata';
+import type { PlannedFile, PullEvent, PullOptions, PullPlan, PullRequest, PullResult } from './pullTypes';
+import { checkRepoId, checkRevision } from './settings';
 import { formatBytes } from './units';
 
-export interface PullRequest {
-  /** `org/name` on the Hub. */
-  readonly repo: string;
-  /** Branch, tag or commit (default main). */
-  readonly revision?: string;
-  /** Which ONNX file to fetch; `auto` takes `preferredVariant`, else the best for a CPU that the repo has. */
-  readonly variant?: ConcreteVariant | 'auto';
-  readonly preferredVariant?: ConcreteVariant;
-  /** A name for messages (the catalog label); default the repo id. */
-  readonly label?: string;
-}
-
-export interface PullOptions {
-  readonly settings: HubSettings;
-  readonly signal?: AbortSignal;
-  /** Milliseconds without a byte before a request counts as stalled (default 30 s). */
-  readonly stallTimeoutMs?: number;
-  /** Attempts per file in a row that bring no byte before giving up (default 5). */
-  readonly maxAttempts?: number;
-  /** First retry delay; doubles each time (default 1 s). */
-  readonly retryDelayMs?: number;
-  /** Fewest milliseconds between progress events (default 100). */
-  readonly progressIntervalMs?: number;
-  readonly userAgent?: string;
-  /** A lock not refreshed for this long is taken over (default 20 s). */
-  readonly lockStaleMs?: number;
-  /** Free bytes on the disk holding `dir` (default: statfs). */
-  readonly freeBytes?: (dir: string) => Promise<number>;
-  /** Opens the stream a blob is written to (default: a file stream); tests inject a failing disk. */
-  readonly openWrite?: (path: string, start: number) => Writable;
-}
-
-export interface PlannedFile {
-  readonly path: string;
-  readonly size: number;
-  /** Already a complete blob in the cache, or a resumable partial one. */
-  readonly state: 'present' | 'partial' | 'missing';
-  readonly partialBytes: number;
-}
-
-export interface PullPlan {
-  readonly repo: string;
-  readonly revision: string;
-  readonly commit: string;
-  readonly variant: ConcreteVariant;
-  readonly available: readonly ConcreteVariant[];
-  readonly files: readonly PlannedFile[];
-  readonly totalBytes: number;
-  /** Bytes already on disk (complete blobs and partial ones that resume). */
-  readonly presentBytes: number;
-}
-
-export interface PullResult {
-  readonly repo: string;
-  readonly revision: string;
-  readonly commit: string;
-  readonly variant: ConcreteVariant;
-  /** The snapshot folder: load it, or hand it to any other tool. */
-  readonly dir: string;
-  readonly totalBytes: number;
-  /** Bytes received over the network in this pull. */
-  readonly downloadedBytes: number;
-  /** Bytes of blobs that were already complete (this or another tool fetched them before). */
-  readonly reusedBytes: number;
-  /** Bytes of partial blobs that were resumed instead of fetched again. */
-  readonly resumedBytes: number;
-  /** Bytes received for offsets that were already on disk (a server ignoring Range): fetched twice. */
-  readonly refetchedBytes: number;
-  /** Nothing was fetched: the cache had it (offline mode, or everything present). */
-  readonly fromCache: boolean;
-  readonly elapsedMs: number;
-}
-
-export type PullEvent =
-  | { readonly type: 'resolving'; readonly repo: string; readonly revision: string }
-  | { readonly type: 'waiting'; readonly holder?: LockHolder }
-  | { readonly type: 'plan'; readonly plan: PullPlan }
-  | { readonly type: 'progress'; readonly file: string; readonly fileBytes: number; readonly fileTotal: number; readonly doneBytes: number; readonly totalBytes: number; readonly at: number }
-  | { readonly type: 'retry'; readonly file: string; readonly attempt: number; readonly delayMs: number; readonly reason: string }
-  | { readonly type: 'notice'; readonly message: string }
-  | { readonly type: 'done'; readonly result: PullResult };
+export type { PlannedFile, PullEvent, PullOptions, PullPlan, PullRequest, PullResult } from './pullTypes';
 
 const FREE_SPACE_MARGIN = 32 * 1024 * 1024;
 
@@ -119,93 +43,6 @@ async function defaultFreeBytes(dir: string): Promise<number> {
   return stats.bavail * stats.bsize;
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(cancelled());
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(cancelled());
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-function newDigest(file: RemoteFile): Hash {
-  const hash = createHash(file.digest.algorithm === 'sha256' ? 'sha256' : 'sha1');
-  // A git blob's id is SHA-1 over "blob <size>\0" and the content.
-  if (file.digest.algorithm === 'git-sha1') hash.update(`blob ${file.size}\0`);
-  return hash;
-}
-
-function fileSize(path: string): number {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0;
-  }
-}
-
-function isDiskFull(error: unknown): boolean {
-  const code = errorCode(error);
-  return code === 'ENOSPC' || code === 'EDQUOT';
-}
-
-/** A write stream that reports its first error and lets the writer wait for it to drain. */
-class BlobWriter {
-  private failure: unknown;
-  constructor(private readonly stream: Writable) {
-    stream.on('error', (error) => {
-      this.failure ??= error;
-    });
-  }
-
-  get error(): unknown {
-    return this.failure;
-  }
-
-  async write(chunk: Buffer): Promise<void> {
-    if (this.failure) throw this.failure;
-    if (this.stream.write(chunk)) return;
-    await new Promise<void>((resolve, reject) => {
-      const done = () => {
-        this.stream.off('drain', done);
-        this.stream.off('error', failed);
-        resolve();
-      };
-      const failed = (error: unknown) => {
-        this.stream.off('drain', done);
-        this.stream.off('error', failed);
-        reject(error);
-      };
-      this.stream.on('drain', done);
-      this.stream.on('error', failed);
-    });
-    if (this.failure) throw this.failure;
-  }
-
-  /** Flushes and closes; rejects with the first write error. */
-  close(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (this.stream.destroyed) return this.failure ? reject(this.failure) : resolve();
-      this.stream.end(() => (this.failure ? reject(this.failure) : resolve()));
-      this.stream.once('error', reject);
-    });
-  }
-
-  destroy(): void {
-    this.stream.destroy();
-  }
-}
-
-interface FileOutcome {
-  readonly downloaded: number;
-  readonly resumed: number;
-  readonly refetched: number;
-}
 
 /**
  * Pulls `request.repo` into the cache. The returned stream ends with a `done` event; it throws a
@@ -392,12 +229,6 @@ export async function* pullModel(request: PullRequest, options: PullOptions): As
   }
 }
 
-function writeError(error: unknown, cacheDir: string, label: string): HubError {
-  if (error instanceof HubError) return error;
-  if (isDiskFull(error)) return new HubError('disk-full', `The disk holding ${cacheDir} is full: ${label} could not be written. Free some space (or move the cache: HF_HUB_CACHE), then download again: it resumes where it stopped.`);
-  return new HubError('cache', `Cannot write into the Hugging Face cache ${cacheDir}: ${(error as Error).message}. Fix the folder's permissions, or point HF_HUB_CACHE at a writable folder.`);
-}
-
 /** Metadata calls: retried on 5xx/429, resets and stalls. */
 async function withRetries<T>(call: () => Promise<T>, maxAttempts: number, retryDelayMs: number, signal: AbortSignal): Promise<T> {
   for (let attempt = 1; ; attempt++) {
@@ -410,158 +241,7 @@ async function withRetries<T>(call: () => Promise<T>, maxAttempts: number, retry
         if (isHubError(error, 'server') && error.details.status) throw new HubError('server', error.message.replace(/ answered (\d+)/, ` answered $1 after ${attempt} attempts`), error.details);
         throw error;
       }
-      await sleep(Math.min(retryDelayMs * 2 ** (attempt - 1), 30_000), signal);
+      await sleep(Math.min(retryDelayMs * 2 ** (attempt - 1), 30_000), signal, cancelled);
     }
   }
-}
-
-interface BlobOptions {
-  readonly signal: AbortSignal;
-  readonly maxAttempts: number;
-  readonly retryDelayMs: number;
-  readonly progressIntervalMs: number;
-  readonly openWrite?: (path: string, start: number) => Writable;
-  readonly onProgress: (fileBytes: number, at: number) => void;
-  readonly onRetry: (attempt: number, delayMs: number, reason: string) => void;
-}
-
-/** Hashes the bytes already in a partial blob, so a resume continues the checksum without refetching them. */
-async function hashPrefix(path: string, bytes: number, hash: Hash): Promise<void> {
-  if (bytes === 0) return;
-  for await (const chunk of createReadStream(path, { start: 0, end: bytes - 1, highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-}
-
-function retryAfterMs(response: HubResponse): number | undefined {
-  const value = response.headers['retry-after'];
-  if (!value) return undefined;
-  const seconds = Number(value);
-  return Number.isFinite(seconds) ? Math.min(seconds * 1000, 60_000) : undefined;
-}
-
-/**
- * Fetches one file into `blobs/{etag}.incomplete`, resuming with Range, retrying what can be
- * retried, then verifies it and renames it to `blobs/{etag}`. Never leaves a wrong blob behind.
- */
-async function downloadBlob(http: HubHttp, remote: RepoRevision, file: RemoteFile, label: string, options: BlobOptions): Promise<FileOutcome> {
-  const { settings } = http;
-  const { repo, commit } = remote;
-  const partial = incompletePath(settings.cacheDir, repo, file.etag);
-  const final = blobPath(settings.cacheDir, repo, file.etag);
-  const host = new URL(settings.endpoint).host;
-  const url = `${settings.endpoint}/${repo}/resolve/${commit}/${file.path.split('/').map(encodeURIComponent).join('/')}`;
-  try {
-    await mkdir(dirname(final), { recursive: true });
-  } catch (error) {
-    throw writeError(error, settings.cacheDir, label);
-  }
-
-  let offset = fileSize(partial);
-  if (offset > file.size) {
-    await truncate(partial, 0).catch(() => undefined);
-    offset = 0;
-  }
-  /** Bytes that were on disk when this pull started: receiving them again counts as refetched. */
-  const onDiskAtStart = offset;
-  let hash = newDigest(file);
-  await hashPrefix(partial, offset, hash);
-  let downloaded = 0;
-  let refetched = 0;
-  let failuresInARow = 0;
-  let lastReport = 0;
-
-  for (let attempt = 1; ; attempt++) {
-    if (options.signal.aborted) throw cancelled();
-    if (offset === file.size) break;
-    let writer: BlobWriter | undefined;
-    let progressed = false;
-    try {
-      const response = await http.request(url, { headers: { 'accept-encoding': 'identity', ...(offset > 0 ? { range: `bytes=${offset}-` } : {}) }, signal: options.signal });
-      if (response.status === 416) {
-        await response.body.dump().catch(() => undefined);
-        // Our partial file is longer than what the server has: start over.
-        offset = 0;
-        hash = newDigest(file);
-        continue;
-      }
-      if (response.status >= 400) {
-        await response.body.dump().catch(() => undefined);
-        const error = statusError(response.status, { repo, revision: remote.revision, endpoint: settings.endpoint, hasToken: Boolean(settings.token), path: file.path, gated: remote.gated, errorCode: response.headers['x-error-code'], serverMessage: response.headers['x-error-message'], attempts: attempt });
-        if (error.details.retryable) throw Object.assign(error, { retryAfterMs: retryAfterMs(response) });
-        throw error;
-      }
-      let start = offset;
-      if (offset > 0) {
-        const range = /^bytes (\d+)-/.exec(response.headers['content-range'] ?? '');
-        if (response.status !== 206 || !range || Number(range[1]) !== offset) {
-          // The server (or a proxy) ignored the Range header and sends the whole file again.
-          start = 0;
-          hash = newDigest(file);
-        }
-      }
-      writer = new BlobWriter(options.openWrite ? options.openWrite(partial, start) : createWriteStream(partial, { flags: start > 0 ? 'r+' : 'w', start }));
-      offset = start;
-      for await (const chunk of response.body) {
-        const bytes = chunk as Buffer;
-        if (offset + bytes.length > file.size) {
-          throw new HubError('checksum', `${host} sent more bytes for ${file.path} than the Hub's ${formatBytes(file.size)}: the file is not the one the Hub lists. Nothing was used; download again. If it keeps happening, a proxy or mirror is changing the file.`, { repo });
-        }
-        hash.update(bytes);
-        await writer.write(bytes);
-        if (offset < onDiskAtStart) refetched += Math.min(bytes.length, onDiskAtStart - offset);
-        offset += bytes.length;
-        downloaded += bytes.length;
-        progressed = true;
-        const now = performance.now();
-        if (now - lastReport >= options.progressIntervalMs) {
-          lastReport = now;
-          options.onProgress(offset, now);
-        }
-      }
-      await writer.close();
-      writer = undefined;
-      if (offset < file.size) throw Object.assign(new Error(`the connection closed after ${offset} of ${file.size} bytes`), { code: 'UND_ERR_SOCKET' });
-    } catch (error) {
-      writer?.destroy();
-      if (options.signal.aborted) throw cancelled();
-      if (isDiskFull(error) || (error as { code?: string })?.code === 'EACCES' || (error as { code?: string })?.code === 'EROFS') throw writeError(error, settings.cacheDir, label);
-      if (isHubError(error) && !error.details.retryable) throw error;
-      const failure = isHubError(error) ? error : http.failure(error, url, options.signal);
-      if (failure.code === 'cancelled') throw failure;
-      if (!failure.details.retryable && !isMidBody(error)) throw failure;
-      failuresInARow = progressed ? 1 : failuresInARow + 1;
-      if (failuresInARow >= options.maxAttempts) {
-        if (failure.code === 'stalled') throw new HubError('stalled', `${failure.message.replace(/ try again later;/, ` it stalled ${failuresInARow} times in a row; try again later;`)}`, failure.details);
-        throw failure.code === 'server' ? failure : new HubError(failure.code, `${failure.message} (${failuresInARow} attempts in a row for ${file.path}; what was downloaded is kept, download again to resume.)`, failure.details);
-      }
-      const delay = (error as { retryAfterMs?: number }).retryAfterMs ?? Math.min(options.retryDelayMs * 2 ** (failuresInARow - 1), 30_000);
-      options.onRetry(attempt, delay, failure.message);
-      offset = fileSize(partial);
-      if (offset > file.size) offset = 0;
-      // Bytes past what the hash has seen (a write that landed after an error) are re-read from disk.
-      hash = newDigest(file);
-      await hashPrefix(partial, offset, hash);
-      await sleep(delay, options.signal);
-    }
-  }
-
-  const digest = hash.digest('hex');
-  const size = fileSize(partial);
-  if (size !== file.size || digest !== file.digest.hex) {
-    await rm(partial, { force: true });
-    const what = size !== file.size ? `${formatBytes(size)} instead of ${formatBytes(file.size)}` : `its ${file.digest.algorithm === 'sha256' ? 'SHA-256' : 'git SHA-1'} is ${digest.slice(0, 12)}… but the Hub lists ${file.digest.hex.slice(0, 12)}…`;
-    throw new HubError('checksum', `${file.path} of ${label} arrived corrupt from ${host}: ${what}. The bad file was deleted and nothing was used; download again. If it keeps happening, a proxy or mirror is changing the file (${displayUrl(url)}).`, { repo });
-  }
-  try {
-    if (existsSync(final) && fileSize(final) === file.size) await rm(partial, { force: true });
-    else await rename(partial, final);
-  } catch (error) {
-    throw writeError(error, settings.cacheDir, label);
-  }
-  return { downloaded, resumed: Math.max(0, onDiskAtStart - refetched), refetched };
-}
-
-/** A body that ended or broke before its last byte: retry from where it stopped. */
-function isMidBody(error: unknown): boolean {
-  const code = errorCode(error);
-  return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'EPIPE';
 }

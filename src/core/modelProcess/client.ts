@@ -6,206 +6,28 @@
  * restart's own reason). After too many crashes in a window (crashGuard.ts) it stays stopped until
  * the user runs "Restart Model Process" or asks for another model.
  *
+ * Its parts: clientTypes.ts (options, clock, states), spawnProcess.ts (forking one process),
+ * pendingRequests.ts (the requests in flight, their answers and timeouts), promises.ts (waiting),
+ * errors.ts. This file holds the life cycle: start, load, crash, restart, dispose.
+ *
  * This file must not import onnxruntime-node: it runs in the extension host.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { errorBrand } from '../errorBrand';
 import { ModelError } from '../models/errors';
 import { afterLoadAllowed, afterUserRestart, allowsLoad, defaultCrashGuardPolicy, describeWindow, initialCrashGuard, recordCrash, type CrashGuard, type CrashGuardPolicy } from './crashGuard';
-import { ORT_TELEMETRY_OFF_ENV, PACKAGE_ROOT_ENV, TEST_HOOKS_ENV, type ClientMessage, type ProcessMessage, type ProcessStatus, type SerializedError } from './protocol';
+import { systemClock, type CrashInfo, type Disposable, type ModelProcessClientOptions, type ModelProcessClock, type ModelProcessState } from './clientTypes';
+import { ModelProcessStoppedError } from './errors';
+import { PendingRequests } from './pendingRequests';
+import { abortable, deferred, type Deferred } from './promises';
+import type { ClientMessage, ProcessStatus } from './protocol';
+import { killProcess, spawnModelProcess, stopProcess } from './spawnProcess';
 import { GenerationAbortedError, sameLoadRequest, silentLogger, type GenerateRequest, type GenerationEvent, type LoadModelRequest, type ModelInfo, type PromptInput, type RuntimeLogger } from '../runtime/types';
 
-/** Time and timers, injectable so tests can run restarts and timeouts on a fake clock. */
-export interface ModelProcessClock {
-  now(): number;
-  /** `keepAlive`: a pending restart that requests wait on keeps Node running; the watchdog does not. */
-  setTimeout(callback: () => void, ms: number, keepAlive: boolean): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const systemClock: ModelProcessClock = {
-  now: () => Date.now(),
-  setTimeout: (callback, ms, keepAlive) => {
-    const timer = setTimeout(callback, ms);
-    if (!keepAlive) timer.unref();
-    return timer;
-  },
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
-
-export interface ModelProcessClientOptions {
-  /** The process entry: `<extension>/dist/modelProcess.js` (tests: src/model-process/main.ts with tsx). */
-  readonly entry: string;
-  /** Where `models/` lives (built-in `mini`). */
-  readonly packageRoot: string;
-  /** The Node binary to run the process with (default: this process's, as `fork` does). */
-  readonly execPath?: string;
-  /** Node flags for the child, e.g. `['--import', 'tsx']` to run the TypeScript entry in tests. */
-  readonly execArgv?: readonly string[];
-  /** Extra environment for the child. */
-  readonly env?: Readonly<Record<string, string>>;
-  readonly logger?: RuntimeLogger;
-  /** A generate/encode/ping with no message from the process for this long means it hung (default 60 s). */
-  readonly requestTimeoutMs?: number;
-  /** The same for loading a model, which blocks while ONNX Runtime builds the session (default 5 min). */
-  readonly loadTimeoutMs?: number;
-  /** Delays before the 1st, 2nd, ... restart after crashes in the window (default 0.5, 1, 2, 5, 10 s). */
-  readonly restartDelaysMs?: readonly number[];
-  /** Restarts allowed within `crashWindowMs`; the next crash stops restarting (default 5). */
-  readonly maxRestarts?: number;
-  /** Crashes older than this no longer count towards `maxRestarts` (default 5 minutes). */
-  readonly crashWindowMs?: number;
-  /** Enable the process's test-only requests (crash, hang). Never in production. */
-  readonly testHooks?: boolean;
-  /** Default: the system clock. */
-  readonly clock?: ModelProcessClock;
-}
-
-export type ModelProcessState =
-  /** No process (not started yet, or disposed). */
-  | { readonly status: 'stopped' }
-  | { readonly status: 'starting' }
-  /** Process up, no model loaded. */
-  | { readonly status: 'idle' }
-  | { readonly status: 'loading'; readonly model: string }
-  | { readonly status: 'ready'; readonly info: ModelInfo }
-  /** The last load failed (the process is fine); `error.message` says why and what to do. */
-  | { readonly status: 'error'; readonly error: ModelError }
-  /** The process died or hung; it restarts after `delayMs` and reloads the model. */
-  | { readonly status: 'restarting'; readonly reason: string; readonly attempt: number; readonly delayMs: number }
-  /**
-   * Restarting stopped after repeated crashes; requests fail with `error` until `restart()` (the
-   * user's "Restart Model Process") or a load of a different model.
-   */
-  | { readonly status: 'failed'; readonly error: ModelProcessStoppedError };
-
-export interface CrashInfo {
-  readonly reason: string;
-  readonly exitCode: number | null;
-  readonly signal: NodeJS.Signals | null;
-  /** Requests that failed because of it. */
-  readonly failedRequests: number;
-  /** Delay before the restart; undefined when restarting gave up. */
-  readonly restartInMs?: number;
-}
-
-export interface Disposable {
-  dispose(): void;
-}
-
-interface Pending {
-  readonly what: string;
-  readonly sentAt: number;
-  readonly timeoutMs: number;
-  onMessage(message: ProcessMessage): void;
-  fail(error: Error): void;
-}
-
-/** A promise with its resolve/reject, for "the process is back" that many requests wait on. */
-interface Deferred {
-  readonly promise: Promise<void>;
-  resolve(): void;
-  reject(error: Error): void;
-}
-
-function deferred(): Deferred {
-  let resolve!: () => void;
-  let reject!: (error: Error) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  // Nobody may be waiting when it fails; each waiter sees the rejection itself.
-  promise.catch(() => undefined);
-  return { promise, resolve, reject };
-}
-
-/** Rejects at once with a GenerationAbortedError when `signal` aborts. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(new GenerationAbortedError('The request was cancelled.'));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new GenerationAbortedError('The request was cancelled.'));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}
+export { systemClock, type CrashInfo, type Disposable, type ModelProcessClientOptions, type ModelProcessClock, type ModelProcessState } from './clientTypes';
+export { deserializeError, ModelProcessStoppedError } from './errors';
 
 const RESTART_REQUESTED = 'restart requested';
-
-const modelProcessStoppedBrand = errorBrand('ModelProcessStoppedError');
-
-/**
- * Restarting stopped after repeated crashes (the `failed` state's error, and what every request
- * fails with until the user restarts the process or picks another model). A class of its own so
- * the editor can say it once, with the way out, instead of once per failed request.
- */
-export class ModelProcessStoppedError extends ModelError {
-  /** Thrown by the extension's model process client, checked in the completions bundle (see errorBrand). */
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return modelProcessStoppedBrand.has(value);
-  }
-
-  constructor(message: string) {
-    super('process', message);
-    modelProcessStoppedBrand.mark(this);
-  }
-}
-
-export function deserializeError(error: SerializedError): Error {
-  if (error.name === 'AbortError') return new GenerationAbortedError(error.message);
-  if (error.code) return new ModelError(error.code, error.message, error.file);
-  const result = new Error(error.message);
-  result.name = error.name;
-  return result;
-}
-
-/** An async queue feeding one generation's events to its iterator. */
-class EventQueue<T> {
-  private readonly items: T[] = [];
-  private ended = false;
-  private failure: Error | undefined;
-  private wake: (() => void) | undefined;
-
-  push(item: T): void {
-    this.items.push(item);
-    this.wake?.();
-  }
-
-  end(): void {
-    this.ended = true;
-    this.wake?.();
-  }
-
-  fail(error: Error): void {
-    if (this.failure || this.ended) return;
-    this.failure = error;
-    this.wake?.();
-  }
-
-  async *drain(): AsyncGenerator<T> {
-    for (;;) {
-      if (this.failure) throw this.failure;
-      if (this.items.length > 0) {
-        yield this.items.shift()!;
-        continue;
-      }
-      if (this.ended) return;
-      await new Promise<void>((resolve) => (this.wake = resolve));
-      this.wake = undefined;
-    }
-  }
-}
 
 export class ModelProcessClient {
   private child: ChildProcess | undefined;
@@ -216,8 +38,7 @@ export class ModelProcessClient {
    * requests wait on it instead of reaching a process that has no model yet.
    */
   private recovery: Deferred | undefined;
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 1;
+  private readonly pending: PendingRequests;
   private lastMessageAt = 0;
   private killReason: string | undefined;
   /** The model loaded last: reloaded after a restart. */
@@ -243,6 +64,7 @@ export class ModelProcessClient {
     this.requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
     this.loadTimeoutMs = options.loadTimeoutMs ?? 300_000;
     this.clock = options.clock ?? systemClock;
+    this.pending = new PendingRequests(this.clock, (message) => this.post(message));
     this.policy = {
       maxRestarts: options.maxRestarts ?? defaultCrashGuardPolicy.maxRestarts,
       windowMs: options.crashWindowMs ?? defaultCrashGuardPolicy.windowMs,
@@ -296,7 +118,7 @@ export class ModelProcessClient {
     try {
       await this.processUp(signal);
       this.setState({ status: 'loading', model: request.model });
-      const info = await this.send<ModelInfo>({ type: 'load', request }, 'loading the model', this.loadTimeoutMs, signal, (message) => (message.type === 'loaded' ? message.info : undefined));
+      const info = await this.pending.request<ModelInfo>({ type: 'load', request }, 'loading the model', this.loadTimeoutMs, signal, (message) => (message.type === 'loaded' ? message.info : undefined));
       this.lastLoad = request;
       this.setState({ status: 'ready', info });
       return info;
@@ -314,7 +136,7 @@ export class ModelProcessClient {
   async unload(): Promise<void> {
     this.lastLoad = undefined;
     if (!this.child) return;
-    await this.send({ type: 'unload' }, 'unloading the model', this.requestTimeoutMs, undefined, (message) => (message.type === 'unloaded' ? true : undefined));
+    await this.pending.request({ type: 'unload' }, 'unloading the model', this.requestTimeoutMs, undefined, (message) => (message.type === 'unloaded' ? true : undefined));
     this.setState({ status: 'idle' });
   }
 
@@ -329,12 +151,12 @@ export class ModelProcessClient {
   /** Token ids of a prompt as the process would feed them (chat template applied). */
   async encodePrompt(prompt: PromptInput, signal?: AbortSignal): Promise<number[]> {
     await this.whenReady(signal);
-    return this.send<number[]>({ type: 'encode', prompt }, 'encoding a prompt', this.requestTimeoutMs, signal, (message) => (message.type === 'encoded' ? message.ids : undefined));
+    return this.pending.request<number[]>({ type: 'encode', prompt }, 'encoding a prompt', this.requestTimeoutMs, signal, (message) => (message.type === 'encoded' ? message.ids : undefined));
   }
 
   async ping(signal?: AbortSignal): Promise<ProcessStatus> {
     await this.whenReady(signal);
-    return this.send<ProcessStatus>({ type: 'ping' }, 'answering a ping', this.requestTimeoutMs, signal, (message) => (message.type === 'pong' ? message.status : undefined));
+    return this.pending.request<ProcessStatus>({ type: 'ping' }, 'answering a ping', this.requestTimeoutMs, signal, (message) => (message.type === 'pong' ? message.status : undefined));
   }
 
   /**
@@ -345,10 +167,10 @@ export class ModelProcessClient {
     if (!this.options.testHooks) throw new Error('test hooks are disabled');
     await this.processUp();
     if (message.type === 'test-slow-steps') {
-      await this.send({ ...message }, 'setting up a test', this.requestTimeoutMs, undefined, (reply) => (reply.type === 'pong' ? true : undefined));
+      await this.pending.request({ ...message }, 'setting up a test', this.requestTimeoutMs, undefined, (reply) => (reply.type === 'pong' ? true : undefined));
       return;
     }
-    this.child?.send({ ...message, id: this.nextId++ });
+    this.child?.send({ ...message, id: this.pending.newId() });
   }
 
   /** Process id of the running model process (diagnostics, tests). */
@@ -371,10 +193,7 @@ export class ModelProcessClient {
     const child = this.child;
     if (child && child.exitCode === null && child.signalCode === null) {
       this.killReason = RESTART_REQUESTED;
-      await new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGKILL');
-      });
+      await killProcess(child);
     }
     if (this.starting) await this.starting.catch(() => undefined);
     void this.recover();
@@ -389,21 +208,10 @@ export class ModelProcessClient {
     const child = this.child;
     this.child = undefined;
     const error = this.shutDownError();
-    this.failAll(error);
+    this.pending.failAll(error);
     this.recovery?.reject(error);
     this.recovery = undefined;
-    if (child && child.exitCode === null && child.signalCode === null) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
-        child.once('exit', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        // Closing IPC makes the process release its model and exit on its own.
-        if (child.connected) child.disconnect();
-        else child.kill('SIGKILL');
-      });
-    }
+    if (child && child.exitCode === null && child.signalCode === null) await stopProcess(child);
     this.setState({ status: 'stopped' });
     this.events.removeAllListeners();
   }
@@ -466,7 +274,7 @@ export class ModelProcessClient {
       const reload = this.lastLoad;
       if (reload) {
         this.setState({ status: 'loading', model: reload.model });
-        const info = await this.send<ModelInfo>({ type: 'load', request: reload }, 'reloading the model', this.loadTimeoutMs, undefined, (message) => (message.type === 'loaded' ? message.info : undefined));
+        const info = await this.pending.request<ModelInfo>({ type: 'load', request: reload }, 'reloading the model', this.loadTimeoutMs, undefined, (message) => (message.type === 'loaded' ? message.info : undefined));
         this.setState({ status: 'ready', info });
       } else {
         this.setState({ status: 'idle' });
@@ -489,88 +297,13 @@ export class ModelProcessClient {
 
   private async *runGenerate(request: GenerateRequest, signal: AbortSignal | undefined): AsyncGenerator<GenerationEvent> {
     await this.whenReady(signal);
-    const id = this.nextId++;
-    const queue = new EventQueue<GenerationEvent>();
-    this.pending.set(id, {
-      what: 'generating',
-      sentAt: this.clock.now(),
-      timeoutMs: this.requestTimeoutMs,
-      onMessage: (message) => {
-        if (message.type === 'event') queue.push(message.event);
-        else if (message.type === 'done') {
-          this.pending.delete(id);
-          queue.end();
-        } else if (message.type === 'error') {
-          this.pending.delete(id);
-          queue.fail(deserializeError(message.error));
-        }
-      },
-      fail: (error) => queue.fail(error),
-    });
-    const cancel = () => {
-      if (!this.pending.delete(id)) return;
-      this.post({ type: 'cancel', id });
-    };
-    const onAbort = () => {
-      cancel();
-      queue.fail(new GenerationAbortedError());
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      this.post({ type: 'generate', id, request });
-      yield* queue.drain();
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-      // The consumer stopped early (break or error): stop the process's work too.
-      cancel();
-    }
-  }
-
-  /** Sends one request to the running process and waits for its answer (callers made sure it runs). */
-  private send<T>(message: DistributiveOmit<ClientMessage, 'id'>, what: string, timeoutMs: number, signal: AbortSignal | undefined, accept: (message: ProcessMessage) => T | undefined): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(new GenerationAbortedError('The request was cancelled.'));
-        return;
-      }
-      const id = this.nextId++;
-      const onAbort = () => {
-        this.pending.delete(id);
-        reject(new GenerationAbortedError('The request was cancelled.'));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.pending.set(id, {
-        what,
-        sentAt: this.clock.now(),
-        timeoutMs,
-        onMessage: (reply) => {
-          if (reply.type === 'error') {
-            this.pending.delete(id);
-            signal?.removeEventListener('abort', onAbort);
-            reject(deserializeError(reply.error));
-            return;
-          }
-          const value = accept(reply);
-          if (value === undefined) return;
-          this.pending.delete(id);
-          signal?.removeEventListener('abort', onAbort);
-          resolve(value);
-        },
-        fail: (error) => {
-          signal?.removeEventListener('abort', onAbort);
-          reject(error);
-        },
-      });
-      this.post({ ...message, id } as ClientMessage);
-    });
+    yield* this.pending.stream(request, this.requestTimeoutMs, signal);
   }
 
   private post(message: ClientMessage): void {
     const child = this.child;
     if (!child) {
-      const pending = this.pending.get(message.id);
-      this.pending.delete(message.id);
-      pending?.fail(new ModelError('process', 'The model process is not running; it is restarting. Try again in a moment.'));
+      this.pending.fail(message.id, new ModelError('process', 'The model process is not running; it is restarting. Try again in a moment.'));
       return;
     }
     // A process whose channel just closed is exiting: its exit fails the request with the real reason.
@@ -578,79 +311,30 @@ export class ModelProcessClient {
     child.send(message);
   }
 
-  private spawn(): Promise<void> {
+  private async spawn(): Promise<void> {
     this.setState({ status: 'starting' });
-    return new Promise<void>((resolve, reject) => {
-      const child = fork(this.options.entry, [], {
-        execArgv: [...(this.options.execArgv ?? [])],
-        ...(this.options.execPath ? { execPath: this.options.execPath } : {}),
-        env: {
-          ...process.env,
-          ...this.options.env,
-          [PACKAGE_ROOT_ENV]: this.options.packageRoot,
-          [TEST_HOOKS_ENV]: this.options.testHooks ? '1' : '',
-          // Set before the child loads ONNX Runtime (its telemetry reads it at start-up); never overridable.
-          ...ORT_TELEMETRY_OFF_ENV,
-        },
-        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-        serialization: 'json',
-      });
-      this.child = child;
-      this.killReason = undefined;
-      this.lastMessageAt = this.clock.now();
-      const forward = (level: 'info' | 'warn') => (chunk: Buffer) => {
-        for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) this.logger[level](`[model process] ${line.trimEnd()}`);
-      };
-      child.stdout?.on('data', forward('info'));
-      child.stderr?.on('data', forward('warn'));
-      let ready = false;
-      let exited = false;
-      const exit = (code: number | null, signal: NodeJS.Signals | null, startupError?: string) => {
-        if (exited) return;
-        exited = true;
-        if (this.child === child) this.child = undefined;
-        if (!ready) {
-          reject(
-            new ModelError(
-              'process',
-              startupError
-                ? `The model process could not start: ${startupError}. Reinstall Tokenscope if this persists.`
-                : `The model process exited during start-up (exit code ${code}${signal ? `, signal ${signal}` : ''}). See the Tokenscope log for its output; reinstall Tokenscope if this persists.`,
-            ),
-          );
-        }
-        this.onExit(code, signal, startupError);
-      };
-      child.on('message', (message: ProcessMessage) => {
+    const { child, ready } = spawnModelProcess(this.options, this.logger, {
+      onMessage: (message) => {
         this.lastMessageAt = this.clock.now();
-        if (message.type === 'ready') {
-          ready = true;
-          this.logger.info('model process started', { pid: message.pid });
-          resolve();
-          return;
-        }
-        if (message.type === 'log') {
-          this.logger[message.level](message.message, message.data);
-          return;
-        }
-        if (message.type === 'heartbeat') return;
-        this.pending.get(message.id)?.onMessage(message);
-      });
-      child.on('error', (error) => {
-        this.logger.error('model process error', { message: error.message });
-        // Not started at all (e.g. the Node binary is missing): no exit event may follow.
-        if (!ready && child.pid === undefined) exit(null, null, error.message);
-      });
-      child.on('exit', (code, signal) => exit(code, signal));
+        if ('id' in message) this.pending.dispatch(message.id, message);
+      },
+      onExit: (code, signal, startupError) => {
+        if (this.child === child) this.child = undefined;
+        this.onExit(code, signal, startupError);
+      },
     });
+    this.child = child;
+    this.killReason = undefined;
+    this.lastMessageAt = this.clock.now();
+    await ready;
   }
 
   private onExit(exitCode: number | null, signal: NodeJS.Signals | null, startupError?: string): void {
     if (this.disposed) return;
     const failed = this.pending.size;
-    const detail = [...new Set([...this.pending.values()].map((pending) => pending.what))].join(', ') || 'idle';
+    const detail = this.pending.describe();
     if (this.killReason === RESTART_REQUESTED) {
-      this.failAll(new ModelError('process', `The model process was restarted ("Tokenscope: Restart Model Process") while ${detail}; ask again.`));
+      this.pending.failAll(new ModelError('process', `The model process was restarted ("Tokenscope: Restart Model Process") while ${detail}; ask again.`));
       return;
     }
     const reason = this.killReason ?? (startupError ? `it could not start (${startupError})` : `it exited unexpectedly (exit code ${exitCode}${signal ? `, signal ${signal}` : ''})`);
@@ -662,7 +346,7 @@ export class ModelProcessClient {
         `The model process crashed ${decision.crashes} time${decision.crashes === 1 ? '' : 's'} in ${describeWindow(this.policy.windowMs)} (last: ${reason}). Tokenscope stopped restarting it: check the model files (try another variant or model), then run "Tokenscope: Restart Model Process".`,
       );
       this.failure = error;
-      this.failAll(error);
+      this.pending.failAll(error);
       const recovery = this.recovery;
       this.recovery = undefined;
       recovery?.reject(error);
@@ -670,7 +354,7 @@ export class ModelProcessClient {
       this.events.emit('crash', { reason, exitCode, signal, failedRequests: failed } satisfies CrashInfo);
       return;
     }
-    this.failAll(new ModelError('process', `The model process stopped while ${detail}: ${reason}. It is being restarted${this.lastLoad ? ' and the model reloaded' : ''}; try again in a moment.`));
+    this.pending.failAll(new ModelError('process', `The model process stopped while ${detail}: ${reason}. It is being restarted${this.lastLoad ? ' and the model reloaded' : ''}; try again in a moment.`));
     this.recovery ??= deferred();
     this.setState({ status: 'restarting', reason, attempt: decision.attempt, delayMs: decision.delayMs });
     this.events.emit('crash', { reason, exitCode, signal, failedRequests: failed, restartInMs: decision.delayMs } satisfies CrashInfo);
@@ -679,12 +363,6 @@ export class ModelProcessClient {
       this.restartTimer = undefined;
       void this.recover();
     }, decision.delayMs, true);
-  }
-
-  private failAll(error: Error): void {
-    const pending = [...this.pending.values()];
-    this.pending.clear();
-    for (const entry of pending) entry.fail(error);
   }
 
   private scheduleWatchdog(): void {
@@ -699,17 +377,10 @@ export class ModelProcessClient {
   private checkHung(): void {
     const child = this.child;
     if (!child || this.pending.size === 0) return;
-    const now = this.clock.now();
-    for (const pending of this.pending.values()) {
-      const silentFor = now - Math.max(pending.sentAt, this.lastMessageAt);
-      if (silentFor > pending.timeoutMs) {
-        this.killReason = `it stopped responding for ${Math.round(silentFor / 1000)} s while ${pending.what}`;
-        this.logger.error('model process hung; killing it', { what: pending.what, silentForMs: silentFor });
-        child.kill('SIGKILL');
-        return;
-      }
-    }
+    const hung = this.pending.findHung(this.lastMessageAt);
+    if (!hung) return;
+    this.killReason = `it stopped responding for ${Math.round(hung.silentForMs / 1000)} s while ${hung.what}`;
+    this.logger.error('model process hung; killing it', { what: hung.what, silentForMs: hung.silentForMs });
+    child.kill('SIGKILL');
   }
 }
-
-type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;

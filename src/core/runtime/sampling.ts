@@ -1,8 +1,11 @@
 /**
  * Choosing the next token from logits, over vocabularies of 150k entries without sorting them:
  * top-k by a bounded heap, nucleus (top-p) on a candidate set that grows only when needed, and
- * log-probabilities from one max pass and one exp pass.
+ * log-probabilities from one max pass and one exp pass. Also what a request's sampling resolves
+ * to against the model's defaults (`resolveSampling`).
  */
+import type { GenerationDefaults } from '../models/modelFolder';
+import type { SamplingOptions } from './types';
 
 export interface ResolvedSampling {
   /** 0: greedy. */
@@ -14,6 +17,24 @@ export interface ResolvedSampling {
   /** 1: off. */
   readonly repetitionPenalty: number;
   readonly seed: number;
+}
+
+/**
+ * The sampling a request runs with: what it asks for, else the model's generation_config defaults
+ * (greedy when `do_sample` is false), checked; a random seed when none is given.
+ */
+export function resolveSampling(given: SamplingOptions = {}, defaults: GenerationDefaults): ResolvedSampling {
+  const temperature = given.temperature ?? (defaults.doSample ? (defaults.temperature ?? 1) : 0);
+  const topK = given.topK ?? (defaults.doSample ? (defaults.topK ?? 0) : 0);
+  const topP = given.topP ?? (defaults.doSample ? (defaults.topP ?? 1) : 1);
+  const repetitionPenalty = given.repetitionPenalty ?? defaults.repetitionPenalty ?? 1;
+  if (!(temperature >= 0) || !Number.isFinite(temperature)) throw new RangeError(`temperature must be 0 or more, got ${temperature}`);
+  if (!(topP > 0 && topP <= 1)) throw new RangeError(`topP must be in (0, 1], got ${topP}`);
+  if (!(topK >= 0) || !Number.isInteger(topK)) throw new RangeError(`topK must be a whole number >= 0, got ${topK}`);
+  if (!(repetitionPenalty > 0) || !Number.isFinite(repetitionPenalty)) throw new RangeError(`repetitionPenalty must be more than 0, got ${repetitionPenalty}`);
+  const seed = given.seed ?? Math.floor(Math.random() * 2 ** 31);
+  if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}`);
+  return { temperature, topK, topP, repetitionPenalty, seed };
 }
 
 /** xoshiro128**: fast, seedable, good statistical quality; state from splitmix32 of the seed. */
