@@ -15,7 +15,7 @@ import { ModelError } from '../../../src/core/models/errors';
 import { LocalModel } from '../../../src/core/runtime/localModel';
 import { filesFromFolder, type FakeHub } from '../../support/fakeHub';
 import { collect, fixture, repoRoot } from '../runtime/helpers';
-import { BIG_BYTES, BIG_COMMIT, BIG_REPO, TINY_COMMIT, TINY_REPO, pullAll, quick, scratchCache, startHub } from './helpers';
+import { BIG_BYTES, BIG_COMMIT, BIG_REPO, TINY_COMMIT, TINY_REPO, pullAll, quick, quickStall, scratchCache, startHub } from './helpers';
 
 async function rejectsWith(promise: Promise<unknown>, code: HubErrorCode, pattern: RegExp): Promise<HubError> {
   let caught: HubError | undefined;
@@ -241,7 +241,7 @@ describe('pull from a local Hub', { timeout: 120_000 }, () => {
     hub.faults.stallAfterBytes = { bytes: 40_000, count: 1, match: 'model_q4.onnx' };
     const scratch = scratchCache(hub);
     try {
-      const { result, events } = await pullAll({ repo: TINY_REPO }, { settings: scratch.settings(), ...quick });
+      const { result, events } = await pullAll({ repo: TINY_REPO }, { settings: scratch.settings(), ...quickStall });
       assert.ok(events.some((event) => event.type === 'retry' && /sent nothing/.test(event.reason)));
       assert.ok(hub.requests.some((request) => request.origin === 'cdn' && request.range === 'bytes=40000-'));
       assert.equal(result.refetchedBytes, 0);
@@ -249,7 +249,7 @@ describe('pull from a local Hub', { timeout: 120_000 }, () => {
       hub.faults.stallAfterBytes = { bytes: 0, count: 100, match: 'model_q4.onnx' };
       const other = scratchCache(hub);
       try {
-        await rejectsWith(pullAll({ repo: TINY_REPO }, { settings: other.settings(), ...quick }), 'stalled', /sent nothing for 0 s.*stalled 4 times in a row/);
+        await rejectsWith(pullAll({ repo: TINY_REPO }, { settings: other.settings(), ...quickStall }), 'stalled', /sent nothing for 0 s.*stalled 4 times in a row/);
       } finally {
         other.cleanup();
       }
