@@ -317,7 +317,14 @@ export async function startFakeHub(initial: readonly FakeRepo[] = []): Promise<F
       }
       if (gone) return;
       if (sent >= body.length) response.end();
-      else if (closeFault) setTimeout(() => response.socket?.destroy(), 10);
+      else if (closeFault) {
+        // Close once this process has handed every byte to the kernel: destroying a socket with
+        // bytes still in its buffer would cut the body short of the fault's own count.
+        const socket = response.socket;
+        const close = () => setTimeout(() => socket?.destroy(), 10);
+        if (socket && socket.writableLength > 0) socket.once('drain', close);
+        else close();
+      }
       // a stall leaves the response open: the client's stall timeout has to notice
     };
     pump();

@@ -204,7 +204,11 @@ export async function downloadBlob(http: HubHttp, remote: RepoRevision, file: Re
       writer = undefined;
       if (offset < file.size) throw Object.assign(new Error(`the connection closed after ${offset} of ${file.size} bytes`), { code: 'UND_ERR_SOCKET' });
     } catch (error) {
-      writer?.destroy();
+      // Keep what arrived: flush the bytes still buffered in the file stream before the resume reads
+      // the file's size (destroying the stream dropped them, and on a busy machine the resume then
+      // fetched a few hundred bytes twice). A stream that failed itself (a full disk) is destroyed.
+      const failedWriter = writer;
+      if (failedWriter) await failedWriter.close().catch(() => failedWriter.destroy());
       if (options.signal.aborted) throw cancelled();
       if (isDiskFull(error) || (error as { code?: string })?.code === 'EACCES' || (error as { code?: string })?.code === 'EROFS') throw writeError(error, settings.cacheDir, label);
       if (isHubError(error) && !error.details.retryable) throw error;

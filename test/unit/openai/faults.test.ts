@@ -34,7 +34,9 @@ test('nothing listening: unreachable, says to start the server', OPTIONS, async 
   const server = await startScriptedServer(() => undefined);
   const url = server.baseUrl;
   await server.close();
-  const client = new ServerClient({ baseUrl: url, ...fast });
+  // A first-byte timeout well past the refusals: at load 13 the retried refusals outlasted 400 ms and
+  // the timeout (reported first when it fires) named the wrong fault.
+  const client = new ServerClient({ baseUrl: url, ...fast, timeouts: { ...fast.timeouts, firstByteMs: 4000 } });
   const error = await failure(drain(client.stream('/chat/completions', {})));
   assert.equal(error.kind, 'unreachable');
   assert.match(error.message, /Nothing is listening at http:\/\/127\.0\.0\.1:\d+\/v1 .*Start the server/);
