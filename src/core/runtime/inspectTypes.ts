@@ -1,0 +1,85 @@
+/**
+ * What an inspection of the model asks and answers (attention, logit lens, embeddings): plain JSON,
+ * so the same types cross the model-process RPC and come out of the CLI. Layers and heads are
+ * numbered from 1 here, as people count them (layer 1 is the first, the last is the output).
+ */
+
+export interface InspectTokenSpan {
+  readonly id: number;
+  /** UTF-16 offsets into the text of the request. */
+  readonly start: number;
+  readonly end: number;
+}
+
+export interface AttentionRequest {
+  readonly kind: 'attention';
+  /** The text the tokens come from (a window of the document). */
+  readonly text: string;
+  /** UTF-16 offset of the cursor in `text`: the token covering it is the one whose attention is shown. */
+  readonly offset: number;
+}
+
+export interface AttentionResult {
+  readonly kind: 'attention';
+  readonly layers: number;
+  readonly heads: number;
+  /** The tokens the model ran over (the cursor token and what precedes it, a few after it). */
+  readonly tokens: readonly InspectTokenSpan[];
+  /** Index in `tokens` of the cursor token. */
+  readonly position: number;
+  /** [layer][head][token]: how much the cursor token attends to each token (each row sums to 1, 0 after `position`). Empty when unavailable. */
+  readonly weights: readonly (readonly (readonly number[])[])[];
+  /** Why the weights are missing (fused attention exports). */
+  readonly unavailable?: string;
+  readonly elapsedMs: number;
+}
+
+export interface LensRequest {
+  readonly kind: 'lens';
+  readonly prompt: string;
+  /** Tokens per layer (default 5). */
+  readonly top?: number;
+}
+
+export interface LensToken {
+  readonly id: number;
+  readonly text: string;
+  readonly probability: number;
+}
+
+export interface LensResult {
+  readonly kind: 'lens';
+  /** From layer 1 to the output (the last layer's prediction is the model's own). */
+  readonly layers: readonly { readonly layer: number; readonly tokens: readonly LensToken[] }[];
+  readonly promptTokens: number;
+  readonly unavailable?: string;
+  readonly elapsedMs: number;
+}
+
+export interface NeighboursRequest {
+  readonly kind: 'neighbours';
+  /** Text of a token (or any text: its first token is used). */
+  readonly token: string;
+  /** Neighbours to return (default 10). */
+  readonly top?: number;
+}
+
+export interface NeighboursResult {
+  readonly kind: 'neighbours';
+  readonly token: string;
+  readonly id: number;
+  /** The first 8 numbers of the embedding vector. */
+  readonly vector: readonly number[];
+  readonly norm: number;
+  readonly dimensions: number;
+  /** How the export stores the matrix (it is dequantized to float32 for this). */
+  readonly storage: string;
+  /** The ids `token` encodes to, when it is more than one token (the first one is shown). */
+  readonly encodedAs?: readonly number[];
+  readonly neighbours: readonly { readonly id: number; readonly text: string; readonly cosine: number }[];
+  readonly elapsedMs: number;
+}
+
+export type InspectRequest = AttentionRequest | LensRequest | NeighboursRequest;
+export type InspectResult = AttentionResult | LensResult | NeighboursResult;
+export type InspectResultFor<R extends InspectRequest> = R extends AttentionRequest ? AttentionResult : R extends LensRequest ? LensResult : NeighboursResult;
