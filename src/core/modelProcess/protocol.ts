@@ -4,6 +4,7 @@
  * JSON over Node's IPC channel.
  */
 import type { ModelErrorCode } from '../models/errors';
+import type { InspectRequest, InspectResult } from '../runtime/inspectTypes';
 import type { GenerateRequest, GenerationEvent, LoadModelRequest, ModelInfo, PromptInput } from '../runtime/types';
 
 export const PROTOCOL_VERSION = 1;
@@ -25,6 +26,8 @@ export type ClientMessage =
   /** Stops the generation started by request `id` (no reply of its own). */
   | { readonly type: 'cancel'; readonly id: number }
   | { readonly type: 'encode'; readonly id: number; readonly prompt: PromptInput }
+  /** Attention, logit lens or embedding neighbours of the loaded model (inspectTypes.ts). */
+  | { readonly type: 'inspect'; readonly id: number; readonly request: InspectRequest }
   | { readonly type: 'ping'; readonly id: number }
   /** Test only: exit at once, as a native crash would. */
   | { readonly type: 'test-crash'; readonly id: number }
@@ -57,6 +60,7 @@ export type ProcessMessage =
   /** The generation `id` ended normally (after its `end` event). */
   | { readonly type: 'done'; readonly id: number }
   | { readonly type: 'encoded'; readonly id: number; readonly ids: number[] }
+  | { readonly type: 'inspected'; readonly id: number; readonly result: InspectResult }
   | { readonly type: 'pong'; readonly id: number; readonly status: ProcessStatus }
   | { readonly type: 'error'; readonly id: number; readonly error: SerializedError }
   /** Sent every second while busy between forward passes: proves the process is not hung. */

@@ -58,7 +58,7 @@ async function attention(context: InspectionContext, request: AttentionRequest):
     tokens: window.map((span) => ({ id: span.id, start: span.start, end: span.end })),
     position,
     weights,
-    unavailable: run.attentionUnavailable,
+    ...(run.attentionUnavailable ? { unavailable: run.attentionUnavailable } : {}),
     elapsedMs: round(performance.now() - started, 2),
   };
 }
@@ -74,7 +74,7 @@ async function lens(context: InspectionContext, request: LensRequest): Promise<L
     const total = logSumExp(logits);
     return { layer: index + 1, tokens: topKIndices(logits, top).map((id) => ({ id, text: context.tokenizer.decode([id]), probability: round(Math.exp(logits[id] - total)) })) };
   });
-  return { kind: 'lens', layers, promptTokens: ids.length, unavailable: run.lensUnavailable, elapsedMs: round(performance.now() - started, 2) };
+  return { kind: 'lens', layers, promptTokens: ids.length, ...(run.lensUnavailable ? { unavailable: run.lensUnavailable } : {}), elapsedMs: round(performance.now() - started, 2) };
 }
 
 /** The id of a token's text: a vocabulary entry as it is, else the first token the text encodes to. */

@@ -5,7 +5,9 @@ import { makeWeights, toHalf } from '../../../tools/test-models/decoder';
 import { writeModel, type Initializer } from '../../../tools/test-models/onnxProto';
 import { EmbeddingIndex, readEmbeddingMatrix } from '../../../src/core/runtime/embeddings';
 import { halfToFloat } from '../../../src/core/runtime/float16';
-import { loadFixture, tempDir } from '../runtime/helpers';
+import { join } from 'node:path';
+import { ModelProcessClient, inspectModel } from '../../../src/core/modelProcess/client';
+import { fixture, loadFixture, repoRoot, tempDir } from '../runtime/helpers';
 
 const TEXT = 'function add(a, b) {\n  return a + b;\n}\nconst total = add(1, 2);\n';
 
@@ -156,5 +158,23 @@ test('embeddings stored as float16, int8 behind DequantizeLinear, and 4-bit Gath
     assert.deepEqual(index.nearest(index.vector(0), 2, new Set([0])).map((n) => n.id), [1]);
   } finally {
     scratch.cleanup();
+  }
+});
+
+test('the model process answers inspections exactly as the in-process model does', async () => {
+  const target = new ModelProcessClient({ entry: join(repoRoot, 'src', 'model-process', 'main.ts'), execArgv: ['--import', 'tsx'], packageRoot: repoRoot });
+  const local = await loadFixture('tiny-qwen2');
+  try {
+    await target.load({ model: fixture('tiny-qwen2'), threads: 1 });
+    const request = { kind: 'attention', text: TEXT, offset: 30 } as const;
+    const [remote, inProcess] = [await inspectModel(target, request), await local.inspect(request)];
+    assert.deepEqual({ ...remote, elapsedMs: 0 }, { ...inProcess, elapsedMs: 0 });
+    const lens = await inspectModel(target, { kind: 'lens', prompt: TEXT });
+    assert.deepEqual(lens.layers, (await local.inspect({ kind: 'lens', prompt: TEXT })).layers);
+    const neighbours = await inspectModel(target, { kind: 'neighbours', token: 'add' });
+    assert.deepEqual(neighbours.neighbours, (await local.inspect({ kind: 'neighbours', token: 'add' })).neighbours);
+  } finally {
+    await local.dispose();
+    await target.dispose();
   }
 });
