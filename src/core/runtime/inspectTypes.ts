@@ -83,3 +83,22 @@ export interface NeighboursResult {
 export type InspectRequest = AttentionRequest | LensRequest | NeighboursRequest;
 export type InspectResult = AttentionResult | LensResult | NeighboursResult;
 export type InspectResultFor<R extends InspectRequest> = R extends AttentionRequest ? AttentionResult : R extends LensRequest ? LensResult : NeighboursResult;
+
+/**
+ * The part of a long document an attention request sends: enough text before the cursor to fill
+ * any context window (the model process keeps the last tokens that fit) and a little after it.
+ * `base` is where the window starts in the document, to map token offsets back.
+ */
+export function attentionWindow(text: string, offset: number, before = 32_000, after = 400): { readonly text: string; readonly offset: number; readonly base: number } {
+  const base = Math.max(0, offset - before);
+  return { text: text.slice(base, Math.min(text.length, offset + after)), offset: offset - base, base };
+}
+
+/** One row of attention weights for a layer and head (1-based), or the mean over heads (and layers) left undefined. */
+export function attentionRow(result: AttentionResult, layer?: number, head?: number): number[] {
+  const layers = layer === undefined ? result.weights : [result.weights[layer - 1]];
+  const rows = layers.flatMap((heads) => (head === undefined ? heads : [heads[head - 1]]));
+  const out = new Array<number>(result.tokens.length).fill(0);
+  for (const row of rows) for (let i = 0; i < out.length; i++) out[i] += row[i] / rows.length;
+  return out;
+}
