@@ -58,8 +58,10 @@ export interface LensResult {
 
 export interface NeighboursRequest {
   readonly kind: 'neighbours';
-  /** Text of a token (or any text: its first token is used). */
+  /** Text of a token (or any text: its first token is used). Ignored when `at` is given. */
   readonly token: string;
+  /** The token covering `offset` in `text`, as the model tokenizes the text (the editor's hover). */
+  readonly at?: { readonly text: string; readonly offset: number };
   /** Neighbours to return (default 10). */
   readonly top?: number;
 }
@@ -76,6 +78,8 @@ export interface NeighboursResult {
   readonly storage: string;
   /** The ids `token` encodes to, when it is more than one token (the first one is shown). */
   readonly encodedAs?: readonly number[];
+  /** With `at`: where the token is in the text. */
+  readonly span?: InspectTokenSpan;
   readonly neighbours: readonly { readonly id: number; readonly text: string; readonly cosine: number }[];
   readonly elapsedMs: number;
 }

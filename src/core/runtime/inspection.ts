@@ -6,7 +6,7 @@
  */
 import type { ModelTokenizer } from '../tokenizers/types';
 import type { EmbeddingIndex } from './embeddings';
-import type { AttentionRequest, AttentionResult, InspectRequest, InspectResult, LensRequest, LensResult, NeighboursRequest, NeighboursResult } from './inspectTypes';
+import type { AttentionRequest, InspectTokenSpan, AttentionResult, InspectRequest, InspectResult, LensRequest, LensResult, NeighboursRequest, NeighboursResult } from './inspectTypes';
 import { logSumExp, topKIndices } from './sampling';
 
 export interface Inspector {
@@ -90,7 +90,13 @@ function tokenOf(tokenizer: ModelTokenizer, token: string): { id: number; encode
 async function neighbours(context: InspectionContext, request: NeighboursRequest): Promise<NeighboursResult> {
   const started = performance.now();
   const index = await context.inspector.embeddingIndex();
-  const { id, encodedAs } = tokenOf(context.tokenizer, request.token);
+  let span: InspectTokenSpan | undefined;
+  if (request.at) {
+    const at = request.at.offset;
+    span = context.tokenizer.encodeWithOffsets(request.at.text).find((token) => token.start <= at && at < token.end);
+    if (!span) throw new RangeError('There is no token at that position.');
+  }
+  const { id, encodedAs } = span ? { id: span.id, encodedAs: undefined } : tokenOf(context.tokenizer, request.token);
   const vector = index.vector(id);
   const top = Math.max(1, Math.min(100, Math.floor(request.top ?? 10)));
   const nearest = index.nearest(vector, top, new Set([id]));
@@ -103,6 +109,7 @@ async function neighbours(context: InspectionContext, request: NeighboursRequest
     dimensions: index.matrix.dims,
     storage: index.matrix.storage,
     ...(encodedAs ? { encodedAs } : {}),
+    ...(span ? { span: { id: span.id, start: span.start, end: span.end } } : {}),
     neighbours: nearest.map((entry) => ({ id: entry.id, text: context.tokenizer.decode([entry.id]), cosine: round(entry.cosine, 4) })),
     elapsedMs: round(performance.now() - started, 2),
   };
