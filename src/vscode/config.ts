@@ -31,6 +31,10 @@ export interface TokenscopeConfig {
     readonly maxFileSizeKB: number;
     readonly hover: boolean;
   };
+  readonly inside: {
+    /** Hovers also show the token's embedding and nearest tokens. */
+    readonly learningMode: boolean;
+  };
   readonly cost: {
     readonly referenceModel: string;
     /** Raw entries; validated by the pricing core, which reports bad ones. */
@@ -98,6 +102,7 @@ export interface SettingValues {
   'tokenLens.tokenizer': string;
   'tokenLens.maxFileSizeKB': number;
   'tokenLens.hover': boolean;
+  'inside.learningMode': boolean;
   'cost.referenceModel': string;
   'cost.customModels': readonly unknown[];
   'chat.thinking': TokenscopeConfig['chat']['thinking'];
@@ -200,6 +205,9 @@ export function readConfig(scope?: vscode.ConfigurationScope): TokenscopeConfig 
       tokenizer: str('tokenLens.tokenizer', 'model'),
       maxFileSizeKB: Math.round(clampNumber(c.get('tokenLens.maxFileSizeKB'), 2048, 16, 65536)),
       hover: bool('tokenLens.hover', true),
+    },
+    inside: {
+      learningMode: bool('inside.learningMode', false),
     },
     cost: {
       referenceModel: str('cost.referenceModel', 'gpt-4o'),

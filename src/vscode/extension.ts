@@ -8,6 +8,7 @@ import { registerCompletions } from './completions/register';
 import { affectsSetting, onConfigChange, readConfig, updateSetting } from './config';
 import { modelLabel } from './modelCommands';
 import { registerModels } from './models/register';
+import { registerInside } from './inside/register';
 import { registerModelInfo } from './modelInfo/register';
 import { ModelService } from './modelService';
 import { unsupportedPlatformMessage } from './platform';
@@ -58,6 +59,7 @@ export function activate(context: vscode.ExtensionContext): void {
   timed('completions', () => registerCompletions(context, { log, status, commands, runtime: models, servers, tokenizerWorker }));
   timed('token lens', () => registerTokenLens(context, { log, commands, tokenizerWorker }));
   timed('model info', () => registerModelInfo(context, { log, commands }));
+  timed('inside', () => registerInside(context, { log, commands, runtime: models }));
 
   const applyConfig = () => {
     const config = readConfig();
