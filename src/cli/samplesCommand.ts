@@ -1,7 +1,7 @@
 import { MODEL_VARIANTS, type ModelVariant } from '../core/models/modelFolder';
 import { LocalModel } from '../core/runtime/localModel';
 import type { PromptInput } from '../core/runtime/types';
-import { describeSampleSettings, formatSamplePlan, parseSamplePlan, SamplePlanError, samplePlanSyntax, samplePresets } from '../core/samples/samplePlan';
+import { describeSampleSettings, formatSamplePlan, parseSamplePlan, sampleMaxTokens, SamplePlanError, samplePlanSyntax, samplePresets } from '../core/samples/samplePlan';
 import { compareSampleRuns, runSamples, runText, totalLogprob, type SampleRun } from '../core/samples/runSamples';
 import { numberFlag, parseFlags, UsageError, type CliCommand } from './command';
 import { readPrompt } from './generateCommand';
@@ -20,7 +20,7 @@ Options:
   --runs PLAN        ${samplePlanSyntax}
                      (default: "${samplePresets[0]!.plan}")
   --chat             send the prompt as a user message in the model's chat template
-  --max-tokens N     most tokens per run (default 64)
+  --max-tokens N     most tokens per run (default ${sampleMaxTokens})
   --variant V        ONNX variant: ${MODEL_VARIANTS.join(', ')} (default auto)
   --threads N        ONNX Runtime threads (default: physical cores, at most 4)
   --json             print {runs:[{temperature,topP,seed,status,text,tokens,totalLogprob,meanLogprob,finishReason}],likeliest,likeliestPerToken,sameAs}
@@ -62,7 +62,7 @@ export const samplesCommand: CliCommand = {
       if (error instanceof SamplePlanError) throw new UsageError(`--runs: ${error.message}`);
       throw error;
     }
-    const maxTokens = numberFlag(strings, 'max-tokens', 64, { min: 1, max: 4096, integer: true });
+    const maxTokens = numberFlag(strings, 'max-tokens', sampleMaxTokens, { min: 1, max: 4096, integer: true });
     const threads = numberFlag(strings, 'threads', 0, { min: 0, max: 64, integer: true });
     const text = await readPrompt(strings, io);
     const prompt: PromptInput = booleans.has('chat') ? { kind: 'chat', messages: [{ role: 'user', content: text }] } : { kind: 'text', text };

@@ -16,6 +16,9 @@ export interface SampleSettings {
   readonly seed: number;
 }
 
+/** Tokens per run in the editor and the CLI's default: a line or two of code, and four runs take seconds. */
+export const sampleMaxTokens = 64;
+
 /** More runs than this make columns too narrow to read, and take a long time on a laptop. */
 export const maxSampleRuns = 8;
 

@@ -117,7 +117,7 @@ export function samplesPageHtml(page: SamplesPage): string {
   const finished = page.runs.filter((run) => run.status === 'done');
   const distinct = new Set(finished.map(runText)).size;
   const prompt = page.promptText.length > shownPromptChars ? `${page.promptText.slice(0, shownPromptChars)}…` : page.promptText;
-  const how = page.promptKind === 'chat' ? 'sent as a chat message (the chat template applied)' : 'continued as text (this model has no chat template)';
+  const how = page.promptKind === 'chat' ? 'sent as a chat message (the chat template applied)' : 'continued as text (a completion model: it carries on from the prompt)';
   const summary =
     finished.length === page.runs.length && finished.length > 1
       ? `<p>${distinct === 1 ? 'Every run gave the same answer: the model was sure enough at each step that sampling never changed the pick.' : `${distinct} different answers from ${finished.length} runs of the same prompt.`}</p>`

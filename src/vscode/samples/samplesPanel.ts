@@ -1,15 +1,12 @@
 import * as vscode from 'vscode';
-import { noChatTemplateNotice } from '../../core/chat/runtimeChatBackend';
 import type { PromptInput } from '../../core/runtime/types';
-import { parseSamplePlan, samplePlanSyntax, SamplePlanError, samplePresets, type SampleSettings } from '../../core/samples/samplePlan';
+import { parseSamplePlan, sampleMaxTokens, samplePlanSyntax, SamplePlanError, samplePresets, type SampleSettings } from '../../core/samples/samplePlan';
 import { runSamples, type SampleRun } from '../../core/samples/runSamples';
 import { samplesPageHtml } from '../../core/samples/samplesPage';
 import { newNonce } from '../../core/webview/nonce';
-import { modelLabel } from '../modelCommands';
+import { builtInModelId, modelLabel } from '../modelCommands';
 import type { SamplesServices } from './register';
 
-/** Tokens per run: enough for a line or two of code, short enough that four runs take seconds. */
-export const sampleMaxTokens = 64;
 /** The page is rebuilt at most this often while tokens stream in (a full static re-render). */
 const renderIntervalMs = 150;
 
@@ -59,10 +56,11 @@ export async function sampleSideBySide(services: SamplesServices): Promise<void>
   if (!plan) return;
   const info = await services.runtime.ensureLoaded();
   const label = modelLabel(info.id);
-  // A chat model answers the text as a message; a completion model (the built-in one) continues it.
-  const promptKind = info.hasChatTemplate ? 'chat' : 'continuation';
-  const prompt: PromptInput = info.hasChatTemplate ? { kind: 'chat', messages: [{ role: 'user', content: text }] } : { kind: 'text', text };
-  if (!info.hasChatTemplate) services.log.info(`Sample side by side: ${noChatTemplateNotice(label).split(':')[0]}; its runs continue the prompt as text.`);
+  // A chat model answers the text as a message; a completion model continues it. The built-in model
+  // has a template in its tokenizer but was never trained to chat (as chat says: backendSelection.ts).
+  const chats = info.hasChatTemplate && info.id !== builtInModelId;
+  const promptKind = chats ? 'chat' : 'continuation';
+  const prompt: PromptInput = chats ? { kind: 'chat', messages: [{ role: 'user', content: text }] } : { kind: 'text', text };
 
   const panel = vscode.window.createWebviewPanel('tokenscope.samples', 'Sample side by side', vscode.ViewColumn.Beside, { enableScripts: false, localResourceRoots: [] });
   const controller = new AbortController();
