@@ -9,6 +9,7 @@ import { affectsSetting, onConfigChange, readConfig, updateSetting } from './con
 import { modelLabel } from './modelCommands';
 import { registerModels } from './models/register';
 import { registerModelInfo } from './modelInfo/register';
+import { registerSamples } from './samples/register';
 import { ModelService } from './modelService';
 import { unsupportedPlatformMessage } from './platform';
 import { registerServers } from './servers/register';
@@ -58,6 +59,7 @@ export function activate(context: vscode.ExtensionContext): void {
   timed('completions', () => registerCompletions(context, { log, status, commands, runtime: models, servers, tokenizerWorker }));
   timed('token lens', () => registerTokenLens(context, { log, commands, tokenizerWorker }));
   timed('model info', () => registerModelInfo(context, { log, commands }));
+  timed('samples', () => registerSamples(context, { log, commands, runtime: models }));
 
   const applyConfig = () => {
     const config = readConfig();
