@@ -18,7 +18,7 @@ export const maxShownPieces = 20_000;
 const kindSentences: Readonly<Record<LastPrompt['kind'], string>> = {
   chat: 'a chat turn or an explanation: the messages rendered with the model’s chat template, one sequence with control tokens between the turns',
   tokens: 'a completion: the prompt the completion pipeline built (the code before the cursor, and with a fill-in-the-middle model the code after it, between control tokens)',
-  text: 'plain text to continue (Sample Side by Side, or a server-less generation)',
+  text: 'plain text to continue (Sample Side by Side)',
 };
 
 const style = `body { font-family: var(--vscode-font-family); color: var(--vscode-foreground); padding: 0 12px 16px; }
