@@ -9,6 +9,7 @@ import { affectsSetting, onConfigChange, readConfig, updateSetting } from './con
 import { modelLabel } from './modelCommands';
 import { registerModels } from './models/register';
 import { registerModelInfo } from './modelInfo/register';
+import { registerPromptTokens } from './promptTokens/register';
 import { registerSamples } from './samples/register';
 import { ModelService } from './modelService';
 import { unsupportedPlatformMessage } from './platform';
@@ -60,6 +61,7 @@ export function activate(context: vscode.ExtensionContext): void {
   timed('token lens', () => registerTokenLens(context, { log, commands, tokenizerWorker }));
   timed('model info', () => registerModelInfo(context, { log, commands }));
   timed('samples', () => registerSamples(context, { log, commands, runtime: models }));
+  timed('prompt tokens', () => registerPromptTokens(context, { log, commands, runtime: models }));
 
   const applyConfig = () => {
     const config = readConfig();

@@ -1,7 +1,8 @@
 // Sample Side by Side end to end: select a function in a real VS Code (code-server), run the command,
 // pick "Same temperature, four seeds", and see four columns fill in. What each column must say (its
 // settings, its text, its token count and log-probability, which one is the likeliest) is computed
-// here by the core runner on the same model files, not read off the screen.
+// here by the core runner on the same model files, not read off the screen. Then Show Prompt Tokens
+// shows the sequence the model read for the last run: exactly the ids the core encodes.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,24 +19,26 @@ const selectedLines = 4;
 const selection = `${fileLines.slice(firstLine, firstLine + selectedLines).join('\n')}\n`;
 const preset = samplePresets[0]!;
 
-async function expectedRuns(): Promise<readonly SampleRun[]> {
+async function expectedRuns(): Promise<{ runs: readonly SampleRun[]; promptIds: number[] }> {
   const model = await LocalModel.load({ model: 'mini', variant: 'auto', threads: 0 }, { packageRoot: repoRoot, cwd: repoRoot });
   try {
     let runs: readonly SampleRun[] = [];
-    const options = { generate: model.generate.bind(model), prompt: { kind: 'text', text: selection } as const, plan: parseSamplePlan(preset.plan), maxTokens: sampleMaxTokens, signal: new AbortController().signal };
+    const prompt = { kind: 'text', text: selection } as const;
+    const options = { generate: model.generate.bind(model), prompt, plan: parseSamplePlan(preset.plan), maxTokens: sampleMaxTokens, signal: new AbortController().signal };
     for await (const snapshot of runSamples(options)) runs = snapshot;
-    return runs;
+    return { runs, promptIds: model.encodePrompt(prompt) };
   } finally {
     await model.dispose();
   }
 }
 
-describe('Sample side by side', () => {
+describe('Sample side by side, then the prompt tokens', () => {
   let workbench: Workbench;
   let expected: readonly SampleRun[];
+  let promptIds: number[];
 
   before(async () => {
-    expected = await expectedRuns();
+    ({ runs: expected, promptIds } = await expectedRuns());
     workbench = await startWorkbench({ name: 'samples' });
     await workbench.openFile('src/fibonacci.py');
   });
@@ -90,6 +93,25 @@ describe('Sample side by side', () => {
       assert.equal(column.likeliest, index === likeliest);
     }
     await workbench.screenshot('sample-side-by-side');
+    assert.deepEqual(workbench.pageErrors, []);
+    assert.deepEqual(workbench.webviewErrors, []);
+    assert.deepEqual(workbench.externalRequests, []);
+  });
+
+  it('Show Prompt Tokens (the chat view\'s title bar) shows the ids the model read for the last run, none of them control tokens', async () => {
+    const { page } = workbench;
+    await workbench.runCommand('View: Close Editor'); // the samples panel
+    await workbench.openChatView();
+    const button = page.locator('.pane-header .action-label[aria-label="Show Prompt Tokens"], .title-actions .action-label[aria-label="Show Prompt Tokens"]').first();
+    await button.click();
+    await page.locator('.tabs-container .tab', { hasText: 'Prompt tokens' }).waitFor();
+    const frame = await findFrame(page, '#counts');
+    assert.equal(await frame.locator('#counts').textContent(), `${promptIds.length} tokens: 0 control tokens and ${promptIds.length} of text.`);
+    const ids = await frame.locator('.tokens span[title^="id "]').evaluateAll((spans) => spans.map((span) => Number(span.getAttribute('title')!.slice(3))));
+    assert.deepEqual(ids, promptIds);
+    assert.match(await frame.locator('body > p.muted').first().textContent() ?? '', /^What tokenscope-mini read last, at \d\d:\d\d:\d\d: plain text to continue/);
+    await workbench.waitForLog(new RegExp(`Prompt tokens: text prompt of ${promptIds.length} tokens \\(0 control\\) on tokenscope-mini`));
+    await workbench.screenshot('prompt-tokens');
     assert.deepEqual(workbench.pageErrors, []);
     assert.deepEqual(workbench.webviewErrors, []);
     assert.deepEqual(workbench.externalRequests, []);

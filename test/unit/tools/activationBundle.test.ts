@@ -40,6 +40,8 @@ test('the activation bundle carries no tokenizer code and none of the lazily loa
   assert.match(build, /modelInfo: 'src\/vscode\/modelInfo\/modelInfoView\.ts'/);
   assert.match(build, /comparePanel: 'src\/vscode\/tokenLens\/comparePanel\.ts'/);
   assert.match(build, /servers: 'src\/vscode\/servers\/connections\.ts'/);
+  assert.match(build, /promptTokens: 'src\/vscode\/promptTokens\/promptTokensPanel\.ts'/);
+  assert.match(readFileSync('src/vscode/promptTokens/register.ts', 'utf8'), /lazyModule<typeof import\('\.\/promptTokensPanel'\)>\(context\.extensionPath, 'promptTokens'\)/);
   assert.match(build, /samples: 'src\/vscode\/samples\/samplesPanel\.ts'/);
   assert.match(readFileSync('src/vscode/samples/register.ts', 'utf8'), /lazyModule<typeof import\('\.\/samplesPanel'\)>\(context\.extensionPath, 'samples'\)/);
   assert.match(readFileSync('src/vscode/servers/serverService.ts', 'utf8'), /lazyModule<typeof import\('\.\/connections'\)>\(context\.extensionPath, 'servers'\)/);
