@@ -6,6 +6,7 @@ import { attentionCommand, lensCommand, neighboursCommand } from './inspectComma
 import { modelInfoCommand } from './modelInfoCommand';
 import { modelsCommand } from './modelsCommand';
 import { pullCommand } from './pullCommand';
+import { samplesCommand } from './samplesCommand';
 import { serveCommand } from './serveCommand';
 import { tokenizeCommand } from './tokenizeCommand';
 
@@ -25,4 +26,5 @@ export const cliCommands: readonly CliCommand[] = [
   pullCommand,
   modelsCommand,
   serveCommand,
+  samplesCommand,
 ];

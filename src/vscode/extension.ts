@@ -10,6 +10,8 @@ import { modelLabel } from './modelCommands';
 import { registerModels } from './models/register';
 import { registerInside } from './inside/register';
 import { registerModelInfo } from './modelInfo/register';
+import { registerPromptTokens } from './promptTokens/register';
+import { registerSamples } from './samples/register';
 import { ModelService } from './modelService';
 import { unsupportedPlatformMessage } from './platform';
 import { registerServers } from './servers/register';
@@ -60,6 +62,8 @@ export function activate(context: vscode.ExtensionContext): void {
   timed('token lens', () => registerTokenLens(context, { log, commands, tokenizerWorker }));
   timed('model info', () => registerModelInfo(context, { log, commands }));
   timed('inside', () => registerInside(context, { log, commands, runtime: models }));
+  timed('samples', () => registerSamples(context, { log, commands, runtime: models }));
+  timed('prompt tokens', () => registerPromptTokens(context, { log, commands, runtime: models }));
 
   const applyConfig = () => {
     const config = readConfig();

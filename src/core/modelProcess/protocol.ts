@@ -5,6 +5,7 @@
  */
 import type { ModelErrorCode } from '../models/errors';
 import type { InspectRequest, InspectResult } from '../runtime/inspectTypes';
+import type { LastPrompt } from '../promptTokens/promptTokens';
 import type { GenerateRequest, GenerationEvent, LoadModelRequest, ModelInfo, PromptInput } from '../runtime/types';
 
 export const PROTOCOL_VERSION = 1;
@@ -29,6 +30,8 @@ export type ClientMessage =
   /** Attention, logit lens or embedding neighbours of the loaded model (inspectTypes.ts). */
   | { readonly type: 'inspect'; readonly id: number; readonly request: InspectRequest }
   | { readonly type: 'ping'; readonly id: number }
+  /** The last prompt fed to the model, as token pieces (Show Prompt Tokens). */
+  | { readonly type: 'last-prompt'; readonly id: number }
   /** Test only: exit at once, as a native crash would. */
   | { readonly type: 'test-crash'; readonly id: number }
   /** Test only: block the event loop, as a hung native call would. */
@@ -62,6 +65,8 @@ export type ProcessMessage =
   | { readonly type: 'encoded'; readonly id: number; readonly ids: number[] }
   | { readonly type: 'inspected'; readonly id: number; readonly result: InspectResult }
   | { readonly type: 'pong'; readonly id: number; readonly status: ProcessStatus }
+  /** null: nothing was generated with the loaded model yet. */
+  | { readonly type: 'last-prompt'; readonly id: number; readonly prompt: LastPrompt | null }
   | { readonly type: 'error'; readonly id: number; readonly error: SerializedError }
   /** Sent every second while busy between forward passes: proves the process is not hung. */
   | { readonly type: 'heartbeat' }

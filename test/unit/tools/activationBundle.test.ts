@@ -28,6 +28,9 @@ const notAtActivation = [
   'src/vscode/inside/insideFeature.ts',
   'src/core/inside/insidePage.ts',
   'src/core/inside/attentionView.ts',
+  'src/vscode/samples/samplesPanel.ts',
+  'src/core/samples/runSamples.ts',
+  'src/core/samples/samplesPage.ts',
 ];
 
 test('the activation bundle carries no tokenizer code and none of the lazily loaded features', async () => {
@@ -42,6 +45,10 @@ test('the activation bundle carries no tokenizer code and none of the lazily loa
   assert.match(build, /servers: 'src\/vscode\/servers\/connections\.ts'/);
   assert.match(build, /inside: 'src\/vscode\/inside\/insideFeature\.ts'/);
   assert.match(readFileSync('src/vscode/inside/register.ts', 'utf8'), /lazyModule<typeof import\('\.\/insideFeature'\)>\(context\.extensionPath, 'inside'\)/);
+  assert.match(build, /promptTokens: 'src\/vscode\/promptTokens\/promptTokensPanel\.ts'/);
+  assert.match(readFileSync('src/vscode/promptTokens/register.ts', 'utf8'), /lazyModule<typeof import\('\.\/promptTokensPanel'\)>\(context\.extensionPath, 'promptTokens'\)/);
+  assert.match(build, /samples: 'src\/vscode\/samples\/samplesPanel\.ts'/);
+  assert.match(readFileSync('src/vscode/samples/register.ts', 'utf8'), /lazyModule<typeof import\('\.\/samplesPanel'\)>\(context\.extensionPath, 'samples'\)/);
   assert.match(readFileSync('src/vscode/servers/serverService.ts', 'utf8'), /lazyModule<typeof import\('\.\/connections'\)>\(context\.extensionPath, 'servers'\)/);
   assert.match(readFileSync('src/vscode/modelInfo/register.ts', 'utf8'), /lazyModule<typeof import\('\.\/modelInfoView'\)>\(context\.extensionPath, 'modelInfo'\)/);
   assert.match(readFileSync('src/vscode/tokenLens/register.ts', 'utf8'), /lazyModule<typeof import\('\.\/comparePanel'\)>\(context\.extensionPath, 'comparePanel'\)/);
