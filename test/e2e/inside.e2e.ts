@@ -12,7 +12,7 @@ import type { Page } from 'playwright-core';
 import { shadedTokens } from '../../src/core/inside/attentionView';
 import { attentionRow, attentionWindow, type AttentionResult, type LensResult, type NeighboursResult } from '../../src/core/runtime/inspectTypes';
 import { LocalModel } from '../../src/core/runtime/localModel';
-import { findFrame, repoRoot, sampleWorkspace, startWorkbench, waitUntilShown, type Workbench } from './harness/workbench';
+import { evaluateSource, findFrame, repoRoot, sampleWorkspace, startWorkbench, waitUntilShown, type Workbench } from './harness/workbench';
 
 const fileText = readFileSync(join(sampleWorkspace, 'src', 'inventory.ts'), 'utf8');
 const fileLines = fileText.split('\n');
@@ -70,6 +70,9 @@ describe('Inside the model in a real VS Code', { timeout: 300_000 }, () => {
     assert.match(await status.innerText(), /Attention: all layers, mean of heads/);
     const shadedLines = page.locator('.editor-group-container.active .view-overlays div[class*="ced-"]');
     await shadedLines.first().waitFor({ state: 'attached' });
+    // The shading as drawn: each decorated span's class (its level) and place.
+    const shading = () => evaluateSource<string>(page.locator('.editor-group-container.active .view-overlays').first(), `(overlays) => Array.from(overlays.querySelectorAll('div[class*="ced-"]')).map((band) => band.className + '@' + band.parentElement.style.top + ':' + band.style.left).sort().join('|')`);
+    const meanShading = await shading();
     await workbench.screenshot('inside-attention-mean');
 
     // The arrow keys step the layer, then the head.
@@ -87,7 +90,15 @@ describe('Inside the model in a real VS Code', { timeout: 300_000 }, () => {
     const target = onLine.reduce((best, token) => (token.weight > best.weight ? token : best));
     const targetColumn = window.base + attention.tokens[target.index].start - lineBase;
     const targetText = fileText.slice(window.base + attention.tokens[target.index].start, window.base + attention.tokens[target.index].end);
-    await page.waitForTimeout(300);
+    // Layer 1, head 1 shades other tokens (or the same ones at other levels) than the mean of everything.
+    const meanTokens = shadedTokens(attention, {}).map((token) => `${token.index}:${token.level}`).join(',');
+    assert.notEqual(shadedTokens(attention, { layer: 1, head: 1 }).map((token) => `${token.index}:${token.level}`).join(','), meanTokens);
+    let headShading = await shading();
+    for (let attempt = 0; attempt < 20 && headShading === meanShading; attempt++) {
+      await page.waitForTimeout(100);
+      headShading = await shading();
+    }
+    assert.notEqual(headShading, meanShading, 'the shading follows the layer and head');
     await workbench.screenshot('inside-attention-layer1-head1');
     const point = await characterPoint(page, lineText, targetColumn + Math.floor(targetText.trimStart().length / 2) + (targetText.length - targetText.trimStart().length));
     await page.mouse.move(point.x, point.y);
