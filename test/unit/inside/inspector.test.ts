@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildInspectionGraph } from '../../../src/core/runtime/inspectGraph';
 import { FIXTURES } from '../../../tools/make-test-models';
 import { dequantizedWeights, makeWeights, referenceLogits, type ReferenceTrace } from '../../../tools/test-models/decoder';
 import { LocalModel } from '../../../src/core/runtime/localModel';
@@ -84,4 +87,16 @@ test('the built-in mini model exposes attention for all 5 layers x 6 heads, and 
   } finally {
     await model.dispose();
   }
+});
+
+test('the inspection graph of the built-in model adds nodes and outputs, not weights: a few kilobytes over the 14 MB file', () => {
+  const file = join(repoRoot, 'models', 'tokenscope-mini', 'onnx', 'model.onnx');
+  const original = new Uint8Array(readFileSync(file));
+  const graph = buildInspectionGraph(original, 5);
+  assert.equal(graph.attentionOutputs.length, 5);
+  assert.equal(graph.lensOutputs.length, 5);
+  const added = graph.bytes.length - original.length;
+  assert.ok(added > 0 && added < 64 * 1024, `the inspection graph adds ${added} bytes`);
+  // Built twice it is refused (the query input exists), so a patched graph is never patched again.
+  assert.throws(() => buildInspectionGraph(graph.bytes, 5), /already an inspection graph/);
 });
