@@ -16,7 +16,7 @@ import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'n
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { EmbeddingIndex } from '../src/core/runtime/embeddings';
-import { attentionWindow } from '../src/core/runtime/inspectTypes';
+import { attentionWindow, charsBefore } from '../src/core/runtime/inspectTypes';
 import { LocalModel } from '../src/core/runtime/localModel';
 import { resolveThreads } from '../src/core/runtime/threads';
 import { ModelProcessClient, inspectModel } from '../src/core/modelProcess/client';
@@ -61,11 +61,12 @@ async function main(): Promise<void> {
     for (const [name, text] of [['inventory.ts (short file)', short], ['511-token window (full context)', long]] as const) {
       // The cursor near the end: the model runs over everything before it (up to the context) and 16 tokens after.
       const offset = name.startsWith('511') ? 20_000 : text.lastIndexOf('quantity');
-      const window = attentionWindow(text, offset);
+      const window = attentionWindow(text, offset, model.info.contextLength);
       const first = await model.inspect({ kind: 'attention', text: window.text, offset: window.offset });
       const ids = first.tokens.map((token) => token.id);
       const attentionMs = await timed(10, () => model.inspect({ kind: 'attention', text: window.text, offset: window.offset }));
-      const prompt = text.slice(0, offset);
+      // What the editor sends for the lens: the text before the cursor that can fill the context.
+      const prompt = text.slice(Math.max(0, offset - charsBefore(model.info.contextLength)), offset);
       const lensResult = await model.inspect({ kind: 'lens', prompt });
       const lensMs = await timed(10, () => model.inspect({ kind: 'lens', prompt }));
       const plainMs = await timed(10, () => model.nextTokenLogits(ids, { reuseCache: false }));
@@ -75,10 +76,10 @@ async function main(): Promise<void> {
     const client = new ModelProcessClient({ entry: join(root, 'src', 'model-process', 'main.ts'), execArgv: ['--import', 'tsx'], packageRoot: root });
     try {
       await client.load({ model: 'mini', threads });
-      const window = attentionWindow(long, 20_000);
+      const window = attentionWindow(long, 20_000, model.info.contextLength);
       await inspectModel(client, { kind: 'attention', text: window.text, offset: window.offset });
       const viaProcessMs = await timed(10, () => inspectModel(client, { kind: 'attention', text: window.text, offset: window.offset }));
-      const lensViaProcessMs = await timed(10, () => inspectModel(client, { kind: 'lens', prompt: long.slice(0, 20_000) }));
+      const lensViaProcessMs = await timed(10, () => inspectModel(client, { kind: 'lens', prompt: long.slice(20_000 - charsBefore(model.info.contextLength), 20_000) }));
       rows.push({ prompt: '511-token window, through the model process', attentionMs: round(viaProcessMs), lensMs: round(lensViaProcessMs) });
     } finally {
       await client.dispose();

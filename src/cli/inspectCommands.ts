@@ -17,13 +17,14 @@ const modelOptions = `  --model <dir|id>      \`mini\` (built-in, the default), 
 
 const COMMON = ['model', 'variant', 'threads'];
 
-async function withModel<R extends InspectRequest>(strings: Map<string, string>, request: R, io: CliIO): Promise<InspectResultFor<R>> {
+/** Loads the model, asks what `request(model)` makes for it, and releases the model. */
+async function withModel<R extends InspectRequest>(strings: Map<string, string>, request: (model: LocalModel) => R, io: CliIO): Promise<InspectResultFor<R>> {
   const variant = strings.get('variant') ?? 'auto';
   if (!(MODEL_VARIANTS as readonly string[]).includes(variant)) throw new UsageError(`--variant must be one of ${MODEL_VARIANTS.join(', ')}, got "${variant}"`);
   const threads = numberFlag(strings, 'threads', 0, { min: 0, max: 64, integer: true });
   const model = await LocalModel.load({ model: strings.get('model') ?? 'mini', variant: variant as ModelVariant, threads }, { packageRoot: packageRoot(), cwd: process.cwd() });
   try {
-    return await model.inspect(request, io.signal);
+    return await model.inspect(request(model), io.signal);
   } finally {
     await model.dispose();
   }
@@ -80,13 +81,22 @@ Example:
     } catch (error) {
       throw new Error(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
     }
-    const window = attentionWindow(text, offsetOf(text, line, character));
-    const result = await withModel(strings, { kind: 'attention', text: window.text, offset: window.offset }, io);
+    const offset = offsetOf(text, line, character);
+    let base = 0;
+    const result = await withModel(
+      strings,
+      (model) => {
+        const window = attentionWindow(text, offset, model.info.contextLength);
+        base = window.base;
+        return { kind: 'attention', text: window.text, offset: window.offset } as const;
+      },
+      io,
+    );
     if (result.unavailable) throw new Error(result.unavailable);
     const layer = strings.has('layer') ? numberFlag(strings, 'layer', 1, { min: 1, max: result.layers, integer: true }) : undefined;
     const head = strings.has('head') ? numberFlag(strings, 'head', 1, { min: 1, max: result.heads, integer: true }) : undefined;
     const weights = attentionRow(result, layer, head).map((weight) => Number(weight.toFixed(6)));
-    const tokens = result.tokens.map((token) => ({ id: token.id, start: token.start + window.base, end: token.end + window.base }));
+    const tokens = result.tokens.map((token) => ({ id: token.id, start: token.start + base, end: token.end + base }));
     if (booleans.has('json')) {
       io.stdout.write(`${JSON.stringify({ layers: result.layers, heads: result.heads, layer: layer ?? 'mean', head: head ?? 'mean', position: result.position, tokens, weights })}\n`);
       return 0;
@@ -123,7 +133,7 @@ Example:
     const prompt = strings.get('prompt');
     if (prompt === undefined) throw new UsageError('--prompt is required');
     const top = numberFlag(strings, 'top', 5, { min: 1, max: 50, integer: true });
-    const result = await withModel(strings, { kind: 'lens', prompt, top }, io);
+    const result = await withModel(strings, () => ({ kind: 'lens', prompt, top }) as const, io);
     if (result.unavailable) throw new Error(result.unavailable);
     if (booleans.has('json')) {
       io.stdout.write(`${JSON.stringify({ layers: result.layers })}\n`);
@@ -161,7 +171,7 @@ Example:
     const token = strings.get('token');
     if (token === undefined || token === '') throw new UsageError('--token is required');
     const top = numberFlag(strings, 'top', 10, { min: 1, max: 100, integer: true });
-    const result = await withModel(strings, { kind: 'neighbours', token, top }, io);
+    const result = await withModel(strings, () => ({ kind: 'neighbours', token, top }) as const, io);
     if (booleans.has('json')) {
       const { token: text, id, vector, norm, dimensions, storage, neighbours, encodedAs } = result;
       io.stdout.write(`${JSON.stringify({ token: text, id, vector, norm, dimensions, storage, ...(encodedAs ? { encodedAs } : {}), neighbours })}\n`);

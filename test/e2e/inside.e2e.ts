@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { shadedTokens } from '../../src/core/inside/attentionView';
-import { attentionRow, attentionWindow, type AttentionResult, type LensResult, type NeighboursResult } from '../../src/core/runtime/inspectTypes';
+import { attentionRow, attentionWindow, charsBefore, type AttentionResult, type LensResult, type NeighboursResult } from '../../src/core/runtime/inspectTypes';
 import { LocalModel } from '../../src/core/runtime/localModel';
 import { evaluateSource, findFrame, repoRoot, sampleWorkspace, startWorkbench, waitUntilShown, type Workbench } from './harness/workbench';
 
@@ -43,9 +43,9 @@ describe('Inside the model in a real VS Code', { timeout: 300_000 }, () => {
 
   before(async () => {
     model = await LocalModel.load({ model: 'mini', threads: 1 }, { packageRoot: repoRoot });
-    const window = attentionWindow(fileText, cursorOffset);
+    const window = attentionWindow(fileText, cursorOffset, 512);
     attention = await model.inspect({ kind: 'attention', text: window.text, offset: window.offset });
-    lens = await model.inspect({ kind: 'lens', prompt: fileText.slice(Math.max(0, cursorOffset - 32_000), cursorOffset), top: 5 });
+    lens = await model.inspect({ kind: 'lens', prompt: fileText.slice(Math.max(0, cursorOffset - charsBefore(512)), cursorOffset), top: 5 });
     workbench = await startWorkbench({
       name: 'inside',
       settings: { 'tokenscope.completions.enabled': false, 'tokenscope.tokenLens.hover': false, 'tokenscope.inside.learningMode': true, 'editor.hover.delay': 300 },
@@ -84,7 +84,7 @@ describe('Inside the model in a real VS Code', { timeout: 300_000 }, () => {
     // The most-attended earlier token on the cursor's line, for layer 1 head 1, as the model says here.
     const row = attentionRow(attention, 1, 1);
     const lineBase = lineStart(cursorLine);
-    const window = attentionWindow(fileText, cursorOffset);
+    const window = attentionWindow(fileText, cursorOffset, 512);
     const onLine = shadedTokens(attention, { layer: 1, head: 1 }).filter((token) => window.base + attention.tokens[token.index].start >= lineBase);
     assert.ok(onLine.length > 0, 'something on the line is shaded');
     const target = onLine.reduce((best, token) => (token.weight > best.weight ? token : best));

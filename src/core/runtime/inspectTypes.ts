@@ -89,12 +89,20 @@ export type InspectResult = AttentionResult | LensResult | NeighboursResult;
 export type InspectResultFor<R extends InspectRequest> = R extends AttentionRequest ? AttentionResult : R extends LensRequest ? LensResult : NeighboursResult;
 
 /**
- * The part of a long document an attention request sends: enough text before the cursor to fill
- * any context window (the model process keeps the last tokens that fit) and a little after it.
- * `base` is where the window starts in the document, to map token offsets back.
+ * Characters before the cursor worth sending for a model with this context: 8 per token is more
+ * than code averages (3-4), so the window fills the context; the model process keeps the last
+ * tokens that fit. Tokenizing a whole 32 KB window on every cursor move would cost more than the
+ * forward pass of a 512-token model.
  */
-export function attentionWindow(text: string, offset: number, before = 32_000, after = 400): { readonly text: string; readonly offset: number; readonly base: number } {
-  const base = Math.max(0, offset - before);
+export const charsBefore = (contextLength?: number): number => Math.min(32_000, 8 * (contextLength ?? 4_000));
+
+/**
+ * The part of a long document an attention request sends: enough text before the cursor to fill
+ * the context window (`charsBefore`) and a little after it. `base` is where the window starts in
+ * the document, to map token offsets back.
+ */
+export function attentionWindow(text: string, offset: number, contextLength?: number, after = 400): { readonly text: string; readonly offset: number; readonly base: number } {
+  const base = Math.max(0, offset - charsBefore(contextLength));
   return { text: text.slice(base, Math.min(text.length, offset + after)), offset: offset - base, base };
 }
 

@@ -3,7 +3,7 @@ import { SHADE_LEVELS, selectionLabel, shadedTokens, stepHead, stepLayer, summar
 import { embeddingHoverMarkdown } from '../../core/inside/embeddingHover';
 import { insidePageHtml } from '../../core/inside/insidePage';
 import { inspectModel } from '../../core/modelProcess/client';
-import { attentionRow, attentionWindow, type AttentionResult, type InspectRequest, type InspectResultFor, type LensResult } from '../../core/runtime/inspectTypes';
+import { attentionRow, attentionWindow, charsBefore, type AttentionResult, type InspectRequest, type InspectResultFor, type LensResult } from '../../core/runtime/inspectTypes';
 import { newNonce } from '../../core/webview/nonce';
 import type { InsideServices } from './register';
 
@@ -81,7 +81,9 @@ export class InsideFeature implements vscode.Disposable {
     const document = editor.document;
     const version = document.version;
     const offset = document.offsetAt(editor.selection.active);
-    const window = attentionWindow(document.getText(), offset);
+    const info = await this.services.runtime.ensureLoaded();
+    if (request.signal.aborted) return;
+    const window = attentionWindow(document.getText(), offset, info.contextLength);
     const started = performance.now();
     try {
       const result = await this.ask({ kind: 'attention', text: window.text, offset: window.offset }, request.signal);
@@ -169,7 +171,7 @@ export class InsideFeature implements vscode.Disposable {
   private async renderPage(document: vscode.TextDocument, offset: number, signal?: AbortSignal): Promise<void> {
     const panel = this.panel;
     if (!panel) return;
-    const before = document.getText().slice(Math.max(0, offset - 32_000), offset);
+    const before = document.getText().slice(Math.max(0, offset - charsBefore(this.services.runtime.client.model?.contextLength)), offset);
     let lens: LensResult | undefined;
     let problem: string | undefined;
     try {
