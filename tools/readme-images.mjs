@@ -20,6 +20,7 @@ export const README_IMAGES = {
   'inside-attention-mean': 'test/e2e/inside.e2e.ts',
   'inside-attention-hover': 'test/e2e/inside.e2e.ts',
   'inside-logit-lens': 'test/e2e/inside.e2e.ts',
+  'inside-similar-tokens': 'test/e2e/inside.e2e.ts',
 };
 
 const missing = [];

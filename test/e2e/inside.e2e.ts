@@ -138,4 +138,25 @@ describe('Inside the model in a real VS Code', { timeout: 300_000 }, () => {
     assert.deepEqual(workbench.webviewErrors, []);
     assert.deepEqual(workbench.externalRequests, []);
   });
+
+  it('Find Similar Tokens lists the nearest tokens by cosine, as the model computes them', async () => {
+    const { page } = workbench;
+    const expected = await model.inspect({ kind: 'neighbours', token: ' return', top: 20 });
+    await workbench.runCommand('Tokenscope: Find Similar Tokens…');
+    const quickInput = page.locator('.quick-input-widget');
+    const input = quickInput.locator('input.input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill(' return');
+    await page.keyboard.press('Enter');
+    const title = quickInput.locator('.quick-input-title', { hasText: 'Nearest to' });
+    await title.waitFor({ state: 'visible', timeout: 60_000 });
+    assert.ok((await title.innerText()).includes(`token ${expected.id}`));
+    const rows = quickInput.locator('.monaco-list-row .label-name');
+    await rows.first().waitFor({ state: 'visible' });
+    // Each row's label (the detail line, "token N", is a label too).
+    const shown = (await rows.allTextContents()).filter((text) => !/^token \d+$/.test(text));
+    assert.deepEqual(shown.slice(0, 5), expected.neighbours.slice(0, 5).map((neighbour) => JSON.stringify(neighbour.text)));
+    await workbench.screenshot('inside-similar-tokens');
+    await page.keyboard.press('Escape');
+  });
 });
