@@ -33,6 +33,7 @@ export class InsideFeature implements vscode.Disposable {
   private request: AbortController | undefined;
   private timer: NodeJS.Timeout | undefined;
   private panel: vscode.WebviewPanel | undefined;
+  private drawnIn: vscode.TextEditor | undefined;
 
   constructor(private readonly services: InsideServices) {
     this.status.name = 'Tokenscope Attention';
@@ -107,6 +108,9 @@ export class InsideFeature implements vscode.Disposable {
     const shown = this.current;
     if (!shown || !this.shown) return;
     const { editor, base, result, text } = shown;
+    // One editor shaded at a time: the one the cursor token is in.
+    if (this.drawnIn && this.drawnIn !== editor) this.clearEditor(this.drawnIn);
+    this.drawnIn = editor;
     const range = (index: number) => new vscode.Range(editor.document.positionAt(base + result.tokens[index].start), editor.document.positionAt(base + Math.max(result.tokens[index].end, result.tokens[index].start)));
     const cursorText = JSON.stringify(text.slice(result.tokens[result.position].start, result.tokens[result.position].end)).replace(/`/g, 'ˋ');
     const byLevel: vscode.DecorationOptions[][] = this.levels.map(() => []);
@@ -122,12 +126,15 @@ export class InsideFeature implements vscode.Disposable {
     this.status.show();
   }
 
+  private clearEditor(editor: vscode.TextEditor): void {
+    for (const type of this.levels) editor.setDecorations(type, []);
+    editor.setDecorations(this.cursorDecoration, []);
+  }
+
   private clear(): void {
     this.request?.abort();
-    for (const editor of vscode.window.visibleTextEditors) {
-      for (const type of this.levels) editor.setDecorations(type, []);
-      editor.setDecorations(this.cursorDecoration, []);
-    }
+    for (const editor of vscode.window.visibleTextEditors) this.clearEditor(editor);
+    this.drawnIn = undefined;
     this.status.hide();
   }
 
