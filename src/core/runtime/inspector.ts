@@ -38,7 +38,6 @@ export class ModelInspector {
     private readonly session: InferenceSession,
     private readonly graph: Omit<InspectionGraph, 'bytes'>,
     private readonly signature: GraphSignature,
-    private readonly modelBytes: Uint8Array,
     private readonly onnxPath: string,
   ) {}
 
@@ -66,7 +65,7 @@ export class ModelInspector {
           extra: { session: { model_external_initializers_file_folder_path: dirname(onnxPath) } },
         });
         const { bytes: _bytes, ...outputs } = graph;
-        return new ModelInspector(session, outputs, signature, original, onnxPath);
+        return new ModelInspector(session, outputs, signature, onnxPath);
       } catch (error) {
         lastError = error;
       }
@@ -74,9 +73,9 @@ export class ModelInspector {
     throw lastError;
   }
 
-  /** The embedding matrix, read and dequantized on first use. */
+  /** The embedding matrix, read from the file again and dequantized on first use (the file's bytes are not kept meanwhile). */
   embeddingIndex(): Promise<EmbeddingIndex> {
-    this.embeddings ??= readEmbeddingMatrix(this.modelBytes, dirname(this.onnxPath)).then((matrix) => new EmbeddingIndex(matrix));
+    this.embeddings ??= readFile(this.onnxPath).then((bytes) => readEmbeddingMatrix(new Uint8Array(bytes), dirname(this.onnxPath))).then((matrix) => new EmbeddingIndex(matrix));
     this.embeddings.catch(() => (this.embeddings = undefined));
     return this.embeddings;
   }
