@@ -4,6 +4,7 @@ import { FIXTURES } from '../../../tools/make-test-models';
 import { makeWeights, toHalf } from '../../../tools/test-models/decoder';
 import { writeModel, type Initializer } from '../../../tools/test-models/onnxProto';
 import { EmbeddingIndex, readEmbeddingMatrix } from '../../../src/core/runtime/embeddings';
+import { buildInspectionGraph } from '../../../src/core/runtime/inspectGraph';
 import { halfToFloat } from '../../../src/core/runtime/float16';
 import { join } from 'node:path';
 import { ModelProcessClient, inspectModel } from '../../../src/core/modelProcess/client';
@@ -177,4 +178,28 @@ test('the model process answers inspections exactly as the in-process model does
     await local.dispose();
     await target.dispose();
   }
+});
+
+test('the inspection graph says what an export does not expose: softmaxes that do not match the layers, no embedding lookup of input_ids', () => {
+  const model = writeModel(
+    {
+      name: 'g',
+      nodes: [
+        { op: 'Identity', inputs: ['input_ids'], outputs: ['ids'], name: 'n0' },
+        { op: 'Softmax', inputs: ['x'], outputs: ['p'], name: 'n1' },
+        { op: 'Identity', inputs: ['p'], outputs: ['logits'], name: 'n2' },
+      ],
+      initializers: [],
+      inputs: [
+        { name: 'input_ids', type: 'int64', dims: [1, 'n'] },
+        { name: 'x', type: 'float', dims: [1, 'n'] },
+      ],
+      outputs: [{ name: 'logits', type: 'float', dims: [1, 'n'] }],
+    },
+    { opsets: { '': 17 } },
+  ).model;
+  const graph = buildInspectionGraph(model, 2);
+  assert.match(graph.attentionUnavailable ?? '', /1 Softmax nodes for 2 layers/);
+  assert.match(graph.lensUnavailable ?? '', /no embedding lookup of input_ids/);
+  assert.deepEqual([graph.attentionOutputs, graph.hiddenOutputs, graph.lensOutputs], [[], [], []]);
 });
