@@ -91,7 +91,13 @@ export interface InspectionGraph {
 /** The residual stream: its value before the first layer, then after each Add, in order. */
 function residualStream(graph: ParsedGraph): string[] | undefined {
   const consumers = new Map<string, GraphNode[]>();
-  for (const node of graph.nodes) for (const input of node.inputs) consumers.set(input, [...(consumers.get(input) ?? []), node]);
+  for (const node of graph.nodes) {
+    for (const input of node.inputs) {
+      const list = consumers.get(input);
+      if (list) list.push(node);
+      else consumers.set(input, [node]);
+    }
+  }
   const embedding = graph.nodes.find((node) => node.inputs[1] === 'input_ids' && (node.opType === 'Gather' || node.opType === 'GatherBlockQuantized'));
   if (!embedding) return undefined;
   const reachable = (from: string): Set<string> => {
@@ -107,10 +113,10 @@ function residualStream(graph: ParsedGraph): string[] | undefined {
   };
   let current = embedding.outputs[0];
   const stream = [current];
-  // Before the first layer: position embeddings or an embedding scale (value-independent adds/muls).
+  // Before the first layer: position embeddings, an embedding scale, a cast (one consumer each).
   for (let pre = 0; pre < 3; pre++) {
     const next = consumers.get(current) ?? [];
-    if (next.length !== 1 || !['Add', 'Mul'].includes(next[0].opType)) break;
+    if (next.length !== 1 || !['Add', 'Mul', 'Cast'].includes(next[0].opType)) break;
     current = next[0].outputs[0];
     stream[0] = current;
   }
