@@ -60,3 +60,25 @@ test('neighbours --json: {token, id, vector: [8 numbers], norm, neighbours: [{id
   assert.ok(result.neighbours.every((n, i) => i === 0 || result.neighbours[i - 1].cosine >= n.cosine));
   assert.ok(!result.neighbours.some((n) => n.id === result.id));
 });
+
+test('attention on a long file: the window sent fills the context, and token offsets map back into the file', async () => {
+  const scratch = tempDir();
+  try {
+    const file = join(scratch.dir, 'long.ts');
+    const filler = Array.from({ length: 400 }, (_, i) => `const value${i} = ${i} * 2;\n`).join('');
+    const text = `${filler}${SOURCE}`;
+    writeFileSync(file, text);
+    const line = text.split('\n').length - 4;
+    const { io, stdout } = fakeIO();
+    assert.equal(await attentionCommand.run(['--model', model, '--file', file, '--line', String(line), '--character', '4', '--json'], io), 0);
+    const result = JSON.parse(stdout()) as { position: number; tokens: { id: number; start: number; end: number }[]; weights: number[] };
+    // tiny-qwen2's context is 128 tokens: the window is cut to it, far from the file's start.
+    assert.ok(result.tokens.length <= 127 && result.tokens[0].start > 0);
+    const offset = text.indexOf('return') + 2;
+    const cursor = result.tokens[result.position];
+    assert.ok(cursor.start <= offset && offset < cursor.end, 'the cursor token, mapped back by the window start, covers the position in the file');
+    assert.ok(Math.abs(result.weights.reduce((a, b) => a + b, 0) - 1) < 1e-4);
+  } finally {
+    scratch.cleanup();
+  }
+});
