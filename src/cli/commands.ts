@@ -7,6 +7,7 @@ import { modelsCommand } from './modelsCommand';
 import { pullCommand } from './pullCommand';
 import { serveCommand } from './serveCommand';
 import { tokenizeCommand } from './tokenizeCommand';
+import { usageCommand } from './usageCommand';
 
 /**
  * Every subcommand of the `tokenscope` CLI. Each feature adds its command here, implemented in its
@@ -17,6 +18,7 @@ export const cliCommands: readonly CliCommand[] = [
   generateCommand,
   tokenizeCommand,
   costCommand,
+  usageCommand,
   modelInfoCommand,
   pullCommand,
   modelsCommand,
