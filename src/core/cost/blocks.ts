@@ -47,15 +47,15 @@ function blockOf(source: LineSource, startLine: number, endLine: number, kind: s
 }
 
 /**
- * The blocks touching `window` (the whole file when absent). With `symbols` (even an empty list
- * from a provider that found nothing) the blocks are the symbols, in line order, a symbol inside an
- * earlier one skipped; with `symbols` undefined (no provider) they are blank-line paragraphs.
+ * The blocks touching `window` (the whole file when absent). With `symbols` the blocks are the
+ * symbols, in line order, a symbol inside an earlier one skipped; with none (no provider, or a
+ * provider that found nothing, as the editor reports both) they are blank-line paragraphs.
  */
 export function detectBlocks(source: LineSource, symbols: readonly SymbolData[] | undefined, window?: LineWindow): Block[] {
   if (source.lineCount === 0) return [];
   const first = Math.max(0, window?.firstLine ?? 0);
   const last = Math.min(source.lineCount - 1, window?.lastLine ?? source.lineCount - 1);
-  if (symbols !== undefined) return symbolBlocks(source, symbols, first, last);
+  if (symbols !== undefined && symbols.length > 0) return symbolBlocks(source, symbols, first, last);
   return paragraphBlocks(source, first, last);
 }
 

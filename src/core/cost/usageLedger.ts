@@ -45,6 +45,7 @@ export class UsageLedger {
   private queue: Promise<void> = Promise.resolve();
   private readonly flushDelayMs: number;
   private readonly maxDays: number;
+  private readonly writeListeners = new Set<() => void>();
 
   constructor(
     readonly path: string,
@@ -63,6 +64,12 @@ export class UsageLedger {
       },
       options,
     );
+  }
+
+  /** Listens for this process's writes (the Usage & Cost view redraws). */
+  onDidWrite(listener: () => void): { dispose(): void } {
+    this.writeListeners.add(listener);
+    return { dispose: () => this.writeListeners.delete(listener) };
   }
 
   static inFolder(folder: string, log: LockedFileLogger, options?: UsageLedgerOptions): UsageLedger {
@@ -98,6 +105,7 @@ export class UsageLedger {
       this.pending = {};
       try {
         await this.write(delta);
+        for (const listener of this.writeListeners) listener();
       } catch (error) {
         // Put them back under what was recorded meanwhile: nothing counted twice, nothing lost.
         this.pending = addUsage(delta, this.pending, Number.MAX_SAFE_INTEGER) as typeof this.pending;

@@ -89,6 +89,8 @@ test('without a symbol provider, blocks are blank-line paragraphs (CRLF too), al
     [add],
   );
   assert.deepEqual(detectBlocks(textLineSource(''), undefined), []);
+  // An empty symbol list (what the editor answers without a provider) means paragraphs too.
+  assert.deepEqual(detectBlocks(textLineSource(python), []), paragraphs);
 });
 
 test('block counts through the tokenizer worker equal a direct count of each block text, in every tokenizer', async () => {

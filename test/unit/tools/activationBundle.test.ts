@@ -22,6 +22,8 @@ const notAtActivation = [
   'src/core/models/modelInfoHtml.ts',
   'src/vscode/tokenLens/comparePanel.ts',
   'src/core/tokenLens/comparePage.ts',
+  'src/vscode/cost/usagePanel.ts',
+  'src/core/cost/usagePage.ts',
   'src/core/completions/generation.ts',
   'src/vscode/servers/connections.ts',
   'src/core/openai/server.ts',
@@ -37,6 +39,8 @@ test('the activation bundle carries no tokenizer code and none of the lazily loa
   assert.match(build, /modelInfo: 'src\/vscode\/modelInfo\/modelInfoView\.ts'/);
   assert.match(build, /comparePanel: 'src\/vscode\/tokenLens\/comparePanel\.ts'/);
   assert.match(build, /servers: 'src\/vscode\/servers\/connections\.ts'/);
+  assert.match(build, /usagePanel: 'src\/vscode\/cost\/usagePanel\.ts'/);
+  assert.match(readFileSync('src/vscode/cost/register.ts', 'utf8'), /lazyModule<typeof import\('\.\/usagePanel'\)>\(context\.extensionPath, 'usagePanel'\)/);
   assert.match(readFileSync('src/vscode/servers/serverService.ts', 'utf8'), /lazyModule<typeof import\('\.\/connections'\)>\(context\.extensionPath, 'servers'\)/);
   assert.match(readFileSync('src/vscode/modelInfo/register.ts', 'utf8'), /lazyModule<typeof import\('\.\/modelInfoView'\)>\(context\.extensionPath, 'modelInfo'\)/);
   assert.match(readFileSync('src/vscode/tokenLens/register.ts', 'utf8'), /lazyModule<typeof import\('\.\/comparePanel'\)>\(context\.extensionPath, 'comparePanel'\)/);
