@@ -4,7 +4,7 @@
  * again (a keystroke in one function re-counts that function). Counting itself is injected: the
  * editor sends the missing ranges to the tokenizer worker, tests call a tokenizer directly. Pure.
  */
-import { formatUSDBrief, tokensToUSD } from '../pricing/cost';
+import { formatUSDFigure, tokensToUSD } from '../pricing/cost';
 import type { PricedModel } from '../pricing/prices';
 import { priceAge } from '../pricing/staleness';
 import type { Block } from './blocks';
@@ -103,10 +103,10 @@ export function blockCostLabel(input: {
   const same = input.chosenTokenizer === reference.tokenizer;
   const age = priceAge(reference, input.now);
   const approx = reference.tokenizerEstimate ? '~' : '';
-  const text = `${count(input.chosenCount)} tok · ${formatUSDBrief(usd)} in${same ? '' : ` (${reference.id} ${approx}${count(input.referenceCount)} tok)`}${age.stale ? ' ⚠' : ''}`;
+  const text = `${count(input.chosenCount)} tok · ${formatUSDFigure(usd)} in${same ? '' : ` (${reference.id} ${approx}${count(input.referenceCount)} tok)`}${age.stale ? ' ⚠' : ''}`;
   const hover = [
     `${input.what ?? 'This block'}: ${count(input.chosenCount)} tokens in ${input.chosenTokenizer}.`,
-    `Sending it to ${reference.label} as input: ${formatUSDBrief(usd)} (${approx}${count(input.referenceCount)} tokens in its tokenizer, ${reference.tokenizer}${reference.tokenizerEstimate ? ', an estimate' : ''}; $${reference.inputPerMTok} per million input tokens).`,
+    `Sending it to ${reference.label} as input: ${formatUSDFigure(usd)} (${approx}${count(input.referenceCount)} tokens in its tokenizer, ${reference.tokenizer}${reference.tokenizerEstimate ? ', an estimate' : ''}; $${reference.inputPerMTok} per million input tokens).`,
     `${age.note.charAt(0).toUpperCase()}${age.note.slice(1)}.`,
   ].join('\n\n');
   return { text, hover };

@@ -3,7 +3,7 @@
  * answer runs to `maxTokens` of output. The chat input shows it under the text box, and an Explain
  * Selection answer shows it while it streams. The counts are the serving model's (so `≈`). Pure.
  */
-import { formatUSDBrief, tokensToUSD } from '../pricing/cost';
+import { formatUSDFigure, tokensToUSD } from '../pricing/cost';
 import type { PricedModel } from '../pricing/prices';
 import { priceAge } from '../pricing/staleness';
 
@@ -19,6 +19,6 @@ export function promptCost(promptTokens: number, maxTokens: number, model: Price
   const inputUSD = tokensToUSD(promptTokens, model.inputPerMTok);
   const worstOutputUSD = tokensToUSD(maxTokens, model.outputPerMTok);
   const age = priceAge(model, now);
-  const text = `≈${formatUSDBrief(inputUSD)} in + up to ${formatUSDBrief(worstOutputUSD)} out (${maxTokens.toLocaleString('en-US')} tok) on ${model.id} · prices as of ${model.asOf}${age.stale ? ' ⚠ possibly stale' : ''}`;
+  const text = `≈${formatUSDFigure(inputUSD)} in + up to ${formatUSDFigure(worstOutputUSD)} out (${maxTokens.toLocaleString('en-US')} tok) on ${model.id} · prices as of ${model.asOf}${age.stale ? ' ⚠ possibly stale' : ''}`;
   return { inputUSD, worstOutputUSD, text };
 }

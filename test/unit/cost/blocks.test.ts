@@ -149,5 +149,7 @@ test('the label shows the count and the input cost on the reference model, marki
   // GPT-4o's built-in price is from 2024-10-01: possibly stale, pointing at the setting.
   const stale = blockCostLabel({ chosenCount: 500, chosenTokenizer: 'qwen2.5', referenceCount: 412, reference: gpt4o, now });
   assert.equal(stale.text, '500 tok · $0.0010 in (gpt-4o 412 tok) ⚠');
+  // A small block keeps two significant digits: 17 tokens at $2.50 per million = $0.0000425.
+  assert.equal(blockCostLabel({ chosenCount: 17, chosenTokenizer: 'o200k_base', referenceCount: 17, reference: fresh, now }).text, '17 tok · $0.000043 in');
   assert.match(stale.hover, /possibly stale \(793 days old\): set current ones in tokenscope\.cost\.customModels/);
 });
