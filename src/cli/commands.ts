@@ -5,6 +5,7 @@ import { generateCommand } from './generateCommand';
 import { modelInfoCommand } from './modelInfoCommand';
 import { modelsCommand } from './modelsCommand';
 import { pullCommand } from './pullCommand';
+import { samplesCommand } from './samplesCommand';
 import { serveCommand } from './serveCommand';
 import { tokenizeCommand } from './tokenizeCommand';
 import { usageCommand } from './usageCommand';
@@ -23,4 +24,5 @@ export const cliCommands: readonly CliCommand[] = [
   pullCommand,
   modelsCommand,
   serveCommand,
+  samplesCommand,
 ];

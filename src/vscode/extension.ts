@@ -9,6 +9,8 @@ import { affectsSetting, onConfigChange, readConfig, updateSetting } from './con
 import { modelLabel } from './modelCommands';
 import { registerModels } from './models/register';
 import { registerModelInfo } from './modelInfo/register';
+import { registerPromptTokens } from './promptTokens/register';
+import { registerSamples } from './samples/register';
 import { ModelService } from './modelService';
 import { unsupportedPlatformMessage } from './platform';
 import { registerServers } from './servers/register';
@@ -74,6 +76,8 @@ export function activate(context: vscode.ExtensionContext): void {
     }),
   );
   timed('model info', () => registerModelInfo(context, { log, commands }));
+  timed('samples', () => registerSamples(context, { log, commands, runtime: models }));
+  timed('prompt tokens', () => registerPromptTokens(context, { log, commands, runtime: models }));
 
   const applyConfig = () => {
     const config = readConfig();

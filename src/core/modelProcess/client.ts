@@ -20,6 +20,7 @@ import { systemClock, type CrashInfo, type Disposable, type ModelProcessClientOp
 import { ModelProcessStoppedError } from './errors';
 import { PendingRequests } from './pendingRequests';
 import { abortable, deferred, type Deferred } from './promises';
+import type { LastPrompt } from '../promptTokens/promptTokens';
 import type { ClientMessage, ProcessStatus } from './protocol';
 import { killProcess, spawnModelProcess, stopProcess } from './spawnProcess';
 import { GenerationAbortedError, sameLoadRequest, silentLogger, type GenerateRequest, type GenerationEvent, type LoadModelRequest, type ModelInfo, type PromptInput, type RuntimeLogger } from '../runtime/types';
@@ -152,6 +153,12 @@ export class ModelProcessClient {
   async encodePrompt(prompt: PromptInput, signal?: AbortSignal): Promise<number[]> {
     await this.whenReady(signal);
     return this.pending.request<number[]>({ type: 'encode', prompt }, 'encoding a prompt', this.requestTimeoutMs, signal, (message) => (message.type === 'encoded' ? message.ids : undefined));
+  }
+
+  /** The last prompt the process fed its model, as token pieces; null before the first generation with this model. */
+  async lastPrompt(signal?: AbortSignal): Promise<LastPrompt | null> {
+    await this.whenReady(signal);
+    return this.pending.request<LastPrompt | null>({ type: 'last-prompt' }, 'showing the last prompt', this.requestTimeoutMs, signal, (message) => (message.type === 'last-prompt' ? message.prompt : undefined));
   }
 
   async ping(signal?: AbortSignal): Promise<ProcessStatus> {

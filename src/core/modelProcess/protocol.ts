@@ -4,6 +4,7 @@
  * JSON over Node's IPC channel.
  */
 import type { ModelErrorCode } from '../models/errors';
+import type { LastPrompt } from '../promptTokens/promptTokens';
 import type { GenerateRequest, GenerationEvent, LoadModelRequest, ModelInfo, PromptInput } from '../runtime/types';
 
 export const PROTOCOL_VERSION = 1;
@@ -26,6 +27,8 @@ export type ClientMessage =
   | { readonly type: 'cancel'; readonly id: number }
   | { readonly type: 'encode'; readonly id: number; readonly prompt: PromptInput }
   | { readonly type: 'ping'; readonly id: number }
+  /** The last prompt fed to the model, as token pieces (Show Prompt Tokens). */
+  | { readonly type: 'last-prompt'; readonly id: number }
   /** Test only: exit at once, as a native crash would. */
   | { readonly type: 'test-crash'; readonly id: number }
   /** Test only: block the event loop, as a hung native call would. */
@@ -58,6 +61,8 @@ export type ProcessMessage =
   | { readonly type: 'done'; readonly id: number }
   | { readonly type: 'encoded'; readonly id: number; readonly ids: number[] }
   | { readonly type: 'pong'; readonly id: number; readonly status: ProcessStatus }
+  /** null: nothing was generated with the loaded model yet. */
+  | { readonly type: 'last-prompt'; readonly id: number; readonly prompt: LastPrompt | null }
   | { readonly type: 'error'; readonly id: number; readonly error: SerializedError }
   /** Sent every second while busy between forward passes: proves the process is not hung. */
   | { readonly type: 'heartbeat' }

@@ -27,6 +27,9 @@ const notAtActivation = [
   'src/core/completions/generation.ts',
   'src/vscode/servers/connections.ts',
   'src/core/openai/server.ts',
+  'src/vscode/samples/samplesPanel.ts',
+  'src/core/samples/runSamples.ts',
+  'src/core/samples/samplesPage.ts',
 ];
 
 test('the activation bundle carries no tokenizer code and none of the lazily loaded features', async () => {
@@ -41,6 +44,10 @@ test('the activation bundle carries no tokenizer code and none of the lazily loa
   assert.match(build, /servers: 'src\/vscode\/servers\/connections\.ts'/);
   assert.match(build, /usagePanel: 'src\/vscode\/cost\/usagePanel\.ts'/);
   assert.match(readFileSync('src/vscode/cost/register.ts', 'utf8'), /lazyModule<typeof import\('\.\/usagePanel'\)>\(context\.extensionPath, 'usagePanel'\)/);
+  assert.match(build, /promptTokens: 'src\/vscode\/promptTokens\/promptTokensPanel\.ts'/);
+  assert.match(readFileSync('src/vscode/promptTokens/register.ts', 'utf8'), /lazyModule<typeof import\('\.\/promptTokensPanel'\)>\(context\.extensionPath, 'promptTokens'\)/);
+  assert.match(build, /samples: 'src\/vscode\/samples\/samplesPanel\.ts'/);
+  assert.match(readFileSync('src/vscode/samples/register.ts', 'utf8'), /lazyModule<typeof import\('\.\/samplesPanel'\)>\(context\.extensionPath, 'samples'\)/);
   assert.match(readFileSync('src/vscode/servers/serverService.ts', 'utf8'), /lazyModule<typeof import\('\.\/connections'\)>\(context\.extensionPath, 'servers'\)/);
   assert.match(readFileSync('src/vscode/modelInfo/register.ts', 'utf8'), /lazyModule<typeof import\('\.\/modelInfoView'\)>\(context\.extensionPath, 'modelInfo'\)/);
   assert.match(readFileSync('src/vscode/tokenLens/register.ts', 'utf8'), /lazyModule<typeof import\('\.\/comparePanel'\)>\(context\.extensionPath, 'comparePanel'\)/);
