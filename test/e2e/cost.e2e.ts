@@ -180,4 +180,46 @@ describe('cost estimates in a real VS Code', { timeout: 400_000 }, () => {
     assert.deepEqual(workbench.webviewErrors, []);
     assert.deepEqual(workbench.externalRequests, []);
   });
+
+  it('says what an explanation costs in its progress line, and splits a reasoning answer into thought and answered tokens, both priced', async () => {
+    assert.ok(gpt4o);
+    const { page } = workbench;
+    await workbench.openFile('src/inventory.ts');
+    const editor = page.locator('.editor-group-container.active .monaco-editor .view-lines');
+    await editor.click();
+    await page.keyboard.press('Control+Home');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Shift+ArrowDown');
+    await page.keyboard.press('Shift+ArrowDown');
+    // Two whole lines are held (the selection ends at column 0 of the third): the figure is at the end of the second.
+    const tsLines = readFileSync(join(sampleWorkspace, 'src', 'inventory.ts'), 'utf8').split('\n');
+    const held = await waitForLabels(page, (found) => found.some((entry) => entry.label.startsWith('◂')), 30_000);
+    assert.deepEqual(
+      held.filter((entry) => entry.label.startsWith('◂')),
+      [{ line: tsLines[3], label: `◂ ${await expectedLabel(`${tsLines[2]}\n${tsLines[3]}\n`)}` }],
+    );
+    await page.keyboard.press('Control+Alt+KeyE');
+    const chat = page.frameLocator('iframe.webview.ready').first().frameLocator('#active-frame');
+    // The replay backend streams the recorded DeepSeek-R1 explanation (it thinks first) for a few seconds.
+    const progress = chat.locator('.message.assistant.streaming .turn-progress');
+    await progress.waitFor({ timeout: 30_000 });
+    const progressText = await progress.innerText();
+    await workbench.screenshot('cost-explain-progress');
+    const promptTokens = Number(/^Explaining: ([\d,]+) prompt tokens · /.exec(progressText)?.[1].replace(/,/g, ''));
+    assert.ok(promptTokens > 0, progressText);
+    assert.equal(progressText, `Explaining: ${promptTokens.toLocaleString('en-US')} prompt tokens · ${promptCost(promptTokens, 1024, gpt4o).text}`);
+    // The finished answer's stats: the generated tokens split into thinking and answer, each priced as GPT-4o output.
+    const stats = chat.locator('.message.assistant:not(.streaming) .stats').last();
+    await stats.waitFor({ timeout: 60_000 });
+    const statsText = await stats.innerText();
+    const split = /(\d+) generated · .*thought (\d+) tok · (\$[\d.]+), answered (\d+) tok · (\$[\d.]+)$/.exec(statsText);
+    assert.ok(split, statsText);
+    const [generated, thought, answered] = [split[1], split[2], split[4]].map(Number);
+    assert.equal(thought + answered, generated, statsText);
+    assert.ok(thought > 0 && answered > 0, statsText);
+    await workbench.screenshot('cost-reasoning-split');
+    assert.deepEqual(workbench.pageErrors, []);
+    assert.deepEqual(workbench.webviewErrors, []);
+  });
 });

@@ -201,7 +201,9 @@ export class BlockCostDecorations implements vscode.Disposable {
     for (const id of new Set([chosen, reference.tokenizer])) counts[id] = (await counter(id, [block]))[0];
     if (generation !== this.selectionGeneration || !editor.selection.isEqual(selection) || !this.enabled) return;
     const label = blockCostLabel({ chosenCount: counts[chosen], chosenTokenizer: chosen, referenceCount: counts[reference.tokenizer], reference, what: 'The selection' });
-    editor.setDecorations(this.selectionType, [{ range: new vscode.Range(selection.end, selection.end), hoverMessage: new vscode.MarkdownString(label.hover), renderOptions: { after: { contentText: `◂ ${label.text}` } } }]);
+    // A selection of whole lines ends at column 0 of the next line: its figure goes at the end of its last line.
+    const end = selection.end.character === 0 && selection.end.line > selection.start.line ? document.lineAt(selection.end.line - 1).range.end : selection.end;
+    editor.setDecorations(this.selectionType, [{ range: new vscode.Range(end, end), hoverMessage: new vscode.MarkdownString(label.hover), renderOptions: { after: { contentText: `◂ ${label.text}` } } }]);
   }
 
   dispose(): void {
