@@ -59,6 +59,7 @@ export function activate(context: vscode.ExtensionContext): void {
   // The Token lens and cost first: chat and completions record their usage into the cost feature's ledger.
   const lens = timed('token lens', () => registerTokenLens(context, { log, commands, tokenizerWorker }));
   const cost = timed('cost', () => registerCost(context, { log, commands, tokenizers: lens.tokenizers, documents: lens.documents }));
+  flushUsage = cost.flush;
   const chat = timed('chat', () => registerChat(context, { log, commands, runtime: models, offerChatModel: catalog.offerChatModel, servers, recordUsage: cost.recordUsage }));
   // Completions own the status item's state (loading, generating, idle with latency, error).
   timed('completions', () =>
@@ -123,6 +124,10 @@ async function showStatusMenu(): Promise<void> {
   await picked?.run();
 }
 
-export function deactivate(): void {
-  // Everything is owned by context.subscriptions and disposed by VS Code.
+/** Writes the usage ledger's last counts (VS Code waits for deactivate's promise, not for disposables'). */
+let flushUsage: (() => Promise<void>) | undefined;
+
+export function deactivate(): Promise<void> | undefined {
+  // Everything else is owned by context.subscriptions and disposed by VS Code.
+  return flushUsage?.().catch(() => undefined);
 }

@@ -18,6 +18,8 @@ export interface CostServices {
 export interface CostRegistration {
   /** Adds one request's usage to the usage ledger (completions, chat, explain). */
   readonly recordUsage: (record: UsageRecord) => void;
+  /** Writes what was recorded and not yet written (deactivate). */
+  readonly flush: () => Promise<void>;
 }
 
 /**
@@ -45,6 +47,7 @@ export function registerCost(context: vscode.ExtensionContext, services: CostSer
   commands.register('tokenscope.showUsage', () => panel().showUsagePanel(ledger, tokenizers, log));
   decorations.refresh();
   return {
+    flush: () => ledger.flush(),
     recordUsage: (record) => {
       try {
         ledger.record(record);
