@@ -4,7 +4,8 @@
 // input's cost line, and the Usage & Cost view after a few completions. Every expected count comes
 // from the core tokenizers run here on the same text; the view is checked against the ledger file.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
@@ -221,5 +222,36 @@ describe('cost estimates in a real VS Code', { timeout: 400_000 }, () => {
     await workbench.screenshot('cost-reasoning-split');
     assert.deepEqual(workbench.pageErrors, []);
     assert.deepEqual(workbench.webviewErrors, []);
+  });
+
+  it('redraws the labels of a 10,000-line file after each keystroke in well under a frame of extension-host time', async () => {
+    const { page } = workbench;
+    // 1,000 ten-line functions: the TypeScript symbols give 1,000 blocks, about 10 of them visible.
+    const lines: string[] = [];
+    for (let fn = 0; fn < 1000; fn++) lines.push(`export function step${fn}(input: number[], scale = ${fn}): number[] {`, '  const out: number[] = [];', '  for (const value of input) {', `    if (value % ${(fn % 7) + 2} === 0) continue;`, '    out.push(value * scale + 1);', '  }', `  // step ${fn}`, '  return out;', '}', '');
+    writeFileSync(join(workbench.workspaceDir, 'src', 'big.ts'), lines.join('\n'));
+    await workbench.openFile('src/big.ts');
+    await waitForLabels(page, (found) => found.some((entry) => entry.line.startsWith('export function step0(')), 120_000);
+    const editor = page.locator('.editor-group-container.active .monaco-editor .view-lines');
+    await editor.click();
+    await page.keyboard.press('Control+Home');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('End');
+    const before = workbench.readLog().length;
+    // 25 keystrokes, each after the 150 ms debounce, so each one redraws.
+    for (let key = 0; key < 25; key++) {
+      await page.keyboard.type(key % 2 === 0 ? ' ' : 'x');
+      await page.waitForTimeout(400);
+    }
+    const deadline = Date.now() + 30_000;
+    let summary: RegExpExecArray | null = null;
+    while (!summary && Date.now() < deadline) {
+      summary = /Cost decorations: 20 redraws \(10000 lines, (\d+) blocks shown\) took ([\d.]+) ms median, ([\d.]+) ms p90, ([\d.]+) ms max of extension-host time/.exec(workbench.readLog().slice(before));
+      if (!summary) await page.waitForTimeout(250);
+    }
+    assert.ok(summary, `no redraw summary in the log:\n${workbench.readLog().slice(-2000)}`);
+    await workbench.screenshot('cost-big-file');
+    console.log(`# cost decorations, 10,000-line file in code-server: ${summary[0]} · load average ${loadavg()[0].toFixed(1)}`);
+    assert.ok(Number(summary[2]) < 16, summary[0]);
   });
 });
