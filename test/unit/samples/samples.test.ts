@@ -6,7 +6,8 @@ import { LocalModel } from '../../../src/core/runtime/localModel';
 import type { GenerateRequest, GenerationEvent } from '../../../src/core/runtime/types';
 import { formatSamplePlan, parseSamplePlan, SamplePlanError, samplePresets, maxSampleRuns } from '../../../src/core/samples/samplePlan';
 import { compareSampleRuns, runSamples, runText, totalLogprob, type SampleGenerator, type SampleRun } from '../../../src/core/samples/runSamples';
-import { probabilityBand, samplesPageHtml } from '../../../src/core/samples/samplesPage';
+import { samplesPageHtml } from '../../../src/core/samples/samplesPage';
+import { probabilityBand } from '../../../src/core/webview/probabilityScale';
 import { collect, repoRoot } from '../runtime/helpers';
 
 test('a plan: temperature, top-p and seed per run; missing seeds are the unused ones from 1 up', () => {
