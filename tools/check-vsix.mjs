@@ -20,6 +20,7 @@ export const REQUIRED_FILES = [
   'extension/dist/completions.js',
   'extension/dist/modelInfo.js',
   'extension/dist/comparePanel.js',
+  'extension/dist/usagePanel.js',
   'extension/dist/servers.js',
   // The `tokenscope` CLI: package.json's `bin` (test/unit/cli/shippedBinary.test.ts runs it).
   'extension/dist/cli.js',
