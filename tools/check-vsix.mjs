@@ -20,11 +20,13 @@ export const REQUIRED_FILES = [
   'extension/dist/completions.js',
   'extension/dist/modelInfo.js',
   'extension/dist/comparePanel.js',
+  'extension/dist/usagePanel.js',
   'extension/dist/servers.js',
   'extension/dist/inside.js',
   // The `tokenscope` CLI: package.json's `bin` (test/unit/cli/shippedBinary.test.ts runs it).
   'extension/dist/cli.js',
   'extension/dist/media/chat.js',
+  'extension/dist/media/samples.js',
   'extension/node_modules/onnxruntime-node/package.json',
   'extension/node_modules/onnxruntime-node/dist/index.js',
   'extension/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node',

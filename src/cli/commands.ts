@@ -9,6 +9,7 @@ import { pullCommand } from './pullCommand';
 import { samplesCommand } from './samplesCommand';
 import { serveCommand } from './serveCommand';
 import { tokenizeCommand } from './tokenizeCommand';
+import { usageCommand } from './usageCommand';
 
 /**
  * Every subcommand of the `tokenscope` CLI. Each feature adds its command here, implemented in its
@@ -19,6 +20,7 @@ export const cliCommands: readonly CliCommand[] = [
   generateCommand,
   tokenizeCommand,
   costCommand,
+  usageCommand,
   modelInfoCommand,
   attentionCommand,
   lensCommand,

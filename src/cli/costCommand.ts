@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { buildPriceTable, estimateCost, formatUSD } from '../core/pricing/cost';
+import { CUSTOM_MODELS_SETTING, priceAge, STALE_AFTER_DAYS } from '../core/pricing/staleness';
 import { TokenizerRegistry } from '../core/tokenizers/registry';
 import { parseFlags, UsageError, type CliCommand, type CliIO } from './command';
 import { formatTable } from './table';
@@ -12,7 +13,8 @@ would cost, with the date each price is known from (prices change: check the sou
 Options:
   --json                    print {"characters", "models": [{id, label, provider, tokenizer,
                             tokenizerEstimate, tokens, inputUSD, cachedInputUSD, outputUSD,
-                            inputPerMTok, outputPerMTok, contextWindow, asOf, source}]}
+                            inputPerMTok, outputPerMTok, contextWindow, asOf, possiblyStale,
+                            source}]}
   --custom-models FILE      a JSON list of models to add or override, as in the
                             tokenscope.cost.customModels setting
 
@@ -60,6 +62,7 @@ async function run(args: readonly string[], io: CliIO): Promise<number> {
       outputPerMTok: model.outputPerMTok,
       contextWindow: model.contextWindow,
       asOf: model.asOf,
+      possiblyStale: priceAge(model).stale,
       source: model.source,
     };
   });
@@ -76,9 +79,10 @@ async function run(args: readonly string[], io: CliIO): Promise<number> {
     String(row.inputPerMTok),
     String(row.outputPerMTok),
     contextPercent(row.tokens / row.contextWindow),
-    row.asOf,
+    `${row.asOf}${row.possiblyStale ? ' *' : ''}`,
   ]);
-  io.stdout.write(`${[`${text.length.toLocaleString('en-US')} characters; cost of sending them as input (USD; ~ = estimated count)`, ...formatTable(header, body, new Set([2, 3, 4, 5, 6]))].join('\n')}\n`);
+  const staleNote = rows.some((row) => row.possiblyStale) ? [`* possibly stale: priced over ${STALE_AFTER_DAYS} days ago; put current prices in ${CUSTOM_MODELS_SETTING} (or --custom-models)`] : [];
+  io.stdout.write(`${[`${text.length.toLocaleString('en-US')} characters; cost of sending them as input (USD; ~ = estimated count)`, ...formatTable(header, body, new Set([2, 3, 4, 5, 6])), ...staleNote].join('\n')}\n`);
   return 0;
 }
 

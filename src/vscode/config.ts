@@ -37,6 +37,8 @@ export interface TokenscopeConfig {
   };
   readonly cost: {
     readonly referenceModel: string;
+    /** Token count and input cost at the end of each top-level block (and a held selection). */
+    readonly showBlockCosts: boolean;
     /** Raw entries; validated by the pricing core, which reports bad ones. */
     readonly customModels: readonly unknown[];
   };
@@ -104,6 +106,7 @@ export interface SettingValues {
   'tokenLens.hover': boolean;
   'inside.learningMode': boolean;
   'cost.referenceModel': string;
+  'cost.showBlockCosts': boolean;
   'cost.customModels': readonly unknown[];
   'chat.thinking': TokenscopeConfig['chat']['thinking'];
   'chat.temperature': number;
@@ -211,6 +214,7 @@ export function readConfig(scope?: vscode.ConfigurationScope): TokenscopeConfig 
     },
     cost: {
       referenceModel: str('cost.referenceModel', 'gpt-4o'),
+      showBlockCosts: bool('cost.showBlockCosts', false),
       customModels: Array.isArray(customModels) ? customModels : [],
     },
     hub: {

@@ -22,6 +22,8 @@ const notAtActivation = [
   'src/core/models/modelInfoHtml.ts',
   'src/vscode/tokenLens/comparePanel.ts',
   'src/core/tokenLens/comparePage.ts',
+  'src/vscode/cost/usagePanel.ts',
+  'src/core/cost/usagePage.ts',
   'src/core/completions/generation.ts',
   'src/vscode/servers/connections.ts',
   'src/core/openai/server.ts',
@@ -45,6 +47,8 @@ test('the activation bundle carries no tokenizer code and none of the lazily loa
   assert.match(build, /servers: 'src\/vscode\/servers\/connections\.ts'/);
   assert.match(build, /inside: 'src\/vscode\/inside\/insideFeature\.ts'/);
   assert.match(readFileSync('src/vscode/inside/register.ts', 'utf8'), /lazyModule<typeof import\('\.\/insideFeature'\)>\(context\.extensionPath, 'inside'\)/);
+  assert.match(build, /usagePanel: 'src\/vscode\/cost\/usagePanel\.ts'/);
+  assert.match(readFileSync('src/vscode/cost/register.ts', 'utf8'), /lazyModule<typeof import\('\.\/usagePanel'\)>\(context\.extensionPath, 'usagePanel'\)/);
   assert.match(build, /promptTokens: 'src\/vscode\/promptTokens\/promptTokensPanel\.ts'/);
   assert.match(readFileSync('src/vscode/promptTokens/register.ts', 'utf8'), /lazyModule<typeof import\('\.\/promptTokensPanel'\)>\(context\.extensionPath, 'promptTokens'\)/);
   assert.match(build, /samples: 'src\/vscode\/samples\/samplesPanel\.ts'/);
