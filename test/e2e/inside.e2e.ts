@@ -159,4 +159,17 @@ describe('Inside the model in a real VS Code', { timeout: 300_000 }, () => {
     await workbench.screenshot('inside-similar-tokens');
     await page.keyboard.press('Escape');
   });
+
+  it('the picker chooses a layer and head (Choose Attention Layer and Head…)', async () => {
+    const { page } = workbench;
+    await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().click();
+    await workbench.runCommand('Tokenscope: Choose Attention Layer and Head…');
+    const input = page.locator('.quick-input-widget input.input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill('Layer 2, head 2');
+    await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Layer 2, head 2' }).first().waitFor({ state: 'visible' });
+    await page.keyboard.press('Enter');
+    await page.locator('.statusbar-item', { hasText: 'Attention: layer 2, head 2' }).waitFor({ state: 'visible' });
+    assert.deepEqual(workbench.pageErrors, []);
+  });
 });
