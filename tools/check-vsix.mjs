@@ -22,6 +22,7 @@ export const REQUIRED_FILES = [
   'extension/dist/comparePanel.js',
   'extension/dist/usagePanel.js',
   'extension/dist/servers.js',
+  'extension/dist/inside.js',
   // The `tokenscope` CLI: package.json's `bin` (test/unit/cli/shippedBinary.test.ts runs it).
   'extension/dist/cli.js',
   'extension/dist/media/chat.js',

@@ -2,6 +2,7 @@ import type { CliCommand } from './command';
 import { completeCommand } from './completeCommand';
 import { costCommand } from './costCommand';
 import { generateCommand } from './generateCommand';
+import { attentionCommand, lensCommand, neighboursCommand } from './inspectCommands';
 import { modelInfoCommand } from './modelInfoCommand';
 import { modelsCommand } from './modelsCommand';
 import { pullCommand } from './pullCommand';
@@ -21,6 +22,9 @@ export const cliCommands: readonly CliCommand[] = [
   costCommand,
   usageCommand,
   modelInfoCommand,
+  attentionCommand,
+  lensCommand,
+  neighboursCommand,
   pullCommand,
   modelsCommand,
   serveCommand,

@@ -31,6 +31,10 @@ export interface TokenscopeConfig {
     readonly maxFileSizeKB: number;
     readonly hover: boolean;
   };
+  readonly inside: {
+    /** Hovers also show the token's embedding and nearest tokens. */
+    readonly learningMode: boolean;
+  };
   readonly cost: {
     readonly referenceModel: string;
     /** Token count and input cost at the end of each top-level block (and a held selection). */
@@ -100,6 +104,7 @@ export interface SettingValues {
   'tokenLens.tokenizer': string;
   'tokenLens.maxFileSizeKB': number;
   'tokenLens.hover': boolean;
+  'inside.learningMode': boolean;
   'cost.referenceModel': string;
   'cost.showBlockCosts': boolean;
   'cost.customModels': readonly unknown[];
@@ -203,6 +208,9 @@ export function readConfig(scope?: vscode.ConfigurationScope): TokenscopeConfig 
       tokenizer: str('tokenLens.tokenizer', 'model'),
       maxFileSizeKB: Math.round(clampNumber(c.get('tokenLens.maxFileSizeKB'), 2048, 16, 65536)),
       hover: bool('tokenLens.hover', true),
+    },
+    inside: {
+      learningMode: bool('inside.learningMode', false),
     },
     cost: {
       referenceModel: str('cost.referenceModel', 'gpt-4o'),

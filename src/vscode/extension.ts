@@ -8,6 +8,7 @@ import { registerCompletions } from './completions/register';
 import { affectsSetting, onConfigChange, readConfig, updateSetting } from './config';
 import { modelLabel } from './modelCommands';
 import { registerModels } from './models/register';
+import { registerInside } from './inside/register';
 import { registerModelInfo } from './modelInfo/register';
 import { registerPromptTokens } from './promptTokens/register';
 import { registerSamples } from './samples/register';
@@ -77,6 +78,7 @@ export function activate(context: vscode.ExtensionContext): void {
     }),
   );
   timed('model info', () => registerModelInfo(context, { log, commands }));
+  timed('inside', () => registerInside(context, { log, commands, runtime: models }));
   timed('samples', () => registerSamples(context, { log, commands, runtime: models, extensionUri: context.extensionUri }));
   timed('prompt tokens', () => registerPromptTokens(context, { log, commands, runtime: models }));
 

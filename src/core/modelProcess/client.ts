@@ -18,15 +18,16 @@ import { ModelError } from '../models/errors';
 import { afterLoadAllowed, afterUserRestart, allowsLoad, defaultCrashGuardPolicy, describeWindow, initialCrashGuard, recordCrash, type CrashGuard, type CrashGuardPolicy } from './crashGuard';
 import { systemClock, type CrashInfo, type Disposable, type ModelProcessClientOptions, type ModelProcessClock, type ModelProcessState } from './clientTypes';
 import { ModelProcessStoppedError } from './errors';
-import { PendingRequests } from './pendingRequests';
+import { PendingRequests, type DistributiveOmit } from './pendingRequests';
 import { abortable, deferred, type Deferred } from './promises';
 import type { LastPrompt } from '../promptTokens/promptTokens';
-import type { ClientMessage, ProcessStatus } from './protocol';
+import type { ClientMessage, ProcessMessage, ProcessStatus } from './protocol';
 import { killProcess, spawnModelProcess, stopProcess } from './spawnProcess';
 import { GenerationAbortedError, sameLoadRequest, silentLogger, type GenerateRequest, type GenerationEvent, type LoadModelRequest, type ModelInfo, type PromptInput, type RuntimeLogger } from '../runtime/types';
 
 export { systemClock, type CrashInfo, type Disposable, type ModelProcessClientOptions, type ModelProcessClock, type ModelProcessState } from './clientTypes';
 export { deserializeError, ModelProcessStoppedError } from './errors';
+export { inspectModel } from './inspect';
 
 const RESTART_REQUESTED = 'restart requested';
 
@@ -153,6 +154,12 @@ export class ModelProcessClient {
   async encodePrompt(prompt: PromptInput, signal?: AbortSignal): Promise<number[]> {
     await this.whenReady(signal);
     return this.pending.request<number[]>({ type: 'encode', prompt }, 'encoding a prompt', this.requestTimeoutMs, signal, (message) => (message.type === 'encoded' ? message.ids : undefined));
+  }
+
+  /** A one-answer request once the process runs (the helpers beside this file, e.g. inspect.ts, send theirs here). */
+  async call<T>(message: DistributiveOmit<ClientMessage, 'id'>, what: string, accept: (message: ProcessMessage) => T | undefined, signal?: AbortSignal): Promise<T> {
+    await this.whenReady(signal);
+    return this.pending.request<T>(message, what, this.requestTimeoutMs, signal, accept);
   }
 
   /** The last prompt the process fed its model, as token pieces; null before the first generation with this model. */

@@ -4,6 +4,7 @@
  * JSON over Node's IPC channel.
  */
 import type { ModelErrorCode } from '../models/errors';
+import type { InspectRequest, InspectResult } from '../runtime/inspectTypes';
 import type { LastPrompt } from '../promptTokens/promptTokens';
 import type { GenerateRequest, GenerationEvent, LoadModelRequest, ModelInfo, PromptInput } from '../runtime/types';
 
@@ -26,6 +27,8 @@ export type ClientMessage =
   /** Stops the generation started by request `id` (no reply of its own). */
   | { readonly type: 'cancel'; readonly id: number }
   | { readonly type: 'encode'; readonly id: number; readonly prompt: PromptInput }
+  /** Attention, logit lens or embedding neighbours of the loaded model (inspectTypes.ts). */
+  | { readonly type: 'inspect'; readonly id: number; readonly request: InspectRequest }
   | { readonly type: 'ping'; readonly id: number }
   /** The last prompt fed to the model, as token pieces (Show Prompt Tokens). */
   | { readonly type: 'last-prompt'; readonly id: number }
@@ -60,6 +63,7 @@ export type ProcessMessage =
   /** The generation `id` ended normally (after its `end` event). */
   | { readonly type: 'done'; readonly id: number }
   | { readonly type: 'encoded'; readonly id: number; readonly ids: number[] }
+  | { readonly type: 'inspected'; readonly id: number; readonly result: InspectResult }
   | { readonly type: 'pong'; readonly id: number; readonly status: ProcessStatus }
   /** null: nothing was generated with the loaded model yet. */
   | { readonly type: 'last-prompt'; readonly id: number; readonly prompt: LastPrompt | null }

@@ -27,6 +27,9 @@ const notAtActivation = [
   'src/core/completions/generation.ts',
   'src/vscode/servers/connections.ts',
   'src/core/openai/server.ts',
+  'src/vscode/inside/insideFeature.ts',
+  'src/core/inside/insidePage.ts',
+  'src/core/inside/attentionView.ts',
   'src/vscode/samples/samplesPanel.ts',
   'src/core/samples/runSamples.ts',
   'src/core/samples/samplesPage.ts',
@@ -42,6 +45,8 @@ test('the activation bundle carries no tokenizer code and none of the lazily loa
   assert.match(build, /modelInfo: 'src\/vscode\/modelInfo\/modelInfoView\.ts'/);
   assert.match(build, /comparePanel: 'src\/vscode\/tokenLens\/comparePanel\.ts'/);
   assert.match(build, /servers: 'src\/vscode\/servers\/connections\.ts'/);
+  assert.match(build, /inside: 'src\/vscode\/inside\/insideFeature\.ts'/);
+  assert.match(readFileSync('src/vscode/inside/register.ts', 'utf8'), /lazyModule<typeof import\('\.\/insideFeature'\)>\(context\.extensionPath, 'inside'\)/);
   assert.match(build, /usagePanel: 'src\/vscode\/cost\/usagePanel\.ts'/);
   assert.match(readFileSync('src/vscode/cost/register.ts', 'utf8'), /lazyModule<typeof import\('\.\/usagePanel'\)>\(context\.extensionPath, 'usagePanel'\)/);
   assert.match(build, /promptTokens: 'src\/vscode\/promptTokens\/promptTokensPanel\.ts'/);
