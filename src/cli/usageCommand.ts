@@ -1,10 +1,10 @@
-import { readFile } from 'node:fs/promises';
-import { buildPriceTable, formatUSD } from '../core/pricing/cost';
+import { formatUSD } from '../core/pricing/cost';
 import { CUSTOM_MODELS_SETTING, STALE_AFTER_DAYS } from '../core/pricing/staleness';
 import { defaultLedgerCandidates, LEDGER_ENV, resolveLedgerPath } from '../core/cost/ledgerPath';
 import { readLedger } from '../core/cost/usageLedger';
 import { summarizeUsage } from '../core/cost/usageSummary';
 import { numberFlag, parseFlags, UsageError, type CliCommand, type CliIO } from './command';
+import { customModelsUsage, priceTableFromFlags } from './customModelsOption';
 import { formatTable } from './table';
 
 const usage = `Usage: tokenscope usage [--days N] [--json] [--ledger FILE] [--custom-models file.json]
@@ -21,8 +21,7 @@ Options:
                             ${defaultLedgerCandidates()
                               .map((path) => path.replace(/\\/g, '/'))
                               .join('\n                            ')})
-  --custom-models FILE      a JSON list of models to add or override, as in the
-                            tokenscope.cost.customModels setting
+${customModelsUsage}
 
 Costs price prompt tokens as input and generated tokens as output; the counts are the serving
 model's tokens, so an API model's own tokenizer would count the same text a little differently.`;
@@ -31,17 +30,7 @@ async function run(args: readonly string[], io: CliIO): Promise<number> {
   const { strings, booleans, positionals } = parseFlags(args, { strings: ['days', 'ledger', 'custom-models'], booleans: ['json'] });
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   const days = numberFlag(strings, 'days', 7, { min: 1, max: 400, integer: true });
-  let custom: unknown;
-  const customFile = strings.get('custom-models');
-  if (customFile !== undefined) {
-    try {
-      custom = JSON.parse(await readFile(customFile, 'utf8'));
-    } catch (error) {
-      throw new UsageError(`--custom-models ${customFile}: ${(error as Error).message}`);
-    }
-  }
-  const table = buildPriceTable(custom);
-  for (const problem of table.problems) io.stderr.write(`warning: ${problem}\n`);
+  const table = await priceTableFromFlags(strings, io);
   const ledger = resolveLedgerPath(strings.get('ledger'));
   let recorded;
   try {

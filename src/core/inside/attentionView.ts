@@ -45,7 +45,8 @@ export interface ShadedToken {
 export function shadedTokens(result: AttentionResult, selection: AttentionSelection, minWeight = 0.01): ShadedToken[] {
   const row = attentionRow(result, selection.layer, selection.head);
   const earlier = row.slice(0, result.position);
-  const max = Math.max(0, ...earlier);
+  // A loop, not Math.max(...earlier): a long window's row would overflow the call stack.
+  const max = earlier.reduce((largest, weight) => (weight > largest ? weight : largest), 0);
   if (max <= 0) return [];
   return earlier.flatMap((weight, index) => (weight >= minWeight ? [{ index, weight, level: Math.max(1, Math.ceil((SHADE_LEVELS * weight) / max)) }] : []));
 }
