@@ -77,7 +77,7 @@ export function activate(context: vscode.ExtensionContext): void {
     }),
   );
   timed('model info', () => registerModelInfo(context, { log, commands }));
-  timed('samples', () => registerSamples(context, { log, commands, runtime: models }));
+  timed('samples', () => registerSamples(context, { log, commands, runtime: models, extensionUri: context.extensionUri }));
   timed('prompt tokens', () => registerPromptTokens(context, { log, commands, runtime: models }));
 
   const applyConfig = () => {

@@ -84,18 +84,36 @@ function runColumn(run: SampleRun, index: number, comparison: ReturnType<typeof 
 </div>`;
 }
 
-export function samplesPageHtml(page: SamplesPage): string {
-  const comparison = compareSampleRuns(page.runs);
-  const finished = page.runs.filter((run) => run.status === 'done');
+/**
+ * The part of the page that changes while the runs stream: the summary line and the columns. The
+ * panel's script (media/samples/main.ts) swaps it in place, so the page loads once.
+ */
+export function samplesLiveHtml(runs: readonly SampleRun[]): string {
+  const comparison = compareSampleRuns(runs);
+  const finished = runs.filter((run) => run.status === 'done');
   const distinct = new Set(finished.map(runText)).size;
-  const prompt = page.promptText.length > shownPromptChars ? `${page.promptText.slice(0, shownPromptChars)}…` : page.promptText;
-  const how = page.promptKind === 'chat' ? 'sent as a chat message (the chat template applied)' : 'continued as text (a completion model: it carries on from the prompt)';
   const summary =
-    finished.length === page.runs.length && finished.length > 1
+    finished.length === runs.length && finished.length > 1
       ? `<p>${distinct === 1 ? 'Every run gave the same answer: the model was sure enough at each step that sampling never changed the pick.' : `${distinct} different answers from ${finished.length} runs of the same prompt.`}</p>`
       : '';
+  return `${summary}
+<div class="runs">
+${runs.map((run, index) => runColumn(run, index, comparison)).join('\n')}
+</div>`;
+}
+
+/** Where the page's script comes from (the panel's asWebviewUri of dist/media/samples.js); none: a static page. */
+export interface SamplesPageScript {
+  readonly src: string;
+  /** The webview's own source for the CSP (`webview.cspSource`). */
+  readonly cspSource: string;
+}
+
+export function samplesPageHtml(page: SamplesPage, script?: SamplesPageScript): string {
+  const prompt = page.promptText.length > shownPromptChars ? `${page.promptText.slice(0, shownPromptChars)}…` : page.promptText;
+  const how = page.promptKind === 'chat' ? 'sent as a chat message (the chat template applied)' : 'continued as text (a completion model: it carries on from the prompt)';
   return webviewDocument({
-    csp: [`default-src 'none'`, `style-src 'nonce-${page.nonce}'`],
+    csp: [`default-src 'none'`, `style-src 'nonce-${page.nonce}'`, ...(script ? [`script-src 'nonce-${page.nonce}' ${script.cspSource}`] : [])],
     title: 'Sample side by side',
     head: `<style nonce="${page.nonce}">\n${style}\n</style>`,
     body: `<h2>Sample side by side</h2>
@@ -103,9 +121,6 @@ export function samplesPageHtml(page: SamplesPage): string {
 <pre class="prompt">${escapeHtml(prompt)}</pre>
 <p>The model gives a probability to every possible next token; <b>temperature</b> flattens (above 1) or sharpens (below 1) that distribution before a token is drawn, <b>top-p</b> keeps only the likeliest tokens that together reach p, and the <b>seed</b> fixes the draw. Greedy always takes the most likely token. The total log-probability says how likely the model itself found each whole answer (closer to 0 is likelier; longer answers have lower totals, so the mean per token is shown too).</p>
 <p class="legend muted">Token tint, by the model's probability: ${probabilityBands.map((band, index) => `<span class="p${index}">${band.label}</span>`).join('')} (hover a token for its probability and the alternatives)</p>
-${summary}
-<div class="runs">
-${page.runs.map((run, index) => runColumn(run, index, comparison)).join('\n')}
-</div>`,
+<div id="live">${samplesLiveHtml(page.runs)}</div>${script ? `\n<script nonce="${page.nonce}" src="${escapeHtml(script.src)}"></script>` : ''}`,
   });
 }
