@@ -106,6 +106,8 @@ describe('Tokenscope in a real VS Code', { timeout: 300_000 }, () => {
       ['Switch model…', 'tokenscope-mini'],
       ['Show model architecture', 'layers, heads, parameters vs real models'],
       ['Toggle token boundaries', ''],
+      ['Toggle cost estimates beside the code', ''],
+      ['Usage & Cost', 'what your work would have cost on API models'],
       ['Show logs', ''],
       ['Restart model process', 'reloads the model'],
     ]);
