@@ -8,7 +8,7 @@
  *
  * Its parts: clientTypes.ts (options, clock, states), spawnProcess.ts (forking one process),
  * pendingRequests.ts (the requests in flight, their answers and timeouts), promises.ts (waiting),
- * errors.ts. This file holds the life cycle: start, load, crash, restart, dispose.
+ * errors.ts, probabilityRequests.ts (next-token distributions and scores, through `call`). This file holds the life cycle: start, load, crash, restart, dispose.
  *
  * This file must not import onnxruntime-node: it runs in the extension host.
  */
@@ -18,9 +18,9 @@ import { ModelError } from '../models/errors';
 import { afterLoadAllowed, afterUserRestart, allowsLoad, defaultCrashGuardPolicy, describeWindow, initialCrashGuard, recordCrash, type CrashGuard, type CrashGuardPolicy } from './crashGuard';
 import { systemClock, type CrashInfo, type Disposable, type ModelProcessClientOptions, type ModelProcessClock, type ModelProcessState } from './clientTypes';
 import { ModelProcessStoppedError } from './errors';
-import { PendingRequests } from './pendingRequests';
+import { PendingRequests, type DistributiveOmit } from './pendingRequests';
 import { abortable, deferred, type Deferred } from './promises';
-import type { ClientMessage, ProcessStatus } from './protocol';
+import type { ClientMessage, ProcessMessage, ProcessStatus } from './protocol';
 import { killProcess, spawnModelProcess, stopProcess } from './spawnProcess';
 import { GenerationAbortedError, sameLoadRequest, silentLogger, type GenerateRequest, type GenerationEvent, type LoadModelRequest, type ModelInfo, type PromptInput, type RuntimeLogger } from '../runtime/types';
 
@@ -152,6 +152,16 @@ export class ModelProcessClient {
   async encodePrompt(prompt: PromptInput, signal?: AbortSignal): Promise<number[]> {
     await this.whenReady(signal);
     return this.pending.request<number[]>({ type: 'encode', prompt }, 'encoding a prompt', this.requestTimeoutMs, signal, (message) => (message.type === 'encoded' ? message.ids : undefined));
+  }
+
+  /**
+   * One request answered by one message, once the process is ready: the typed helpers of
+   * probabilityRequests.ts go through this. Aborting `signal` rejects at once and cancels the work
+   * in the process.
+   */
+  async call<T>(message: DistributiveOmit<ClientMessage, 'id'>, what: string, accept: (message: ProcessMessage) => T | undefined, signal?: AbortSignal): Promise<T> {
+    await this.whenReady(signal);
+    return this.pending.request<T>(message, what, this.requestTimeoutMs, signal, accept);
   }
 
   async ping(signal?: AbortSignal): Promise<ProcessStatus> {

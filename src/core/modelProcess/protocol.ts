@@ -4,6 +4,7 @@
  * JSON over Node's IPC channel.
  */
 import type { ModelErrorCode } from '../models/errors';
+import type { NextTokenRequest, NextTokenResult, ScoreTextRequest, ScoreTextResult } from '../probabilities/modelProbabilities';
 import type { GenerateRequest, GenerationEvent, LoadModelRequest, ModelInfo, PromptInput } from '../runtime/types';
 
 export const PROTOCOL_VERSION = 1;
@@ -25,6 +26,10 @@ export type ClientMessage =
   /** Stops the generation started by request `id` (no reply of its own). */
   | { readonly type: 'cancel'; readonly id: number }
   | { readonly type: 'encode'; readonly id: number; readonly prompt: PromptInput }
+  /** The next-token distribution after a prompt (cancellable like a generation). */
+  | { readonly type: 'next-token'; readonly id: number; readonly request: NextTokenRequest }
+  /** Per-token log-probabilities of a text (cancellable; re-scores from the first change since the last text). */
+  | { readonly type: 'score'; readonly id: number; readonly request: ScoreTextRequest }
   | { readonly type: 'ping'; readonly id: number }
   /** Test only: exit at once, as a native crash would. */
   | { readonly type: 'test-crash'; readonly id: number }
@@ -57,6 +62,8 @@ export type ProcessMessage =
   /** The generation `id` ended normally (after its `end` event). */
   | { readonly type: 'done'; readonly id: number }
   | { readonly type: 'encoded'; readonly id: number; readonly ids: number[] }
+  | { readonly type: 'next-token-result'; readonly id: number; readonly result: NextTokenResult }
+  | { readonly type: 'scored'; readonly id: number; readonly result: ScoreTextResult }
   | { readonly type: 'pong'; readonly id: number; readonly status: ProcessStatus }
   | { readonly type: 'error'; readonly id: number; readonly error: SerializedError }
   /** Sent every second while busy between forward passes: proves the process is not hung. */
