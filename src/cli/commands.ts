@@ -4,6 +4,8 @@ import { costCommand } from './costCommand';
 import { generateCommand } from './generateCommand';
 import { modelInfoCommand } from './modelInfoCommand';
 import { modelsCommand } from './modelsCommand';
+import { nextCommand } from './nextCommand';
+import { surpriseCommand } from './surpriseCommand';
 import { pullCommand } from './pullCommand';
 import { serveCommand } from './serveCommand';
 import { tokenizeCommand } from './tokenizeCommand';
@@ -17,6 +19,8 @@ export const cliCommands: readonly CliCommand[] = [
   generateCommand,
   tokenizeCommand,
   costCommand,
+  nextCommand,
+  surpriseCommand,
   modelInfoCommand,
   pullCommand,
   modelsCommand,

@@ -6,6 +6,7 @@
  * logits (re-shaping the same prompt costs no forward pass) and the last text's scores
  * (an edited text is re-scored from its first changed token).
  */
+import type { CursorPosition, DocumentLines } from '../completions/document';
 import type { ModelInfo, PromptInput } from '../runtime/types';
 import type { ModelTokenizer } from '../tokenizers/types';
 import { displayToken } from '../tokenizers/display';
@@ -135,6 +136,24 @@ export class ModelProbabilities {
     }
     return { tokens, totalTokens: ids.length, reusedTokens: reused };
   }
+}
+
+/**
+ * The text of a document before a position, as "What comes next?" continues it. At most
+ * `maxChars` (the newest): the model keeps only a context's worth of tokens anyway, and a 1 MB line
+ * must not be tokenized whole on every step.
+ */
+export function textBeforeCursor(document: DocumentLines, position: CursorPosition, maxChars = 64 * 1024): string {
+  const parts: string[] = [document.lineText(position.line).slice(0, position.character)];
+  let length = parts[0].length;
+  for (let line = position.line - 1; line >= 0 && length < maxChars; line--) {
+    const text = document.lineText(line);
+    parts.push('\n');
+    parts.push(text);
+    length += text.length + 1;
+  }
+  const text = parts.reverse().join('');
+  return text.length > maxChars ? text.slice(text.length - maxChars) : text;
 }
 
 function sameIds(a: readonly number[], b: readonly number[]): boolean {

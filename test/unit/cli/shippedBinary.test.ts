@@ -69,7 +69,7 @@ before(() => {
 });
 
 test('the binary knows every command; help exits 0 on stdout, no command exits 2, an unknown one exits 2 on stderr', async () => {
-  assert.deepEqual(cliCommands.map((command) => command.name).sort(), ['complete', 'cost', 'generate', 'model-info', 'models', 'pull', 'serve', 'tokenize']);
+  assert.deepEqual(cliCommands.map((command) => command.name).sort(), ['complete', 'cost', 'generate', 'model-info', 'models', 'next', 'pull', 'serve', 'surprise', 'tokenize']);
   for (const flag of ['--help', '-h', 'help']) assert.deepEqual(await cli([flag]), { status: 0, signal: null, stdout: helpText(), stderr: '' }, flag);
   assert.deepEqual(await cli([]), { status: 2, signal: null, stdout: helpText(), stderr: '' });
   assert.deepEqual(await cli(['bogus']), { status: 2, signal: null, stdout: '', stderr: `tokenscope: unknown command "bogus"\n\n${helpText()}` });
@@ -90,6 +90,8 @@ test('every command: a usage error says what is wrong, then the usage, on stderr
     [['models', 'extra'], 'unexpected argument "extra"'],
     [['pull'], 'which model? Give a catalog id (tokenscope models) or org/name'],
     [['serve', '--model', 'mini', '--port', 'abc'], '--port must be an integer, got "abc"'],
+    [['next', '--prompt', 'x', '--top', '0'], '--top must be at least 1, got 0'],
+    [['surprise'], '--file is required'],
   ];
   assert.deepEqual(new Set(cases.map(([args]) => args[0])), new Set(cliCommands.map((command) => command.name)), 'a case per command');
   const runs = await Promise.all(cases.map(async ([args, message]) => ({ args, message, run: await cli(args) })));
@@ -136,7 +138,7 @@ test('standard input: tokenize and cost read it, and agree with the core tokeniz
   assert.deepEqual({ tokenizer: gpt5?.tokenizer, tokens: gpt5?.tokens }, { tokenizer: 'o200k_base', tokens: o200k.count(text) });
 });
 
-test('the built-in model runs through the binary: generate, complete, model-info, models', async () => {
+test('the built-in model runs through the binary: generate, complete, next, surprise, model-info, models', async () => {
   const generated = await cli(['generate', '--model', 'mini', '--prompt', 'def add(a, b):\n', '--max-tokens', '3', '--json']);
   assert.equal(generated.status, 0, generated.stderr);
   assert.equal((JSON.parse(generated.stdout) as { tokens: unknown[] }).tokens.length, 3);
@@ -145,6 +147,12 @@ test('the built-in model runs through the binary: generate, complete, model-info
   const completed = await cli(['complete', '--model', 'mini', '--file', file, '--line', '1', '--character', '11', '--json']);
   assert.equal(completed.status, 0, completed.stderr);
   assert.deepEqual(Object.keys(JSON.parse(completed.stdout) as object), ['completion', 'latencyMs', 'promptTokens', 'generatedTokens', 'template', 'confidence']);
+  const next = await cli(['next', '--file', file, '--line', '1', '--character', '11', '--top', '3', '--json']);
+  assert.equal(next.status, 0, next.stderr);
+  assert.equal((JSON.parse(next.stdout) as { tokens: unknown[] }).tokens.length, 3);
+  const surprise = await cli(['surprise', '--file', file, '--json']);
+  assert.equal(surprise.status, 0, surprise.stderr);
+  assert.ok((JSON.parse(surprise.stdout) as { tokens: unknown[] }).tokens.length > 3);
   const info = await cli(['model-info', '--json']);
   assert.equal(info.status, 0, info.stderr);
   assert.match(info.stdout, /"tokenscope-mini"|tokenscope-mini/);
