@@ -9,6 +9,7 @@ import { affectsSetting, onConfigChange, readConfig, updateSetting } from './con
 import { modelLabel } from './modelCommands';
 import { registerModels } from './models/register';
 import { registerModelInfo } from './modelInfo/register';
+import { registerProbabilities } from './probabilities/register';
 import { ModelService } from './modelService';
 import { unsupportedPlatformMessage } from './platform';
 import { registerServers } from './servers/register';
@@ -58,6 +59,8 @@ export function activate(context: vscode.ExtensionContext): void {
   timed('completions', () => registerCompletions(context, { log, status, commands, runtime: models, servers, tokenizerWorker }));
   timed('token lens', () => registerTokenLens(context, { log, commands, tokenizerWorker }));
   timed('model info', () => registerModelInfo(context, { log, commands }));
+  // What Comes Next? and the surprise lens: requests to the same model process.
+  timed('probabilities', () => registerProbabilities(context, { log, commands, runtime: models }));
 
   const applyConfig = () => {
     const config = readConfig();
@@ -94,6 +97,8 @@ async function showStatusMenu(): Promise<void> {
     { label: '$(arrow-swap) Switch model…', description: serverLabel(config.completions) ?? modelLabel(config.model), run: () => vscode.commands.executeCommand('tokenscope.chooseModel') },
     { label: '$(info) Show model architecture', description: 'layers, heads, parameters vs real models', run: () => vscode.commands.executeCommand('tokenscope.showModelInfo') },
     { label: '$(symbol-key) Toggle token boundaries', run: () => vscode.commands.executeCommand('tokenscope.toggleTokenBoundaries') },
+    { label: '$(graph) What comes next?', description: 'the next-token distribution at the cursor', run: () => vscode.commands.executeCommand('tokenscope.whatComesNext') },
+    { label: '$(flame) Toggle surprise lens', description: 'colour code by how surprised the model is', run: () => vscode.commands.executeCommand('tokenscope.toggleSurpriseLens') },
     { label: '$(output) Show logs', run: () => vscode.commands.executeCommand('tokenscope.showLogs') },
     { label: '$(debug-restart) Restart model process', description: 'reloads the model', run: () => vscode.commands.executeCommand('tokenscope.restartModel') },
   ];

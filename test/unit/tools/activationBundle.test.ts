@@ -25,6 +25,10 @@ const notAtActivation = [
   'src/core/completions/generation.ts',
   'src/vscode/servers/connections.ts',
   'src/core/openai/server.ts',
+  'src/vscode/probabilities/feature.ts',
+  'src/vscode/probabilities/nextTokenPanel.ts',
+  'src/vscode/probabilities/surpriseLens.ts',
+  'src/core/probabilities/lensView.ts',
 ];
 
 test('the activation bundle carries no tokenizer code and none of the lazily loaded features', async () => {
@@ -37,6 +41,8 @@ test('the activation bundle carries no tokenizer code and none of the lazily loa
   assert.match(build, /modelInfo: 'src\/vscode\/modelInfo\/modelInfoView\.ts'/);
   assert.match(build, /comparePanel: 'src\/vscode\/tokenLens\/comparePanel\.ts'/);
   assert.match(build, /servers: 'src\/vscode\/servers\/connections\.ts'/);
+  assert.match(build, /probabilities: 'src\/vscode\/probabilities\/feature\.ts'/);
+  assert.match(readFileSync('src/vscode/probabilities/register.ts', 'utf8'), /lazyModule<typeof import\('\.\/feature'\)>\(context\.extensionPath, 'probabilities'\)/);
   assert.match(readFileSync('src/vscode/servers/serverService.ts', 'utf8'), /lazyModule<typeof import\('\.\/connections'\)>\(context\.extensionPath, 'servers'\)/);
   assert.match(readFileSync('src/vscode/modelInfo/register.ts', 'utf8'), /lazyModule<typeof import\('\.\/modelInfoView'\)>\(context\.extensionPath, 'modelInfo'\)/);
   assert.match(readFileSync('src/vscode/tokenLens/register.ts', 'utf8'), /lazyModule<typeof import\('\.\/comparePanel'\)>\(context\.extensionPath, 'comparePanel'\)/);
