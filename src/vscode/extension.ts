@@ -55,12 +55,12 @@ export function activate(context: vscode.ExtensionContext): void {
   // OpenAI-compatible servers (Connect to a Server…): connections made on first use.
   const servers = timed('servers', () => registerServers(context, { log, commands }));
   const chat = timed('chat', () => registerChat(context, { log, commands, runtime: models, offerChatModel: catalog.offerChatModel, servers }));
+  // What Comes Next?, the surprise lens and confidence colouring: requests to the same model process.
+  const probabilities = timed('probabilities', () => registerProbabilities(context, { log, commands, runtime: models }));
   // Completions own the status item's state (loading, generating, idle with latency, error).
-  timed('completions', () => registerCompletions(context, { log, status, commands, runtime: models, servers, tokenizerWorker }));
+  timed('completions', () => registerCompletions(context, { log, status, commands, runtime: models, servers, tokenizerWorker, onAccepted: (document, insertStart, result) => probabilities.completionAccepted(document, insertStart, result.text, result.tokenScores) }));
   timed('token lens', () => registerTokenLens(context, { log, commands, tokenizerWorker }));
   timed('model info', () => registerModelInfo(context, { log, commands }));
-  // What Comes Next? and the surprise lens: requests to the same model process.
-  timed('probabilities', () => registerProbabilities(context, { log, commands, runtime: models }));
 
   const applyConfig = () => {
     const config = readConfig();
@@ -99,6 +99,7 @@ async function showStatusMenu(): Promise<void> {
     { label: '$(symbol-key) Toggle token boundaries', run: () => vscode.commands.executeCommand('tokenscope.toggleTokenBoundaries') },
     { label: '$(graph) What comes next?', description: 'the next-token distribution at the cursor', run: () => vscode.commands.executeCommand('tokenscope.whatComesNext') },
     { label: '$(flame) Toggle surprise lens', description: 'colour code by how surprised the model is', run: () => vscode.commands.executeCommand('tokenscope.toggleSurpriseLens') },
+    { label: config.completions.confidenceColouring ? '$(eye-closed) Hide confidence colouring' : '$(eye) Colour accepted completions by confidence', description: 'each token by its probability', run: () => vscode.commands.executeCommand('tokenscope.toggleConfidenceColouring') },
     { label: '$(output) Show logs', run: () => vscode.commands.executeCommand('tokenscope.showLogs') },
     { label: '$(debug-restart) Restart model process', description: 'reloads the model', run: () => vscode.commands.executeCommand('tokenscope.restartModel') },
   ];

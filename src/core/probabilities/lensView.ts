@@ -5,10 +5,20 @@
  * stale), and the hovers as Markdown: probability, log-probability, bits, and what the model
  * expected instead, as bars.
  */
+import type { GeneratedTokenScores } from '../completions/types';
+import { visibleWhitespace } from '../tokenizers/display';
 import { codeSpan } from '../tokenLens/hoverMarkdown';
 import { confidenceLevel, formatPercent, surpriseLevel } from './bars';
 import { surprisalBits } from './distribution';
-import type { AlternativeText, ScoredSpan } from './modelProbabilities';
+import type { ScoredSpan } from './modelProbabilities';
+
+/** An alternative as the hovers show it. */
+export interface ShownAlternative {
+  readonly text: string;
+  /** Whitespace visible. */
+  readonly display: string;
+  readonly logprob: number;
+}
 
 /** A scored token placed in a document: offsets are the document's (the scored text's + `base`). */
 export interface PlacedScore {
@@ -16,11 +26,38 @@ export interface PlacedScore {
   readonly end: number;
   readonly logprob: number;
   /** The alternatives the model gave at this position. */
-  readonly top: readonly AlternativeText[];
+  readonly top: readonly ShownAlternative[];
 }
 
 export function placeScores(tokens: readonly ScoredSpan[], base: number): PlacedScore[] {
   return tokens.filter((token) => token.end > token.start).map((token) => ({ start: base + token.start, end: base + token.end, logprob: token.logprob, top: token.top }));
+}
+
+/**
+ * An accepted completion's token scores placed in the document, where `text` (what was inserted)
+ * starts at `insertStart`: the end of what was generated when typing along accepted only its rest.
+ */
+export function acceptedScores(text: string, scores: GeneratedTokenScores | undefined, insertStart: number): PlacedScore[] {
+  if (!scores || !scores.generated.endsWith(text)) return [];
+  const skipped = scores.generated.length - text.length;
+  return scores.tokens
+    .filter((token) => token.start >= skipped && token.end > token.start)
+    .map((token) => ({ start: insertStart + token.start - skipped, end: insertStart + token.end - skipped, logprob: token.logprob, top: token.top.map((alt) => ({ text: alt.text, display: visibleWhitespace(alt.text), logprob: alt.logprob })) }));
+}
+
+/**
+ * Scores after an edit of [start, start + removed) that inserted `inserted` characters: those the
+ * edit touches are dropped (edited away), those after it move with the text.
+ */
+export function scoresAfterEdit(scores: readonly PlacedScore[], start: number, removed: number, inserted: number): PlacedScore[] {
+  const end = start + removed;
+  const shift = inserted - removed;
+  const kept: PlacedScore[] = [];
+  for (const score of scores) {
+    if (score.end <= start) kept.push(score);
+    else if (score.start >= end) kept.push({ ...score, start: score.start + shift, end: score.end + shift });
+  }
+  return kept;
 }
 
 /** The scores an edit at `editStart` leaves valid: tokens that end before it. */
@@ -59,7 +96,7 @@ function bar(probability: number): string {
   return `${'█'.repeat(cells)}${'░'.repeat(BAR_CELLS - cells)}`;
 }
 
-function alternativesTable(top: readonly AlternativeText[], actualText: string): string {
+function alternativesTable(top: readonly ShownAlternative[], actualText: string): string {
   if (top.length === 0) return '';
   const rows = top.map((alt) => `| ${codeSpan(alt.display || '(empty)').replace(/\|/g, '\\|')}${alt.text === actualText ? ' ✓' : ''} | \`${bar(Math.exp(alt.logprob))}\` | ${formatPercent(Math.exp(alt.logprob))} |`);
   return `| Token | | p |\n|---|---|---:|\n${rows.join('\n')}\n`;
@@ -73,8 +110,11 @@ export function surpriseHoverMarkdown(score: PlacedScore, tokenText: string, tok
   return `**Surprise** ${codeSpan(tokenDisplay || '(empty)')}: **${bits.toFixed(1)} bits**, ${verdict}\n\np = ${formatPercent(probability)} · logprob ${score.logprob.toFixed(3)}\n\n**The model expected:**\n\n${alternativesTable(score.top, tokenText)}`;
 }
 
+/** The colour scale of confidence colouring, in words (the hover's legend). */
+export const CONFIDENCE_LEGEND = 'Colours: red < 10% · orange 10-30% · yellow 30-60% · light green 60-90% · green ≥ 90%';
+
 /** Confidence colouring's hover over a generated token. */
 export function confidenceHoverMarkdown(score: PlacedScore, tokenText: string, tokenDisplay: string): string {
   const probability = Math.exp(score.logprob);
-  return `**Generated token** ${codeSpan(tokenDisplay || '(empty)')}: the model gave it **${formatPercent(probability)}** · logprob ${score.logprob.toFixed(3)} · ${surprisalBits(score.logprob).toFixed(1)} bits\n\n**Top alternatives at this step:**\n\n${alternativesTable(score.top, tokenText)}`;
+  return `**Generated token** ${codeSpan(tokenDisplay || '(empty)')}: the model gave it **${formatPercent(probability)}** · logprob ${score.logprob.toFixed(3)} · ${surprisalBits(score.logprob).toFixed(1)} bits\n\n**Top alternatives at this step:**\n\n${alternativesTable(score.top, tokenText)}\n${CONFIDENCE_LEGEND}`;
 }

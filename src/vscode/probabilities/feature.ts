@@ -4,3 +4,4 @@
  */
 export { NextTokenPanel } from './nextTokenPanel';
 export { SurpriseLens } from './surpriseLens';
+export { ConfidenceColouring } from './confidenceColouring';

@@ -81,3 +81,47 @@ test('the panel protocol accepts only well-formed messages', () => {
     assert.equal(isNextTokenFromWebview(bad), false, JSON.stringify(bad));
   }
 });
+
+test('confidence colouring: an accepted completion placed in the document (typing along: its rest), edits drop what they touch and move the rest', async () => {
+  const { acceptedScores, scoresAfterEdit } = await import('../../../src/core/probabilities/lensView');
+  const scores = { generated: 'tal = x;', tokens: [0, 3, 4, 5, 6, 7].map((start, i, all) => ({ start, end: all[i + 1] ?? 8, logprob: Math.log(0.5), top: [{ text: ' =', logprob: Math.log(0.4) }] })) };
+  const placed = acceptedScores('tal = x;', scores, 100);
+  assert.deepEqual(
+    placed.map((score) => [score.start, score.end]),
+    [
+      [100, 103],
+      [103, 104],
+      [104, 105],
+      [105, 106],
+      [106, 107],
+      [107, 108],
+    ],
+  );
+  assert.equal(placed[0].top[0].display, '·=');
+  // Typing along accepted only "= x;": the tokens of the typed part are not placed.
+  assert.deepEqual(
+    acceptedScores('= x;', scores, 200).map((score) => score.start),
+    [200, 201, 202, 203],
+  );
+  assert.deepEqual(acceptedScores('other', scores, 0), [], 'a text that is not the generated one gets no colours');
+  assert.deepEqual(acceptedScores('x', undefined, 0), []);
+  // Replacing [104, 106) with 3 characters: tokens 104-105 and 105-106 go, the later ones move by +1.
+  assert.deepEqual(
+    scoresAfterEdit(placed, 104, 2, 3).map((score) => [score.start, score.end]),
+    [
+      [100, 103],
+      [103, 104],
+      [107, 108],
+      [108, 109],
+    ],
+  );
+  // Typing inside a token drops it; typing at a token's start keeps it (moved).
+  assert.deepEqual(
+    scoresAfterEdit(placed, 101, 0, 1).map((score) => score.start),
+    [104, 105, 106, 107, 108],
+  );
+  assert.deepEqual(
+    scoresAfterEdit(placed, 103, 0, 2).map((score) => score.start),
+    [100, 105, 106, 107, 108, 109],
+  );
+});

@@ -29,6 +29,7 @@ const notAtActivation = [
   'src/vscode/probabilities/nextTokenPanel.ts',
   'src/vscode/probabilities/surpriseLens.ts',
   'src/core/probabilities/lensView.ts',
+  'src/vscode/probabilities/confidenceColouring.ts',
 ];
 
 test('the activation bundle carries no tokenizer code and none of the lazily loaded features', async () => {
