@@ -4,16 +4,17 @@
 // expected. Every expected token and percentage comes from the core run here on the same built-in
 // model and text, not from the screen.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Frame } from 'playwright-core';
-import { barsView } from '../../src/core/probabilities/bars';
+import { barsView, formatPercent } from '../../src/core/probabilities/bars';
 import { surprisalBits } from '../../src/core/probabilities/distribution';
 import { ModelProbabilities } from '../../src/core/probabilities/modelProbabilities';
 import { LocalModel } from '../../src/core/runtime/localModel';
-import { evaluateSource, findFrame, repoRoot, startWorkbench, waitUntilShown, type Workbench } from './harness/workbench';
+import { expectedCompletion } from './harness/expectedCompletion';
+import { evaluateSource, findFrame, repoRoot, sampleWorkspace, startWorkbench, waitUntilShown, type Workbench } from './harness/workbench';
 
 const stepsText = 'function add(a, b) {\n  return';
 const typoText = 'function add(a: number, b: number): number {\n  return a + b;\n}\n\nfunction multiply(a: number, b: number): number {\n  retrun a * b;\n}\n';
@@ -147,6 +148,75 @@ describe('probability views in a real VS Code', { timeout: 420_000 }, () => {
     assert.match(hoverText, /The model expected/);
     assert.ok(hoverText.includes(typoToken.top[0].display), `the hover names the expected ${typoToken.top[0].display}: ${hoverText}`);
     await workbench.screenshot('surprise-lens-hover');
+    assert.deepEqual(workbench.pageErrors, []);
+    assert.deepEqual(workbench.externalRequests, []);
+  });
+});
+
+describe('confidence colouring of an accepted completion in a real VS Code', { timeout: 300_000 }, () => {
+  let workbench: Workbench;
+  before(async () => {
+    workbench = await startWorkbench({
+      name: 'confidence-colouring',
+      settings: {
+        'tokenscope.completions.enabled': true,
+        'tokenscope.completions.debounceMs': 80,
+        'tokenscope.completions.extraContext': false,
+        'tokenscope.completions.confidenceColouring': true,
+        'editor.inlineSuggest.enabled': true,
+        'editor.quickSuggestions': { other: false, comments: false, strings: false },
+        'editor.suggestOnTriggerCharacters': false,
+        'editor.hover.delay': 300,
+      },
+    });
+  }, { timeout: 240_000 });
+  after(async () => workbench?.stop());
+
+  it('accepting a suggestion colours its tokens, and a hover gives a token\'s probability, logprob and alternatives', async () => {
+    const { page } = workbench;
+    const fixture = readFileSync(join(sampleWorkspace, 'src', 'fibonacci.py'), 'utf8');
+    const header = `${fixture}\n\ndef fib_sum(n: int) -> int:\n    `;
+    writeFileSync(join(workbench.workspaceDir, 'src', 'fibonacci.py'), header);
+    const start = 'if n ';
+    const documentText = header + start;
+    const lines = documentText.split('\n');
+    const expected = await expectedCompletion({ model: 'mini', text: documentText, position: { line: lines.length - 1, character: lines[lines.length - 1].length }, path: 'src/fibonacci.py', repoName: 'workspace' });
+    assert.ok(expected?.tokenScores && expected.tokenScores.tokens.length > 1, 'the core engine has a suggestion with token scores');
+    await workbench.openFile('src/fibonacci.py');
+    const editor = page.locator('.editor-group-container.active .monaco-editor').first();
+    await editor.locator('.view-lines', { hasText: 'def fib_sum' }).waitFor();
+    await editor.locator('.view-lines').click();
+    await page.keyboard.press('Control+End');
+    await page.keyboard.insertText(start);
+    await page.locator('.monaco-editor .ghost-text-decoration').first().waitFor({ state: 'visible', timeout: 60_000 });
+    await page.keyboard.press('Tab');
+    // The accepted line, with its tokens coloured (decorations with a background on that line).
+    const acceptedLine = page.locator('.editor-group-container.active .view-lines .view-line', { hasText: `${start}${expected.text.split('\n')[0]}`.trim() }).first();
+    await acceptedLine.waitFor({ timeout: 30_000 });
+    const overlays = page.locator('.editor-group-container.active .monaco-editor .view-overlays').first();
+    let coloured = 0;
+    for (let attempt = 0; attempt < 80 && coloured === 0; attempt++) {
+      const top = await acceptedLine.evaluate((line) => (line as HTMLElement).style.top);
+      coloured = await evaluateSource<number>(overlays, `(content) => { const row = Array.from(content.children).find((element) => element.style.top === ${JSON.stringify(top)}); return row ? Array.from(row.querySelectorAll('div[class*="ced-"]')).filter((band) => !/^rgba\\(0, 0, 0, 0\\)$|^transparent$/.test(getComputedStyle(band).backgroundColor)).length : 0; }`);
+      if (coloured === 0) await page.waitForTimeout(250);
+    }
+    assert.ok(coloured > 0, 'the accepted tokens are coloured');
+    await page.mouse.move(0, 0);
+    await workbench.screenshot('confidence-colouring');
+    // Hover the first generated token: its probability and logprob are the core engine's.
+    const first = expected.tokenScores.tokens[0];
+    const lineText = `    ${start}${expected.text.split('\n')[0]}`;
+    const column = 4 + start.length + first.start + Math.max(0, Math.floor((first.end - first.start - 1) / 2));
+    const box = await acceptedLine.locator(':scope > span').first().boundingBox();
+    assert.ok(box);
+    await page.mouse.move(box.x + (box.width / lineText.length) * (column + 0.5), box.y + box.height / 2);
+    const hover = page.locator('.monaco-hover:not(.hidden)').filter({ hasText: 'Generated token' }).first();
+    await waitUntilShown(hover, 30_000);
+    const hoverText = await hover.innerText();
+    assert.ok(hoverText.includes(`logprob ${first.logprob.toFixed(3)}`), `the hover gives the token's logprob ${first.logprob.toFixed(3)}: ${hoverText}`);
+    assert.ok(hoverText.includes(formatPercent(Math.exp(first.logprob))), 'and its probability');
+    assert.match(hoverText, /Top alternatives/);
+    await workbench.screenshot('confidence-colouring-hover');
     assert.deepEqual(workbench.pageErrors, []);
     assert.deepEqual(workbench.externalRequests, []);
   });
