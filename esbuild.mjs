@@ -35,7 +35,7 @@ const entries = [
   // The tokenizer worker (a worker thread of the extension host): every tokenizer of the Token lens and the completion prompts, off the host's thread.
   { ...common, entryPoints: { tokenizerWorker: 'src/tokenizer-worker/main.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternals },
   // Editor features loaded on first use (src/vscode/lazyModule.ts), so activation does not compile them.
-  { ...common, entryPoints: { completions: 'src/vscode/completions/feature.ts', modelInfo: 'src/vscode/modelInfo/modelInfoView.ts', comparePanel: 'src/vscode/tokenLens/comparePanel.ts', servers: 'src/vscode/servers/connections.ts', probabilities: 'src/vscode/probabilities/feature.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternals },
+  { ...common, entryPoints: { completions: 'src/vscode/completions/feature.ts', modelInfo: 'src/vscode/modelInfo/modelInfoView.ts', comparePanel: 'src/vscode/tokenLens/comparePanel.ts', servers: 'src/vscode/servers/connections.ts', samples: 'src/vscode/samples/samplesPanel.ts', promptTokens: 'src/vscode/promptTokens/promptTokensPanel.ts', probabilities: 'src/vscode/probabilities/feature.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternals },
   // The `tokenscope` CLI over the same core.
   { ...common, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternals, banner: { js: '#!/usr/bin/env node' } },
   // The chat webview script: runs in the browser sandbox, no Node APIs.

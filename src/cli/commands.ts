@@ -7,6 +7,7 @@ import { modelsCommand } from './modelsCommand';
 import { nextCommand } from './nextCommand';
 import { surpriseCommand } from './surpriseCommand';
 import { pullCommand } from './pullCommand';
+import { samplesCommand } from './samplesCommand';
 import { serveCommand } from './serveCommand';
 import { tokenizeCommand } from './tokenizeCommand';
 
@@ -25,4 +26,5 @@ export const cliCommands: readonly CliCommand[] = [
   pullCommand,
   modelsCommand,
   serveCommand,
+  samplesCommand,
 ];

@@ -42,7 +42,8 @@ function stderrLogger(io: CliIO): RuntimeLogger {
   return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
 }
 
-async function readPrompt(strings: Map<string, string>, io: CliIO): Promise<string> {
+/** The prompt of --prompt or --prompt-file (`-`: standard input); a usage error when neither or both. */
+export async function readPrompt(strings: Map<string, string>, io: CliIO): Promise<string> {
   const inline = strings.get('prompt');
   const file = strings.get('prompt-file');
   if (inline !== undefined && file !== undefined) throw new UsageError('give either --prompt or --prompt-file, not both');

@@ -7,7 +7,8 @@ import { ModelError } from '../core/models/errors';
 import { LocalModel } from '../core/runtime/localModel';
 import { ModelProbabilities } from '../core/probabilities/modelProbabilities';
 import { PROTOCOL_VERSION, type ClientMessage, type ProcessMessage, type SerializedError } from '../core/modelProcess/protocol';
-import type { RuntimeLogger } from '../core/runtime/types';
+import { promptPieces, type LastPrompt } from '../core/promptTokens/promptTokens';
+import type { PromptInput, RuntimeLogger } from '../core/runtime/types';
 
 export interface ServerOptions {
   readonly send: (message: ProcessMessage) => void;
@@ -39,6 +40,8 @@ export class ModelServer {
   private slowStepMs = 0;
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly logger: RuntimeLogger;
+  /** The prompt of the latest generation with the loaded model, kept to be shown as tokens on request. */
+  private lastPrompt: { readonly model: LocalModel; readonly prompt: PromptInput; truncatedTokens: number; readonly at: number } | undefined;
 
   constructor(private readonly options: ServerOptions) {
     const log = (level: 'debug' | 'info' | 'warn' | 'error') => (message: string, data?: Readonly<Record<string, unknown>>) =>
@@ -72,6 +75,9 @@ export class ModelServer {
         return;
       case 'score':
         this.track(message.id, this.cancellable(message.id, async (probabilities, signal) => this.options.send({ type: 'scored', id: message.id, result: await probabilities.score(message.request, signal) })));
+        return;
+      case 'last-prompt':
+        this.track(message.id, this.sendLastPrompt(message.id));
         return;
       case 'ping':
         this.options.send({
@@ -128,6 +134,22 @@ export class ModelServer {
     this.options.send({ type: 'encoded', id, ids: this.model.encodePrompt(prompt) });
   }
 
+  /**
+   * The latest generation's prompt encoded again by the same path the generation took (the chat
+   * template, the ids as given) and cut as the runtime cut it: the exact sequence the model read.
+   */
+  private async sendLastPrompt(id: number): Promise<void> {
+    await this.loading.catch(() => undefined);
+    const last = this.lastPrompt;
+    if (!last || last.model !== this.model) {
+      this.options.send({ type: 'last-prompt', id, prompt: null });
+      return;
+    }
+    const ids = last.model.encodePrompt(last.prompt).slice(last.truncatedTokens);
+    const prompt: LastPrompt = { kind: last.prompt.kind, model: last.model.info.id, pieces: promptPieces(last.model.tokenizer, ids), truncatedTokens: last.truncatedTokens, at: last.at };
+    this.options.send({ type: 'last-prompt', id, prompt });
+  }
+
   private async unload(id: number): Promise<void> {
     for (const controller of this.generations.values()) controller.abort();
     const old = this.model;
@@ -160,8 +182,11 @@ export class ModelServer {
     const controller = new AbortController();
     this.generations.set(id, controller);
     this.updateHeartbeat();
+    const last = { model, prompt: request.prompt, truncatedTokens: 0, at: Date.now() };
+    this.lastPrompt = last;
     try {
       for await (const event of model.generate(request, controller.signal)) {
+        if (event.type === 'start') last.truncatedTokens = event.truncatedTokens;
         this.options.send({ type: 'event', id, event });
         if (this.slowStepMs > 0 && event.type === 'token') blockFor(this.slowStepMs);
       }

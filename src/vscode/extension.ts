@@ -10,6 +10,8 @@ import { modelLabel } from './modelCommands';
 import { registerModels } from './models/register';
 import { registerModelInfo } from './modelInfo/register';
 import { registerProbabilities } from './probabilities/register';
+import { registerPromptTokens } from './promptTokens/register';
+import { registerSamples } from './samples/register';
 import { ModelService } from './modelService';
 import { unsupportedPlatformMessage } from './platform';
 import { registerServers } from './servers/register';
@@ -61,6 +63,8 @@ export function activate(context: vscode.ExtensionContext): void {
   timed('completions', () => registerCompletions(context, { log, status, commands, runtime: models, servers, tokenizerWorker, onAccepted: (document, insertStart, result) => probabilities.completionAccepted(document, insertStart, result.text, result.tokenScores) }));
   timed('token lens', () => registerTokenLens(context, { log, commands, tokenizerWorker }));
   timed('model info', () => registerModelInfo(context, { log, commands }));
+  timed('samples', () => registerSamples(context, { log, commands, runtime: models }));
+  timed('prompt tokens', () => registerPromptTokens(context, { log, commands, runtime: models }));
 
   const applyConfig = () => {
     const config = readConfig();

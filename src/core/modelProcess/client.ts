@@ -20,6 +20,7 @@ import { systemClock, type CrashInfo, type Disposable, type ModelProcessClientOp
 import { ModelProcessStoppedError } from './errors';
 import { PendingRequests, type DistributiveOmit } from './pendingRequests';
 import { abortable, deferred, type Deferred } from './promises';
+import type { LastPrompt } from '../promptTokens/promptTokens';
 import type { ClientMessage, ProcessMessage, ProcessStatus } from './protocol';
 import { killProcess, spawnModelProcess, stopProcess } from './spawnProcess';
 import { GenerationAbortedError, sameLoadRequest, silentLogger, type GenerateRequest, type GenerationEvent, type LoadModelRequest, type ModelInfo, type PromptInput, type RuntimeLogger } from '../runtime/types';
@@ -154,14 +155,16 @@ export class ModelProcessClient {
     return this.pending.request<number[]>({ type: 'encode', prompt }, 'encoding a prompt', this.requestTimeoutMs, signal, (message) => (message.type === 'encoded' ? message.ids : undefined));
   }
 
-  /**
-   * One request answered by one message, once the process is ready: the typed helpers of
-   * probabilityRequests.ts go through this. Aborting `signal` rejects at once and cancels the work
-   * in the process.
-   */
+  /** One request answered by one message, once the process is ready (probabilityRequests.ts); aborting cancels it in the process too. */
   async call<T>(message: DistributiveOmit<ClientMessage, 'id'>, what: string, accept: (message: ProcessMessage) => T | undefined, signal?: AbortSignal): Promise<T> {
     await this.whenReady(signal);
     return this.pending.request<T>(message, what, this.requestTimeoutMs, signal, accept);
+  }
+
+  /** The last prompt the process fed its model, as token pieces; null before the first generation with this model. */
+  async lastPrompt(signal?: AbortSignal): Promise<LastPrompt | null> {
+    await this.whenReady(signal);
+    return this.pending.request<LastPrompt | null>({ type: 'last-prompt' }, 'showing the last prompt', this.requestTimeoutMs, signal, (message) => (message.type === 'last-prompt' ? message.prompt : undefined));
   }
 
   async ping(signal?: AbortSignal): Promise<ProcessStatus> {

@@ -5,6 +5,7 @@
  */
 import type { ModelErrorCode } from '../models/errors';
 import type { NextTokenRequest, NextTokenResult, ScoreTextRequest, ScoreTextResult } from '../probabilities/modelProbabilities';
+import type { LastPrompt } from '../promptTokens/promptTokens';
 import type { GenerateRequest, GenerationEvent, LoadModelRequest, ModelInfo, PromptInput } from '../runtime/types';
 
 export const PROTOCOL_VERSION = 1;
@@ -31,6 +32,8 @@ export type ClientMessage =
   /** Per-token log-probabilities of a text (cancellable; re-scores from the first change since the last text). */
   | { readonly type: 'score'; readonly id: number; readonly request: ScoreTextRequest }
   | { readonly type: 'ping'; readonly id: number }
+  /** The last prompt fed to the model, as token pieces (Show Prompt Tokens). */
+  | { readonly type: 'last-prompt'; readonly id: number }
   /** Test only: exit at once, as a native crash would. */
   | { readonly type: 'test-crash'; readonly id: number }
   /** Test only: block the event loop, as a hung native call would. */
@@ -65,6 +68,8 @@ export type ProcessMessage =
   | { readonly type: 'next-token-result'; readonly id: number; readonly result: NextTokenResult }
   | { readonly type: 'scored'; readonly id: number; readonly result: ScoreTextResult }
   | { readonly type: 'pong'; readonly id: number; readonly status: ProcessStatus }
+  /** null: nothing was generated with the loaded model yet. */
+  | { readonly type: 'last-prompt'; readonly id: number; readonly prompt: LastPrompt | null }
   | { readonly type: 'error'; readonly id: number; readonly error: SerializedError }
   /** Sent every second while busy between forward passes: proves the process is not hung. */
   | { readonly type: 'heartbeat' }

@@ -69,7 +69,7 @@ before(() => {
 });
 
 test('the binary knows every command; help exits 0 on stdout, no command exits 2, an unknown one exits 2 on stderr', async () => {
-  assert.deepEqual(cliCommands.map((command) => command.name).sort(), ['complete', 'cost', 'generate', 'model-info', 'models', 'next', 'pull', 'serve', 'surprise', 'tokenize']);
+  assert.deepEqual(cliCommands.map((command) => command.name).sort(), ['complete', 'cost', 'generate', 'model-info', 'models', 'next', 'pull', 'samples', 'serve', 'surprise', 'tokenize']);
   for (const flag of ['--help', '-h', 'help']) assert.deepEqual(await cli([flag]), { status: 0, signal: null, stdout: helpText(), stderr: '' }, flag);
   assert.deepEqual(await cli([]), { status: 2, signal: null, stdout: helpText(), stderr: '' });
   assert.deepEqual(await cli(['bogus']), { status: 2, signal: null, stdout: '', stderr: `tokenscope: unknown command "bogus"\n\n${helpText()}` });
@@ -92,6 +92,7 @@ test('every command: a usage error says what is wrong, then the usage, on stderr
     [['serve', '--model', 'mini', '--port', 'abc'], '--port must be an integer, got "abc"'],
     [['next', '--prompt', 'x', '--top', '0'], '--top must be at least 1, got 0'],
     [['surprise'], '--file is required'],
+    [['samples', '--model', 'mini', '--prompt', 'x', '--runs', '1/2'], '--runs: "1/2": top-p must be in (0, 1], got 2.'],
   ];
   assert.deepEqual(new Set(cases.map(([args]) => args[0])), new Set(cliCommands.map((command) => command.name)), 'a case per command');
   const runs = await Promise.all(cases.map(async ([args, message]) => ({ args, message, run: await cli(args) })));
@@ -138,10 +139,16 @@ test('standard input: tokenize and cost read it, and agree with the core tokeniz
   assert.deepEqual({ tokenizer: gpt5?.tokenizer, tokens: gpt5?.tokens }, { tokenizer: 'o200k_base', tokens: o200k.count(text) });
 });
 
-test('the built-in model runs through the binary: generate, complete, next, surprise, model-info, models', async () => {
+test('the built-in model runs through the binary: generate, samples, complete, next, surprise, model-info, models', async () => {
   const generated = await cli(['generate', '--model', 'mini', '--prompt', 'def add(a, b):\n', '--max-tokens', '3', '--json']);
   assert.equal(generated.status, 0, generated.stderr);
   assert.equal((JSON.parse(generated.stdout) as { tokens: unknown[] }).tokens.length, 3);
+  const sampled = await cli(['samples', '--model', 'mini', '--prompt', 'def add(a, b):\n', '--runs', '0, 0, 1.5@2', '--max-tokens', '4', '--json']);
+  assert.equal(sampled.status, 0, sampled.stderr);
+  const samples = JSON.parse(sampled.stdout) as { runsPlan: string; runs: { seed: number; status: string; tokens: unknown[] }[]; sameAs: (number | null)[] };
+  assert.equal(samples.runsPlan, '0, 0, 1.5@2');
+  assert.deepEqual(samples.runs.map((run) => [run.status, run.tokens.length]), [['done', 4], ['done', 4], ['done', 4]]);
+  assert.equal(samples.sameAs[1], 0, 'greedy twice is one answer');
   const file = join(scratch, 'add.py');
   writeFileSync(file, 'def add(a, b):\n    return \n');
   const completed = await cli(['complete', '--model', 'mini', '--file', file, '--line', '1', '--character', '11', '--json']);

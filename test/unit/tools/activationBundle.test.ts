@@ -30,6 +30,9 @@ const notAtActivation = [
   'src/vscode/probabilities/surpriseLens.ts',
   'src/core/probabilities/lensView.ts',
   'src/vscode/probabilities/confidenceColouring.ts',
+  'src/vscode/samples/samplesPanel.ts',
+  'src/core/samples/runSamples.ts',
+  'src/core/samples/samplesPage.ts',
 ];
 
 test('the activation bundle carries no tokenizer code and none of the lazily loaded features', async () => {
@@ -44,6 +47,10 @@ test('the activation bundle carries no tokenizer code and none of the lazily loa
   assert.match(build, /servers: 'src\/vscode\/servers\/connections\.ts'/);
   assert.match(build, /probabilities: 'src\/vscode\/probabilities\/feature\.ts'/);
   assert.match(readFileSync('src/vscode/probabilities/register.ts', 'utf8'), /lazyModule<typeof import\('\.\/feature'\)>\(context\.extensionPath, 'probabilities'\)/);
+  assert.match(build, /promptTokens: 'src\/vscode\/promptTokens\/promptTokensPanel\.ts'/);
+  assert.match(readFileSync('src/vscode/promptTokens/register.ts', 'utf8'), /lazyModule<typeof import\('\.\/promptTokensPanel'\)>\(context\.extensionPath, 'promptTokens'\)/);
+  assert.match(build, /samples: 'src\/vscode\/samples\/samplesPanel\.ts'/);
+  assert.match(readFileSync('src/vscode/samples/register.ts', 'utf8'), /lazyModule<typeof import\('\.\/samplesPanel'\)>\(context\.extensionPath, 'samples'\)/);
   assert.match(readFileSync('src/vscode/servers/serverService.ts', 'utf8'), /lazyModule<typeof import\('\.\/connections'\)>\(context\.extensionPath, 'servers'\)/);
   assert.match(readFileSync('src/vscode/modelInfo/register.ts', 'utf8'), /lazyModule<typeof import\('\.\/modelInfoView'\)>\(context\.extensionPath, 'modelInfo'\)/);
   assert.match(readFileSync('src/vscode/tokenLens/register.ts', 'utf8'), /lazyModule<typeof import\('\.\/comparePanel'\)>\(context\.extensionPath, 'comparePanel'\)/);
