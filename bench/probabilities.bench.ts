@@ -20,6 +20,7 @@ import { join, resolve } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { ModelProcessClient } from '../src/core/modelProcess/client';
 import { requestNextToken, requestScore } from '../src/core/modelProcess/probabilityRequests';
+import { SURPRISE_STEPS_BITS } from '../src/core/probabilities/bars';
 import { placeScores, spansByLevel } from '../src/core/probabilities/lensView';
 import { QWEN05, ensureGeneratedModel } from './lib/benchModels';
 
@@ -93,7 +94,7 @@ async function measure(label: string, model: string): Promise<ModelFigures> {
     let hostWork = 0;
     let answerParse = 0;
     const lens = async (textNow: string) => {
-      const answer = await timed(() => requestScore(client, { text: textNow, top: 5, fromOffset: lead.length + 1 }));
+      const answer = await timed(() => requestScore(client, { text: textNow, top: 5, fromOffset: lead.length + 1, alternativesAboveBits: SURPRISE_STEPS_BITS[0] }));
       const placing = performance.now();
       spansByLevel(placeScores(answer.value.tokens, 0), 'surprise');
       hostWork = Math.max(hostWork, performance.now() - placing);

@@ -107,7 +107,8 @@ export function surpriseHoverMarkdown(score: PlacedScore, tokenText: string, tok
   const probability = Math.exp(score.logprob);
   const bits = surprisalBits(score.logprob);
   const verdict = bits <= 2 ? 'what the model expected' : bits <= 9 ? 'somewhat surprising to the model' : 'very surprising to the model: where it would likely not have written this';
-  return `**Surprise** ${codeSpan(tokenDisplay || '(empty)')}: **${bits.toFixed(1)} bits**, ${verdict}\n\np = ${formatPercent(probability)} · logprob ${score.logprob.toFixed(3)}\n\n**The model expected:**\n\n${alternativesTable(score.top, tokenText)}`;
+  const expected = score.top.length > 0 ? `**The model expected:**\n\n${alternativesTable(score.top, tokenText)}` : '';
+  return `**Surprise** ${codeSpan(tokenDisplay || '(empty)')}: **${bits.toFixed(1)} bits**, ${verdict}\n\np = ${formatPercent(probability)} · logprob ${score.logprob.toFixed(3)}\n\n${expected}`;
 }
 
 /** The colour scale of confidence colouring, in words (the hover's legend). */

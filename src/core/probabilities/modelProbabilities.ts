@@ -59,6 +59,12 @@ export interface ScoreTextRequest {
   readonly top?: number;
   /** Return only tokens ending after this UTF-16 offset (what comes before is context). */
   readonly fromOffset?: number;
+  /**
+   * Alternatives only for tokens more surprising than this many bits (the others get none): the
+   * surprise lens colours and explains those, and the answer it parses on the editor's thread
+   * stays small. Default 0 (every token).
+   */
+  readonly alternativesAboveBits?: number;
 }
 
 export interface AlternativeText extends TokenText {
@@ -126,13 +132,15 @@ export class ModelProbabilities {
     if (ids.length < 2) return { tokens: [], totalTokens: ids.length, reusedTokens: 0 };
     const { scores, reused } = await this.model.withForwardPasses((source) => this.scorer.score(ids, source, { top, signal }), signal);
     const fromOffset = request.fromOffset ?? 0;
+    const alternativesBelow = -(request.alternativesAboveBits ?? 0) * Math.LN2;
     const texts = new Map<number, TokenText>();
     const text = (id: number) => texts.get(id) ?? texts.set(id, this.tokenText(id)).get(id)!;
     const tokens: ScoredSpan[] = [];
     for (const score of scores) {
       const span = spans[score.index];
       if (span.end <= fromOffset) continue;
-      tokens.push({ id: score.id, start: span.start, end: span.end, logprob: score.logprob, top: score.top.map((alt) => ({ ...text(alt.id), logprob: alt.logprob })) });
+      const top = score.logprob < alternativesBelow || alternativesBelow === 0 ? score.top.map((alt) => ({ ...text(alt.id), logprob: alt.logprob })) : [];
+      tokens.push({ id: score.id, start: span.start, end: span.end, logprob: score.logprob, top });
     }
     return { tokens, totalTokens: ids.length, reusedTokens: reused };
   }

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { requestScore } from '../../core/modelProcess/probabilityRequests';
 import { placeScores, scoreAt, scoresBefore, spansByLevel, surpriseHoverMarkdown, type PlacedScore } from '../../core/probabilities/lensView';
+import { SURPRISE_STEPS_BITS } from '../../core/probabilities/bars';
 import { visibleWhitespace } from '../../core/tokenizers/display';
 import type { ProbabilityServices } from './register';
 
@@ -122,7 +123,7 @@ export class SurpriseLens implements vscode.Disposable {
     }
     try {
       await this.services.runtime.ensureLoaded();
-      const result = await requestScore(this.services.runtime.client, { text, top: 5, fromOffset: firstVisible - start }, controller.signal);
+      const result = await requestScore(this.services.runtime.client, { text, top: 5, fromOffset: firstVisible - start, alternativesAboveBits: SURPRISE_STEPS_BITS[0] }, controller.signal);
       const placing = performance.now();
       // Stale: edited or re-requested meanwhile; the newer request paints.
       if (controller.signal.aborted || document.version !== version || !this.enabled) return;

@@ -167,6 +167,13 @@ test('ModelProbabilities on the built-in model: UTF-16 offsets, a typo is more s
     assert.ok(typo.reusedTokens > 0, 'the unchanged first line was not re-scored');
     assert.deepEqual(await probabilities.score({ text: '' }), { tokens: [], totalTokens: 0, reusedTokens: 0 });
     assert.equal((await probabilities.score({ text: 'a' })).tokens.length, 0);
+    // Alternatives only where the model was surprised (the lens's answer stays small).
+    const lean = await probabilities.score({ text, top: 3, alternativesAboveBits: 2 });
+    lean.tokens.forEach((token, i) => {
+      assert.equal(token.logprob, result.tokens[i].logprob);
+      assert.equal(token.top.length, -token.logprob / Math.LN2 > 2 ? 3 : 0, `token ${i}`);
+    });
+    assert.ok(lean.tokens.some((token) => token.top.length === 0) && lean.tokens.some((token) => token.top.length === 3));
     // fromOffset: only tokens ending after it.
     const tail = await probabilities.score({ text, fromOffset: 20 });
     assert.ok(tail.tokens.every((token) => token.end > 20) && tail.tokens.length < result.tokens.length);

@@ -67,6 +67,9 @@ test('hovers: bits, probability, logprob and the alternatives as bars, the actua
   assert.match(surprise, /p = 0\.1%/);
   assert.match(surprise, /`·return` \| `████████████░░░░░░░░` \| 60\.0%/);
   assert.match(surprise, /`·retrun` ✓/);
+  const expected = surpriseHoverMarkdown({ ...score, logprob: Math.log(0.8), top: [] }, ' return', '·return');
+  assert.match(expected, /0\.3 bits\*\*, what the model expected/);
+  assert.doesNotMatch(expected, /The model expected:/);
   const confidence = confidenceHoverMarkdown(score, ' retrun', '·retrun');
   assert.match(confidence, /0\.1%\*\* · logprob -6\.908/);
   assert.match(confidence, /Top alternatives/);
