@@ -5,9 +5,11 @@ import { MODEL_VARIANTS, type ModelVariant } from '../core/models/modelFolder';
 import { DEFAULT_RESHAPING, ModelProbabilities, MAX_SHOWN_TOKENS, textBeforeCursor } from '../core/probabilities/modelProbabilities';
 import { LocalModel } from '../core/runtime/localModel';
 import { numberFlag, parseFlags, UsageError, type CliCommand } from './command';
+import { nextOnServer } from './nextOnServer';
 import { packageRoot } from './packageRoot';
+import { serverFromFlags, serverUsage } from './serverOption';
 
-const usage = `Usage: tokenscope next (--prompt P | --file F --line L --character C) [--model M] [options] [--json]
+const usage = `Usage: tokenscope next (--prompt P | --file F --line L --character C) [--model M | --server URL] [options] [--json]
 
 The model's distribution over the next token: the most likely tokens and their probabilities
 after temperature, top-p and top-k re-shape it, which of them sampling would never pick, and the
@@ -28,8 +30,10 @@ Options:
                      "other"}: probability after the re-shaping (0 where excluded), logprob the model's own (ln p
                      at temperature 1), other the probability of every token not shown
 
---server is not supported here yet: OpenAI-compatible servers return at most 20 alternatives and
-not the full distribution a re-shaping needs; run it on a local model.
+${serverUsage}
+                     with --server: the alternatives the server returns (logprobs, at most 20), "other" the
+                     mass of the rest; temperature 1 or 0 only, top-k at most the alternatives sent, a top-p
+                     nucleus within them (what is not sent cannot be re-shaped); "id" is null (servers send text)
 
 Example:
   tokenscope next --prompt "def fibonacci(n):" --top 10 --temperature 0.7 --json`;
@@ -41,13 +45,17 @@ export const nextCommand: CliCommand = {
   async run(args, io) {
     const { strings, booleans, positionals } = parseFlags(args, { strings: ['model', 'prompt', 'file', 'line', 'character', 'top', 'temperature', 'top-p', 'top-k', 'seed', 'variant', 'threads', 'server', 'server-model'], booleans: ['json'] });
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-    if (strings.has('server')) throw new UsageError('--server is not supported by next yet: servers return at most 20 alternatives, not the distribution to re-shape. Use --model.');
     const prompt = await promptFromFlags(strings);
     const top = numberFlag(strings, 'top', 10, { min: 1, max: MAX_SHOWN_TOKENS, integer: true });
     const temperature = numberFlag(strings, 'temperature', DEFAULT_RESHAPING.temperature, { min: 0 });
     const topP = numberFlag(strings, 'top-p', DEFAULT_RESHAPING.topP, { min: Number.MIN_VALUE, max: 1 });
     const topK = numberFlag(strings, 'top-k', DEFAULT_RESHAPING.topK, { min: 0, integer: true });
     const seed = strings.has('seed') ? numberFlag(strings, 'seed', 0, { integer: true }) : undefined;
+    const server = serverFromFlags(strings);
+    if (server) {
+      if (seed !== undefined) throw new UsageError('--seed draws from the full distribution, which a server does not send: use --model');
+      return nextOnServer(server, { prompt, top, reshaping: { temperature, topP, topK }, json: booleans.has('json') }, io);
+    }
     const model = await loadLocal(strings);
     try {
       const result = await new ModelProbabilities(model).next({ prompt: { kind: 'text', text: prompt }, top, reshaping: { temperature, topP, topK }, sampleSeed: seed }, io.signal);

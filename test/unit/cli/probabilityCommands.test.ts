@@ -110,7 +110,8 @@ test('next and surprise refuse bad usage with the reason', async () => {
   await assert.rejects(nextCommand.run([], io), UsageError);
   await assert.rejects(nextCommand.run(['--prompt', 'x', '--file', 'y'], io), /give --prompt P, or --file F/);
   await assert.rejects(nextCommand.run(['--prompt', 'x', '--top-p', '0'], io), /--top-p must be at least/);
-  await assert.rejects(nextCommand.run(['--prompt', 'x', '--server', 'http://127.0.0.1:1/v1'], io), /not supported/);
+  await assert.rejects(nextCommand.run(['--prompt', 'x', '--server', 'http://127.0.0.1:1/v1', '--seed', '3'], io), /--seed draws from the full distribution/);
+  await assert.rejects(surpriseCommand.run(['--file', 'x', '--server', 'http://127.0.0.1:1/v1'], io), /not supported/);
   await assert.rejects(nextCommand.run(['--prompt', ''], io), /empty/);
   await assert.rejects(surpriseCommand.run([], io), /--file is required/);
 });
