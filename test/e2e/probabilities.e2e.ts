@@ -207,9 +207,16 @@ describe('confidence colouring of an accepted completion in a real VS Code', { t
     const first = expected.tokenScores.tokens[0];
     const lineText = `    ${start}${expected.text.split('\n')[0]}`;
     const column = 4 + start.length + first.start + Math.max(0, Math.floor((first.end - first.start - 1) / 2));
-    const box = await acceptedLine.locator(':scope > span').first().boundingBox();
+    // A new suggestion (ghost text) may follow the accepted one on the same line: dismiss it, and
+    // measure a character on the rendered text itself.
+    await page.keyboard.press('Escape');
+    await page.locator('.monaco-editor .ghost-text-decoration').first().waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
+    const span = acceptedLine.locator(':scope > span').first();
+    const box = await span.boundingBox();
     assert.ok(box);
-    await page.mouse.move(box.x + (box.width / lineText.length) * (column + 0.5), box.y + box.height / 2);
+    const shownLength = await span.evaluate((element) => (element.textContent ?? '').length);
+    assert.ok(shownLength >= lineText.length, `the line shows ${shownLength} characters`);
+    await page.mouse.move(box.x + (box.width / shownLength) * (column + 0.5), box.y + box.height / 2);
     const hover = page.locator('.monaco-hover:not(.hidden)').filter({ hasText: 'Generated token' }).first();
     await waitUntilShown(hover, 30_000);
     const hoverText = await hover.innerText();

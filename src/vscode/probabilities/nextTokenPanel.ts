@@ -45,6 +45,12 @@ export class NextTokenPanel implements vscode.Disposable {
 
   private document!: vscode.TextDocument;
   private position!: vscode.Position;
+  /** Set while the panel inserts a token (its own edit moves the position itself). */
+  private inserting = false;
+  /** Offset of the followed position, as of the document's last version seen. */
+  private offset = 0;
+  /** The document's version right after the panel's last insertion. */
+  private ownVersion = -1;
 
   private constructor(
     extensionUri: vscode.Uri,
@@ -61,6 +67,19 @@ export class NextTokenPanel implements vscode.Disposable {
           return;
         }
         void this.handle(message);
+      }),
+      // Edits before the followed position (typing elsewhere in the file) move it with the text.
+      vscode.workspace.onDidChangeTextDocument((event) => {
+        // The panel's own insertions move the position themselves (their event may come before or after applyEdit resolves).
+        if (event.document !== this.document || this.inserting || event.document.version <= this.ownVersion) return;
+        let offset = this.offset;
+        for (const change of event.contentChanges) {
+          if (change.rangeOffset + change.rangeLength <= offset) offset += change.text.length - change.rangeLength;
+          else if (change.rangeOffset < offset) offset = change.rangeOffset + change.text.length;
+        }
+        if (offset === this.offset) return;
+        this.position = this.document.positionAt(offset);
+        void this.refresh();
       }),
       vscode.workspace.onDidCloseTextDocument((closed) => {
         if (closed === this.document) this.setState({ notice: 'The file was closed: run "What Comes Next?" in an editor again.', rows: [], busy: false });
@@ -123,11 +142,20 @@ export class NextTokenPanel implements vscode.Disposable {
     }
     const edit = new vscode.WorkspaceEdit();
     edit.insert(this.document.uri, this.position, text);
-    if (!(await vscode.workspace.applyEdit(edit))) {
+    const before = this.offset;
+    this.inserting = true;
+    let applied: boolean;
+    try {
+      applied = await vscode.workspace.applyEdit(edit);
+    } finally {
+      this.inserting = false;
+    }
+    if (!applied) {
       this.setState({ notice: 'The file could not be edited (read-only?).' });
       return;
     }
-    this.position = this.document.positionAt(this.document.offsetAt(this.position) + text.length);
+    this.ownVersion = this.document.version;
+    this.position = this.document.positionAt(before + text.length);
     for (const editor of vscode.window.visibleTextEditors) {
       if (editor.document === this.document) editor.selection = new vscode.Selection(this.position, this.position);
     }
@@ -142,6 +170,7 @@ export class NextTokenPanel implements vscode.Disposable {
     this.controller = controller;
     const generation = ++this.generation;
     const document = this.document;
+    this.offset = document.offsetAt(this.position);
     const lines = { lineCount: document.lineCount, lineText: (line: number) => document.lineAt(line).text };
     const text = textBeforeCursor(lines, this.position);
     this.setState({ busy: true, notice: undefined, contextTail: visibleWhitespace(text.slice(-CONTEXT_TAIL_CHARS)), reshaping: this.reshaping, seed: this.seed, steps: this.steps.slice() });

@@ -24,14 +24,16 @@ interface DocumentScores {
  * was by it (−log₂ p, in bits), the hover saying what it expected instead. The model runs in the
  * model process (requestScore); the host only cuts the text, places the answer and colours it.
  * An edit drops the colours from the edit on at once (they would be stale) and re-scores; the
- * model process re-runs only from the first changed token. A newer request cancels an older one.
+ * model process re-runs only from the first changed token. A newer request for an editor cancels
+ * its older one.
  */
 export class SurpriseLens implements vscode.Disposable {
   private readonly types = COLOURS.map((colour) => vscode.window.createTextEditorDecorationType({ backgroundColor: new vscode.ThemeColor(colour), borderRadius: '2px' }));
   private readonly disposables: vscode.Disposable[] = [];
   private readonly scores = new Map<vscode.TextDocument, DocumentScores>();
   private readonly timers = new Map<vscode.TextEditor, NodeJS.Timeout>();
-  private controller: AbortController | undefined;
+  /** The request in flight per editor: a newer one for the same editor aborts it. */
+  private readonly controllers = new Map<vscode.TextEditor, AbortController>();
   private enabled = false;
   /** Milliseconds of each synchronous stretch of the lens's own work on the host (bench, e2e, log). */
   readonly recentHostMs: number[] = [];
@@ -51,7 +53,8 @@ export class SurpriseLens implements vscode.Disposable {
     this.enabled = !this.enabled;
     if (this.enabled) for (const editor of vscode.window.visibleTextEditors) this.schedule(editor);
     else {
-      this.controller?.abort();
+      for (const controller of this.controllers.values()) controller.abort();
+      this.controllers.clear();
       this.scores.clear();
       for (const editor of vscode.window.visibleTextEditors) this.clear(editor);
     }
@@ -59,7 +62,7 @@ export class SurpriseLens implements vscode.Disposable {
   }
 
   dispose(): void {
-    this.controller?.abort();
+    for (const controller of this.controllers.values()) controller.abort();
     for (const timer of this.timers.values()) clearTimeout(timer);
     for (const disposable of this.disposables.splice(0)) disposable.dispose();
     for (const type of this.types) type.dispose();
@@ -112,9 +115,9 @@ export class SurpriseLens implements vscode.Disposable {
     const visibleEnd = document.offsetAt(document.lineAt(Math.min(document.lineCount - 1, visible.end.line)).range.end);
     const end = Math.min(visibleEnd, Math.max(firstVisible, start) + MAX_CHARS);
     const text = document.getText(new vscode.Range(document.positionAt(start), document.positionAt(end)));
-    this.controller?.abort();
+    this.controllers.get(editor)?.abort();
     const controller = new AbortController();
-    this.controller = controller;
+    this.controllers.set(editor, controller);
     this.noteHostMs(performance.now() - started);
     if (text.trim().length === 0) {
       this.scores.set(document, { version, scores: [] });
@@ -134,6 +137,8 @@ export class SurpriseLens implements vscode.Disposable {
       if (controller.signal.aborted) return;
       this.services.log.warn(`Surprise lens: ${error instanceof Error ? error.message : String(error)}`);
       void vscode.window.setStatusBarMessage(`Tokenscope surprise lens: ${error instanceof Error ? error.message : String(error)}`, 8000);
+    } finally {
+      if (this.controllers.get(editor) === controller) this.controllers.delete(editor);
     }
   }
 
