@@ -39,7 +39,7 @@ const entries = [
   // The `tokenscope` CLI over the same core.
   { ...common, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternals, banner: { js: '#!/usr/bin/env node' } },
   // The chat webview script: runs in the browser sandbox, no Node APIs.
-  { ...common, entryPoints: { chat: 'media/chat/main.ts' }, outdir: 'dist/media', platform: 'browser', format: 'iife', target: 'es2022' },
+  { ...common, entryPoints: { chat: 'media/chat/main.ts', samples: 'media/samples/main.ts' }, outdir: 'dist/media', platform: 'browser', format: 'iife', target: 'es2022' },
   // The "What comes next?" panel's script: the same sandbox.
   { ...common, entryPoints: { nextToken: 'media/nextToken/main.ts' }, outdir: 'dist/media', platform: 'browser', format: 'iife', target: 'es2022' },
 ]

@@ -24,6 +24,7 @@ export const REQUIRED_FILES = [
   // The `tokenscope` CLI: package.json's `bin` (test/unit/cli/shippedBinary.test.ts runs it).
   'extension/dist/cli.js',
   'extension/dist/media/chat.js',
+  'extension/dist/media/samples.js',
   'extension/node_modules/onnxruntime-node/package.json',
   'extension/node_modules/onnxruntime-node/dist/index.js',
   'extension/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node',

@@ -4,13 +4,14 @@
  * and sends what the user does (send, stop, attach, code actions, links) back as messages. State
  * that must survive the view being hidden is kept with `setState`. Its parts: layout.ts (the fixed
  * layout), streamingTurn.ts (the live answer), messages.ts (stored messages), answerActions.ts
- * (clicks inside answers), dom.ts and markdown.ts (inert rendering).
+ * (clicks inside answers), probabilities.ts (answers token by token), dom.ts and markdown.ts (inert rendering).
  */
 import type { ChatModelStatus, ContextChip, ExtensionToWebview, PendingTurn, StoredAssistantMessage, StoredConversation, StoredUserMessage, ThinkingMode, WebviewToExtension } from '../../src/core/webview/chatProtocol';
 import { handleAnswerActions } from './answerActions';
 import { button, element, flash } from './dom';
 import { chatPlaceholder, createLayout } from './layout';
 import { renderAssistant, renderUser } from './messages';
+import { ProbabilityView } from './probabilities';
 import { StreamingTurn } from './streamingTurn';
 
 interface VsCodeApi {
@@ -25,6 +26,8 @@ interface ViewState {
   readonly conversation?: StoredConversation;
   readonly draft?: string;
   readonly chips?: readonly ContextChip[];
+  /** The probability view is on. */
+  readonly probabilities?: boolean;
 }
 
 const vscode = acquireVsCodeApi();
@@ -45,9 +48,11 @@ let requestCounter = 0;
 let measureCounter = 0;
 
 let streaming: StreamingTurn | undefined;
+const saved = vscode.getState() as ViewState | undefined;
+const probabilities = new ProbabilityView(app, transcript, saved?.probabilities === true, () => saveState());
 
 function saveState(): void {
-  const state: ViewState = { ...(conversation ? { conversation } : {}), draft: input.value, chips };
+  const state: ViewState = { ...(conversation ? { conversation } : {}), draft: input.value, chips, probabilities: probabilities.shown };
   vscode.setState(state);
 }
 
@@ -71,6 +76,7 @@ function renderStatus(next: ChatModelStatus): void {
     label.append(select);
     row.append(label);
   }
+  if (next.canChat) row.append(probabilities.toggleButton());
   header.append(row);
   if (!next.canChat) {
     // Plain: why, and the one thing to do about it; the composer below is visibly off.
@@ -121,6 +127,7 @@ function renderConversation(next: StoredConversation): void {
       transcript.append(renderAssistant(message, explainBefore, openTrace));
     }
   }
+  probabilities.decorateAll();
   updateEmpty();
   scrollToEnd(true);
 }
@@ -311,11 +318,13 @@ window.addEventListener('message', (event: MessageEvent<ExtensionToWebview>) => 
       chips = [...chips.filter((chip) => chip.label !== message.chip.label), message.chip];
       chipsChanged();
       break;
+    case 'probabilities':
+      probabilities.set(message.messageId, message.tokens, message.total);
+      break;
   }
 });
 
 // ---- start: show what we had at once, then let the extension's `init` bring the truth ----------
-const saved = vscode.getState() as ViewState | undefined;
 if (saved?.conversation) renderConversation(saved.conversation);
 else updateEmpty();
 if (typeof saved?.draft === 'string') input.value = saved.draft;

@@ -63,7 +63,7 @@ export function activate(context: vscode.ExtensionContext): void {
   timed('completions', () => registerCompletions(context, { log, status, commands, runtime: models, servers, tokenizerWorker, onAccepted: (document, insertStart, result) => probabilities.completionAccepted(document, insertStart, result.text, result.tokenScores) }));
   timed('token lens', () => registerTokenLens(context, { log, commands, tokenizerWorker }));
   timed('model info', () => registerModelInfo(context, { log, commands }));
-  timed('samples', () => registerSamples(context, { log, commands, runtime: models }));
+  timed('samples', () => registerSamples(context, { log, commands, runtime: models, extensionUri: context.extensionUri }));
   timed('prompt tokens', () => registerPromptTokens(context, { log, commands, runtime: models }));
 
   const applyConfig = () => {

@@ -34,13 +34,26 @@ export interface ChatGenerateRequest {
 export type StopReason = 'stop' | 'length' | 'aborted';
 
 /**
+ * How likely the model found one generated token, and what else it considered: natural-log
+ * probabilities from the model's own distribution (the raw logits at temperature 1), whatever
+ * temperature drew the token. `top` is the likeliest tokens at that step (the chosen one among them
+ * when it is that likely); a server sends only what it sends (maybe none).
+ */
+export interface ChatTokenProbability {
+  readonly text: string;
+  readonly logprob: number;
+  readonly top: readonly { readonly text: string; readonly logprob: number }[];
+}
+
+/**
  * One streamed event. `text` events carry decoded text and the number of model tokens it holds
  * (usually 1); exactly one `end` closes a stream that was not aborted by an error.
  */
 export type ChatStreamEvent =
   /** `notices`: settings the backend had to change to fit the model, each a sentence for the user. */
   | { readonly type: 'start'; readonly promptTokens: number; readonly promptOpensThinking: boolean; readonly notices?: readonly string[] }
-  | { readonly type: 'text'; readonly text: string; readonly tokens: number }
+  /** `probabilities`: one per token the text holds, when the backend has them. */
+  | { readonly type: 'text'; readonly text: string; readonly tokens: number; readonly probabilities?: readonly ChatTokenProbability[] }
   | {
       readonly type: 'end';
       readonly generatedTokens: number;

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { annotateLines, type LineAnnotation } from './annotations';
-import type { ChatBackend, ChatMessage, ThinkingMode } from './backend';
+import type { ChatBackend, ChatMessage, ChatTokenProbability, ThinkingMode } from './backend';
 import { runChatTurn, type ChatTurnResult } from './chatTurn';
 import { fitToContext } from './contextFit';
 import { answerMessage, emptyConversation, explainRefFor, failedAnswerMessage, latestAnswerId, modelMessages, traceInputFor, withAttachments } from './conversation';
@@ -56,6 +56,9 @@ export interface ChatSessionDeps {
   readonly onSaveFailed: (message: string) => void;
 }
 
+/** Answers whose token probabilities are kept in memory (each up to maxTurnProbabilities tokens). */
+const keptProbabilityAnswers = 30;
+
 interface ActiveTurn {
   readonly requestId: string;
   readonly conversationId: string;
@@ -72,6 +75,8 @@ export class ChatSession {
   private conversation: StoredConversation = emptyConversation();
   private active: ActiveTurn | undefined;
   private readonly restored: Promise<void>;
+  /** The answers' token probabilities by message id, newest last: kept while the window is open (never in the history file). */
+  private readonly probabilities = new Map<string, { readonly tokens: readonly ChatTokenProbability[]; readonly total: number }>();
   private disposed = false;
   /** Bumped by Clear History: an answer that finishes afterwards must not write its conversation back. */
   private historyEpoch = 0;
@@ -118,6 +123,10 @@ export class ChatSession {
       conversation: this.conversation,
       ...(active && active.conversationId === this.conversation.id ? { pending: { requestId: active.requestId, user: active.user, thinking: active.thinking, answer: active.answer } } : {}),
     });
+    for (const message of this.conversation.messages) {
+      const kept = this.probabilities.get(message.id);
+      if (kept) this.deps.post({ type: 'probabilities', messageId: message.id, ...kept });
+    }
   }
 
   /** Stops the answer of `requestId` (what arrived so far is kept). */
@@ -223,10 +232,17 @@ export class ChatSession {
     const updated: StoredConversation | undefined = conversation && { ...conversation, updatedAt: Date.now(), messages: [...conversation.messages, assistant] };
     if (updated && conversationId === this.conversation.id) this.conversation = updated;
     if (!this.disposed) this.deps.post({ type: 'turnEnd', requestId, message: assistant });
+    if (result?.probabilities) this.keepProbabilities(assistantId, result.probabilities, assistant.stats?.generatedTokens ?? result.probabilities.length);
     if (user.explain) this.annotate(user.explain, assistant.thinking?.text ?? '', assistant.text, { conversationId, messageId: assistantId });
     const stats = assistant.stats;
     this.deps.log.info(`Chat answer ${assistant.stopReason}${stats ? `: ${stats.promptTokens} prompt + ${stats.generatedTokens} generated tokens in ${Math.round(stats.totalMs)} ms` : ''}.`);
     if (updated && epoch === this.historyEpoch) await this.persist(updated);
+  }
+
+  private keepProbabilities(messageId: string, tokens: readonly ChatTokenProbability[], total: number): void {
+    this.probabilities.set(messageId, { tokens, total });
+    while (this.probabilities.size > keptProbabilityAnswers) this.probabilities.delete(this.probabilities.keys().next().value as string);
+    if (!this.disposed) this.deps.post({ type: 'probabilities', messageId, tokens, total });
   }
 
   /** "tokenscope.chat.topP is 0, ..." / "tokenscope.chat.maxTokens 32768 does not fit ...": said once per setting and value. */

@@ -1,4 +1,4 @@
-import type { ChatBackend, ChatGenerateRequest, StopReason } from './backend';
+import type { ChatBackend, ChatGenerateRequest, ChatTokenProbability, StopReason } from './backend';
 import type { CostEstimator } from '../pricing/cost';
 import { computeStats, type ChatStats } from './stats';
 import { ThinkParser, type ThinkDelta } from './thinkParser';
@@ -11,8 +11,16 @@ export interface ThinkingSummary {
   readonly complete: boolean;
 }
 
+/** Token probabilities kept per answer (past this the view shows the first ones and says so). */
+export const maxTurnProbabilities = 8192;
+
 export interface ChatTurnResult {
   readonly answer: string;
+  /**
+   * Every generated token (reasoning included, in order) with its probability and alternatives,
+   * when the backend reported them; at most maxTurnProbabilities.
+   */
+  readonly probabilities?: readonly ChatTokenProbability[];
   readonly thinking?: ThinkingSummary;
   readonly stopReason: StopReason;
   readonly stats: ChatStats;
@@ -45,6 +53,7 @@ export async function runChatTurn(backend: ChatBackend, request: ChatGenerateReq
   let meanLogprob: number | undefined;
   let reasoningTokens: number | undefined;
   let parser: ThinkParser | undefined;
+  const probabilities: ChatTokenProbability[] = [];
   const emit = (deltas: readonly ThinkDelta[]) => {
     for (const delta of deltas) options.onDelta?.(delta);
   };
@@ -63,6 +72,7 @@ export async function runChatTurn(backend: ChatBackend, request: ChatGenerateReq
       firstTokenAt ??= at;
       lastTokenAt = at;
       generatedTokens += event.tokens;
+      for (const probability of event.probabilities ?? []) if (probabilities.length < maxTurnProbabilities) probabilities.push(probability);
       emit(parser.push(event.text, event.tokens));
     } else {
       reportedTokens = event.generatedTokens;
@@ -82,6 +92,7 @@ export async function runChatTurn(backend: ChatBackend, request: ChatGenerateReq
   };
   return {
     answer: parts.answer,
+    ...(probabilities.length > 0 ? { probabilities } : {}),
     ...(parts.hasThinking ? { thinking: { text: parts.thinking, tokens: reasoningTokens ?? parts.thinkingTokens, durationMs: parts.thinkingDurationMs, complete: parts.thinkingComplete } } : {}),
     stopReason: stopReason ?? (signal.aborted ? 'aborted' : 'stop'),
     stats: computeStats(usage, { startedAt, ...(firstTokenAt !== undefined ? { firstTokenAt } : {}), ...(lastTokenAt !== undefined ? { lastTokenAt } : {}), endedAt }, options.estimateCost, meanLogprob),

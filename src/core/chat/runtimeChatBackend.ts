@@ -30,6 +30,9 @@ export function promptOpensThinking(ids: readonly number[], specialTokens: Reado
   return lastOpen >= 0 && lastOpen >= ids.length - 3 && (close === undefined || ids.lastIndexOf(close) < lastOpen);
 }
 
+/** Alternatives kept per generated token for the chat's probability view. */
+export const chatTopAlternatives = 5;
+
 /** The chat's settings as the user sees them (package.json). */
 const chatSettingNames = { maxTokens: 'tokenscope.chat.maxTokens', temperature: 'tokenscope.chat.temperature', topP: 'tokenscope.chat.topP' };
 
@@ -88,14 +91,15 @@ export class RuntimeChatBackend implements ChatBackend {
         { modelLabel: this.label, contextLength: info.contextLength, promptTokens: ids.length },
         chatSettingNames,
       );
-      const runtimeRequest: GenerateRequest = { prompt, maxTokens: fitted.settings.maxTokens, sampling: { temperature: fitted.settings.temperature, topP: fitted.settings.topP } };
+      // Five alternatives per token: what the chat's probability view shows (a partial sort of the logits per step).
+      const runtimeRequest: GenerateRequest = { prompt, maxTokens: fitted.settings.maxTokens, sampling: { temperature: fitted.settings.temperature, topP: fitted.settings.topP }, topLogprobs: chatTopAlternatives };
       for await (const event of this.runtime.generate(runtimeRequest, signal)) {
         if (event.type === 'start') {
           yield { type: 'start', promptTokens: event.promptTokens, promptOpensThinking: opensThinking, ...(fitted.changes.length > 0 ? { notices: fitted.changes } : {}) };
         } else if (event.type === 'token') {
           generated++;
           // An empty text is half a character: still one token for the counts.
-          yield { type: 'text', text: event.text, tokens: 1 };
+          yield { type: 'text', text: event.text, tokens: 1, probabilities: [{ text: event.text, logprob: event.logprob, top: event.top.map((alternative) => ({ text: alternative.text, logprob: alternative.logprob })) }] };
         } else {
           yield { type: 'end', generatedTokens: event.timings.generatedTokens, stopReason: event.finishReason === 'length' || event.finishReason === 'context' ? 'length' : 'stop' };
         }

@@ -5,11 +5,16 @@
  * line (counted locally with the model's tokenizer when the server sends none), logprobs into the
  * answer's confidence where the server returns them. Stop aborts the HTTP request.
  */
-import type { ChatBackend, ChatBackendInfo, ChatGenerateRequest, ChatMessage, ChatStreamEvent, ThinkingMode } from '../chat/backend';
+import type { ChatBackend, ChatBackendInfo, ChatGenerateRequest, ChatMessage, ChatStreamEvent, ChatTokenProbability, ThinkingMode } from '../chat/backend';
 import { approximateTokenCount } from '../chat/backend';
 import { encodeChat } from '../prompt/chatTemplate';
 import { ServerError } from './client';
-import type { ChatCompletionChunk, ChatCompletionRequestBody } from './protocol';
+import type { ChatCompletionChunk, ChatCompletionRequestBody, WireChatLogprobEntry } from './protocol';
+
+/** A server's logprob entry in the chat's words (alternatives as the server sent them, maybe none). */
+function tokenProbability(entry: WireChatLogprobEntry): ChatTokenProbability {
+  return { text: entry.token, logprob: entry.logprob, top: (entry.top_logprobs ?? []).filter((alternative) => Number.isFinite(alternative.logprob)).map((alternative) => ({ text: alternative.token, logprob: alternative.logprob })) };
+}
 import { capabilitiesOf, type ResolvedTokenizer, type ServerConnection, type ServerFlavour, type ServerModel } from './server';
 
 export interface RemoteChatOptions {
@@ -142,6 +147,13 @@ export class RemoteChatBackend implements ChatBackend {
             }
           }
           const tokens = Array.isArray(entries) && entries.length > 0 ? entries.length : 1;
+          // The chunk's token probabilities go with its first text event (a chunk is usually one token).
+          let probabilities: ChatTokenProbability[] | undefined = Array.isArray(entries) && entries.length > 0 ? entries.filter((entry) => Number.isFinite(entry.logprob)).map(tokenProbability) : undefined;
+          const withProbabilities = () => {
+            const attached = probabilities && probabilities.length > 0 ? { probabilities } : {};
+            probabilities = undefined;
+            return attached;
+          };
           // Reasoning in its own field goes into the trace as if the model had written <think> tags:
           // the same parser then fills the Thinking block and the line annotations.
           let tokensLeft = tokens;
@@ -150,7 +162,7 @@ export class RemoteChatBackend implements ChatBackend {
             const text = inReasoning ? reasoning : `<think>${reasoning}`;
             inReasoning = true;
             generatedText += reasoning;
-            yield { type: 'text', text, tokens: tokensLeft };
+            yield { type: 'text', text, tokens: tokensLeft, ...withProbabilities() };
             tokensLeft = 0;
           }
           if (content) {
@@ -159,7 +171,7 @@ export class RemoteChatBackend implements ChatBackend {
             inReasoning = false;
             sawContent = true;
             generatedText += content;
-            yield { type: 'text', text, tokens: tokensLeft };
+            yield { type: 'text', text, tokens: tokensLeft, ...withProbabilities() };
           }
         }
         break;

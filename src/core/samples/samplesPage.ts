@@ -6,6 +6,7 @@
  * script; src/vscode/samples/register.ts re-renders it as tokens arrive.
  */
 import { escapeHtml, webviewDocument } from '../webview/html';
+import { formatProbability, probabilityBand, probabilityBandCss, probabilityBands, visibleTokenText } from '../webview/probabilityScale';
 import { describeSampleSettings, formatSamplePlan } from './samplePlan';
 import { compareSampleRuns, runText, totalLogprob, type SampleRun, type SampledToken } from './runSamples';
 
@@ -23,21 +24,6 @@ export interface SamplesPage {
 /** Characters of the prompt quoted at the top of the page. */
 const shownPromptChars = 600;
 
-/** Probability bands for the token tint, most likely first (the legend lists them). */
-const bands: readonly { readonly min: number; readonly label: string }[] = [
-  { min: 0.9, label: '≥ 90%' },
-  { min: 0.5, label: '50-90%' },
-  { min: 0.2, label: '20-50%' },
-  { min: 0.05, label: '5-20%' },
-  { min: 0, label: '< 5%' },
-];
-
-export function probabilityBand(probability: number): number {
-  const band = bands.findIndex((candidate) => probability >= candidate.min);
-  return band < 0 ? bands.length - 1 : band;
-}
-
-// Tints mixed from the theme's own chart colours, so every theme keeps its contrast.
 const style = `body { font-family: var(--vscode-font-family); color: var(--vscode-foreground); padding: 0 12px 16px; }
 .prompt { font-family: var(--vscode-editor-font-family); white-space: pre-wrap; border-left: 3px solid var(--vscode-textBlockQuote-border); padding: 4px 8px; margin: 0 0 8px; max-height: 9em; overflow: auto; }
 .muted { color: var(--vscode-descriptionForeground); }
@@ -48,31 +34,17 @@ const style = `body { font-family: var(--vscode-font-family); color: var(--vscod
 .stats { font-size: 0.9em; margin-bottom: 6px; }
 .badge { display: inline-block; font-size: 0.85em; padding: 0 5px; border-radius: 8px; background: var(--vscode-badge-background); color: var(--vscode-badge-foreground); margin-right: 4px; }
 .text { font-family: var(--vscode-editor-font-family); font-size: var(--vscode-editor-font-size); white-space: pre-wrap; word-break: break-word; line-height: 1.5; }
-.p0 { background: color-mix(in srgb, var(--vscode-charts-green) 22%, transparent); }
-.p1 { background: color-mix(in srgb, var(--vscode-charts-green) 10%, transparent); }
-.p2 { background: color-mix(in srgb, var(--vscode-charts-yellow) 28%, transparent); }
-.p3 { background: color-mix(in srgb, var(--vscode-charts-orange) 35%, transparent); }
-.p4 { background: color-mix(in srgb, var(--vscode-charts-red) 40%, transparent); }
+${probabilityBandCss}
 .legend span { padding: 0 6px; margin-right: 4px; }
 .error { color: var(--vscode-errorForeground); }`;
-
-function percent(probability: number): string {
-  const value = probability * 100;
-  return value >= 10 || value === 0 ? `${value.toFixed(0)}%` : value >= 1 ? `${value.toFixed(1)}%` : `${value.toPrecision(2)}%`;
-}
-
-/** Whitespace and control characters made visible where a token is nothing else (a lone newline). */
-function visibleToken(text: string): string {
-  return text.length === 0 ? '' : JSON.stringify(text).slice(1, -1);
-}
 
 function tokenSpan(token: SampledToken): string {
   const probability = Math.exp(token.logprob);
   const alternatives = token.top
     .filter((alternative) => alternative.id !== token.id)
     .slice(0, 3)
-    .map((alternative) => `"${visibleToken(alternative.text)}" ${percent(Math.exp(alternative.logprob))}`);
-  const title = `p ${percent(probability)} · log p ${token.logprob.toFixed(2)}${alternatives.length > 0 ? ` · instead: ${alternatives.join(', ')}` : ''}`;
+    .map((alternative) => `"${visibleTokenText(alternative.text)}" ${formatProbability(Math.exp(alternative.logprob))}`);
+  const title = `p ${formatProbability(probability)} · log p ${token.logprob.toFixed(2)}${alternatives.length > 0 ? ` · instead: ${alternatives.join(', ')}` : ''}`;
   return `<span class="p${probabilityBand(probability)}" title="${escapeHtml(title)}">${escapeHtml(token.text)}</span>`;
 }
 
@@ -101,7 +73,7 @@ function runColumn(run: SampleRun, index: number, comparison: ReturnType<typeof 
   ];
   const stats =
     count > 0
-      ? `${count} tokens · total log p ${total.toFixed(2)} · mean ${(total / count).toFixed(2)} (${percent(Math.exp(total / count))} per token)${run.finishReason ? ` · ${escapeHtml(run.finishReason)}` : ''}`
+      ? `${count} tokens · total log p ${total.toFixed(2)} · mean ${(total / count).toFixed(2)} (${formatProbability(Math.exp(total / count))} per token)${run.finishReason ? ` · ${escapeHtml(run.finishReason)}` : ''}`
       : run.status === 'done'
         ? `no tokens · ${escapeHtml(run.finishReason ?? '')}`
         : '';
@@ -112,28 +84,43 @@ function runColumn(run: SampleRun, index: number, comparison: ReturnType<typeof 
 </div>`;
 }
 
-export function samplesPageHtml(page: SamplesPage): string {
-  const comparison = compareSampleRuns(page.runs);
-  const finished = page.runs.filter((run) => run.status === 'done');
+/**
+ * The part of the page that changes while the runs stream: the summary line and the columns. The
+ * panel's script (media/samples/main.ts) swaps it in place, so the page loads once.
+ */
+export function samplesLiveHtml(runs: readonly SampleRun[]): string {
+  const comparison = compareSampleRuns(runs);
+  const finished = runs.filter((run) => run.status === 'done');
   const distinct = new Set(finished.map(runText)).size;
-  const prompt = page.promptText.length > shownPromptChars ? `${page.promptText.slice(0, shownPromptChars)}…` : page.promptText;
-  const how = page.promptKind === 'chat' ? 'sent as a chat message (the chat template applied)' : 'continued as text (a completion model: it carries on from the prompt)';
   const summary =
-    finished.length === page.runs.length && finished.length > 1
+    finished.length === runs.length && finished.length > 1
       ? `<p>${distinct === 1 ? 'Every run gave the same answer: the model was sure enough at each step that sampling never changed the pick.' : `${distinct} different answers from ${finished.length} runs of the same prompt.`}</p>`
       : '';
+  return `${summary}
+<div class="runs">
+${runs.map((run, index) => runColumn(run, index, comparison)).join('\n')}
+</div>`;
+}
+
+/** Where the page's script comes from (the panel's asWebviewUri of dist/media/samples.js); none: a static page. */
+export interface SamplesPageScript {
+  readonly src: string;
+  /** The webview's own source for the CSP (`webview.cspSource`). */
+  readonly cspSource: string;
+}
+
+export function samplesPageHtml(page: SamplesPage, script?: SamplesPageScript): string {
+  const prompt = page.promptText.length > shownPromptChars ? `${page.promptText.slice(0, shownPromptChars)}…` : page.promptText;
+  const how = page.promptKind === 'chat' ? 'sent as a chat message (the chat template applied)' : 'continued as text (a completion model: it carries on from the prompt)';
   return webviewDocument({
-    csp: [`default-src 'none'`, `style-src 'nonce-${page.nonce}'`],
+    csp: [`default-src 'none'`, `style-src 'nonce-${page.nonce}'`, ...(script ? [`script-src 'nonce-${page.nonce}' ${script.cspSource}`] : [])],
     title: 'Sample side by side',
     head: `<style nonce="${page.nonce}">\n${style}\n</style>`,
     body: `<h2>Sample side by side</h2>
 <p class="muted">${escapeHtml(page.modelLabel)} · the same prompt ${how} · up to ${page.maxTokens} tokens · runs ${escapeHtml(formatSamplePlan(page.runs.map((run) => run.settings)))}</p>
 <pre class="prompt">${escapeHtml(prompt)}</pre>
 <p>The model gives a probability to every possible next token; <b>temperature</b> flattens (above 1) or sharpens (below 1) that distribution before a token is drawn, <b>top-p</b> keeps only the likeliest tokens that together reach p, and the <b>seed</b> fixes the draw. Greedy always takes the most likely token. The total log-probability says how likely the model itself found each whole answer (closer to 0 is likelier; longer answers have lower totals, so the mean per token is shown too).</p>
-<p class="legend muted">Token tint, by the model's probability: ${bands.map((band, index) => `<span class="p${index}">${band.label}</span>`).join('')} (hover a token for its probability and the alternatives)</p>
-${summary}
-<div class="runs">
-${page.runs.map((run, index) => runColumn(run, index, comparison)).join('\n')}
-</div>`,
+<p class="legend muted">Token tint, by the model's probability: ${probabilityBands.map((band, index) => `<span class="p${index}">${band.label}</span>`).join('')} (hover a token for its probability and the alternatives)</p>
+<div id="live">${samplesLiveHtml(page.runs)}</div>${script ? `\n<script nonce="${page.nonce}" src="${escapeHtml(script.src)}"></script>` : ''}`,
   });
 }

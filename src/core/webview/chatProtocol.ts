@@ -3,10 +3,10 @@
  * (src/vscode/chat/chatView.ts hosts it, src/vscode/chat/chatController.ts handles it). Both sides import these types;
  * nothing else crosses the boundary. Stream messages carry the request id they belong to.
  */
-import type { ThinkingMode } from '../chat/backend';
+import type { ChatTokenProbability, ThinkingMode } from '../chat/backend';
 import type { StoredAssistantMessage, StoredConversation, StoredUserMessage } from '../chat/historyFormat';
 
-export type { ThinkingMode, StoredAssistantMessage, StoredConversation, StoredUserMessage };
+export type { ChatTokenProbability, ThinkingMode, StoredAssistantMessage, StoredConversation, StoredUserMessage };
 
 /** Shown above the input: what the active model can do. */
 export interface ChatModelStatus {
@@ -55,7 +55,9 @@ export type ExtensionToWebview =
   | { readonly type: 'turnEnd'; readonly requestId: string; readonly message: StoredAssistantMessage }
   | { readonly type: 'notice'; readonly text: string; readonly action?: 'chooseModel' }
   | { readonly type: 'promptInfo'; readonly measureId: number; readonly promptTokens: number; readonly contextWindow: number; readonly maxTokens: number }
-  | { readonly type: 'chip'; readonly chip: ContextChip };
+  | { readonly type: 'chip'; readonly chip: ContextChip }
+  /** The generated tokens of a finished answer with their probabilities (kept while the window is open, not in history). */
+  | { readonly type: 'probabilities'; readonly messageId: string; readonly tokens: readonly ChatTokenProbability[]; readonly total: number };
 
 export type CodeAction = 'copy' | 'insert' | 'replace';
 

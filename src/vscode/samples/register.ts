@@ -8,6 +8,8 @@ export interface SamplesServices {
   readonly commands: CommandRegistry;
   readonly log: vscode.LogOutputChannel;
   readonly runtime: ModelService;
+  /** Where the page's script (dist/media/samples.js) is. */
+  readonly extensionUri: vscode.Uri;
 }
 
 /**

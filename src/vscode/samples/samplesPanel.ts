@@ -2,9 +2,11 @@ import * as vscode from 'vscode';
 import type { PromptInput } from '../../core/runtime/types';
 import { parseSamplePlan, sampleMaxTokens, samplePlanSyntax, SamplePlanError, samplePresets, type SampleSettings } from '../../core/samples/samplePlan';
 import { runSamples, type SampleRun } from '../../core/samples/runSamples';
-import { samplesPageHtml } from '../../core/samples/samplesPage';
+import { samplesLiveHtml, samplesPageHtml } from '../../core/samples/samplesPage';
+import { isSamplesReady, type SamplesToWebview } from '../../core/webview/samplesProtocol';
 import { newNonce } from '../../core/webview/nonce';
 import { builtInModelId, modelLabel } from '../modelCommands';
+import { webviewResourceRoots } from '../webviewHtml';
 import type { SamplesServices } from './register';
 
 /** The page is rebuilt at most this often while tokens stream in (a full static re-render). */
@@ -62,21 +64,30 @@ export async function sampleSideBySide(services: SamplesServices): Promise<void>
   const promptKind = chats ? 'chat' : 'continuation';
   const prompt: PromptInput = chats ? { kind: 'chat', messages: [{ role: 'user', content: text }] } : { kind: 'text', text };
 
-  const panel = vscode.window.createWebviewPanel('tokenscope.samples', 'Sample side by side', vscode.ViewColumn.Beside, { enableScripts: false, localResourceRoots: [] });
+  const panel = vscode.window.createWebviewPanel('tokenscope.samples', 'Sample side by side', vscode.ViewColumn.Beside, { enableScripts: true, localResourceRoots: webviewResourceRoots(services.extensionUri) });
   const controller = new AbortController();
   let disposed = false;
-  panel.onDidDispose(() => {
-    disposed = true;
-    controller.abort();
-  });
+  let ready = false;
   let runs: readonly SampleRun[] = plan.map((settings) => ({ settings, status: 'waiting', tokens: [] }));
   let renderedAt = 0;
+  // The page loads once; the runs stream into it (see samplesProtocol.ts for why).
   const render = () => {
     renderedAt = performance.now();
-    if (disposed) return;
-    panel.webview.html = samplesPageHtml({ modelLabel: label, promptText: text, promptKind, maxTokens: sampleMaxTokens, runs, nonce: newNonce() });
+    if (disposed || !ready) return;
+    void panel.webview.postMessage({ type: 'update', html: samplesLiveHtml(runs) } satisfies SamplesToWebview);
   };
-  render();
+  const received = panel.webview.onDidReceiveMessage((message: unknown) => {
+    if (!isSamplesReady(message)) return;
+    ready = true;
+    render();
+  });
+  panel.onDidDispose(() => {
+    disposed = true;
+    received.dispose();
+    controller.abort();
+  });
+  const script = { src: panel.webview.asWebviewUri(vscode.Uri.joinPath(services.extensionUri, 'dist', 'media', 'samples.js')).toString(), cspSource: panel.webview.cspSource };
+  panel.webview.html = samplesPageHtml({ modelLabel: label, promptText: text, promptKind, maxTokens: sampleMaxTokens, runs, nonce: newNonce() }, script);
   const started = performance.now();
   await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Tokenscope: sampling ${plan.length} runs on ${label}…`, cancellable: true }, async (progress, token) => {
     const cancel = token.onCancellationRequested(() => controller.abort());

@@ -58,6 +58,15 @@ for (const name of ['vllm-chat-reasoning.json', 'llamacpp-chat-reasoning.json', 
       if (expect.reasoningTokens !== undefined) assert.equal(result.thinking?.tokens, expect.reasoningTokens, "the server's reasoning_tokens");
       if (typeof expect.meanLogprob === 'number') assert.ok(Math.abs(result.stats.confidence! - Math.exp(expect.meanLogprob)) < 1e-9);
       else assert.equal(result.stats.confidence, undefined);
+      // Each token the server scored reaches the chat's probability view, with its alternatives, in order.
+      const wire = fixture.stream
+        .filter((line) => line.startsWith('data: {'))
+        .flatMap((line) => (JSON.parse(line.slice(6)) as { choices?: { logprobs?: { content?: { token: string; logprob: number; top_logprobs?: { token: string; logprob: number }[] }[] } }[] }).choices?.[0]?.logprobs?.content ?? []);
+      assert.deepEqual(
+        result.probabilities ?? [],
+        wire.map((entry) => ({ text: entry.token, logprob: entry.logprob, top: (entry.top_logprobs ?? []).map((alternative) => ({ text: alternative.token, logprob: alternative.logprob })) })),
+      );
+      assert.equal(wire.length > 0, typeof expect.meanLogprob === 'number');
       assert.equal(await connection.flavour(), expect.flavour);
       if (expect.contextLength !== undefined) assert.equal(backend.info.contextWindow, expect.contextLength);
       // What was asked: streaming with usage; logprobs only where the server takes them (not DeepSeek's reasoner).

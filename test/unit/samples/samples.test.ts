@@ -6,7 +6,9 @@ import { LocalModel } from '../../../src/core/runtime/localModel';
 import type { GenerateRequest, GenerationEvent } from '../../../src/core/runtime/types';
 import { formatSamplePlan, parseSamplePlan, SamplePlanError, samplePresets, maxSampleRuns } from '../../../src/core/samples/samplePlan';
 import { compareSampleRuns, runSamples, runText, totalLogprob, type SampleGenerator, type SampleRun } from '../../../src/core/samples/runSamples';
-import { probabilityBand, samplesPageHtml } from '../../../src/core/samples/samplesPage';
+import { samplesLiveHtml, samplesPageHtml } from '../../../src/core/samples/samplesPage';
+import { isSamplesReady, isSamplesUpdate } from '../../../src/core/webview/samplesProtocol';
+import { probabilityBand } from '../../../src/core/webview/probabilityScale';
 import { collect, repoRoot } from '../runtime/helpers';
 
 test('a plan: temperature, top-p and seed per run; missing seeds are the unused ones from 1 up', () => {
@@ -163,4 +165,17 @@ test('with the built-in model: greedy twice is one answer, a seed gives the same
   } finally {
     await model.dispose();
   }
+});
+
+test('the live page: one load with its script under the CSP, then only the columns are swapped in', () => {
+  const runs: SampleRun[] = [{ settings: { temperature: 0, topP: 1, seed: 1 }, status: 'running', tokens: [{ id: 1, text: '<i>', logprob: -0.1, top: [] }] }];
+  const html = samplesPageHtml({ modelLabel: 'm', promptText: 'p', promptKind: 'chat', maxTokens: 8, runs, nonce: 'N0NCE' }, { src: 'https://file+.vscode-resource/dist/media/samples.js', cspSource: 'https://file+.vscode-resource' });
+  assert.match(html, /content="default-src 'none'; style-src 'nonce-N0NCE'; script-src 'nonce-N0NCE' https:\/\/file\+\.vscode-resource"/);
+  assert.match(html, /<script nonce="N0NCE" src="https:\/\/file\+\.vscode-resource\/dist\/media\/samples\.js"><\/script>/);
+  assert.ok(html.includes(`<div id="live">${samplesLiveHtml(runs)}</div>`));
+  assert.match(samplesLiveHtml(runs), /generating… 1 tokens<\/span>[\s\S]*&lt;i&gt;/);
+  assert.equal(isSamplesUpdate({ type: 'update', html: '<p>' }), true);
+  assert.equal(isSamplesUpdate({ type: 'update', html: 3 }), false);
+  assert.equal(isSamplesReady({ type: 'ready' }), true);
+  assert.equal(isSamplesReady(null), false);
 });
