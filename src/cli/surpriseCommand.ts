@@ -5,6 +5,9 @@ import { surprisalBits } from '../core/probabilities/distribution';
 import { MODEL_VARIANTS } from '../core/models/modelFolder';
 import { loadLocal, readText } from './nextCommand';
 
+/** A whole file is scored token by token in sliding windows: past this it takes minutes (a 1 MB file did not finish in 10). */
+const DEFAULT_MAX_CHARS = 100_000;
+
 const usage = `Usage: tokenscope surprise --file F [--model M] [--top K] [--json]
 
 How surprised the model is by each token of a file: -log2 of the probability it gave the token
@@ -16,6 +19,7 @@ Options:
   --model <dir|id>   \`mini\` (built-in, default), a catalog id or org/name in the HF cache, or a model folder
   --file F           the file to score
   --top K            alternatives per token (default 3, at most ${MAX_SCORE_ALTERNATIVES})
+  --max-chars N      score the first N characters (default ${DEFAULT_MAX_CHARS.toLocaleString('en-US')}; a longer file says so on stderr)
   --variant V        ONNX variant: ${MODEL_VARIANTS.join(', ')} (default auto)
   --threads N        ONNX Runtime threads
   --json             print {"tokens":[{"id","start","end","logprob","top":[{"id","text","logprob"}]}]}: start/end are
@@ -29,13 +33,16 @@ export const surpriseCommand: CliCommand = {
   summary: "Score each token of a file by the model's surprise (bits), with what it expected instead",
   usage,
   async run(args, io) {
-    const { strings, booleans, positionals } = parseFlags(args, { strings: ['model', 'file', 'top', 'variant', 'threads', 'server', 'server-model'], booleans: ['json'] });
+    const { strings, booleans, positionals } = parseFlags(args, { strings: ['model', 'file', 'top', 'max-chars', 'variant', 'threads', 'server', 'server-model'], booleans: ['json'] });
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     if (strings.has('server')) throw new UsageError('--server is not supported by surprise yet: scoring a given text needs prompt logprobs (echo), which most servers do not return. Use --model.');
     const file = strings.get('file');
     if (!file) throw new UsageError('--file is required');
     const top = numberFlag(strings, 'top', 3, { min: 0, max: MAX_SCORE_ALTERNATIVES, integer: true });
-    const text = await readText(file);
+    const maxChars = numberFlag(strings, 'max-chars', DEFAULT_MAX_CHARS, { min: 1, integer: true });
+    const whole = await readText(file);
+    const text = whole.length > maxChars ? whole.slice(0, maxChars) : whole;
+    if (text.length < whole.length) io.stderr.write(`tokenscope surprise: scoring the first ${maxChars.toLocaleString('en-US')} of ${whole.length.toLocaleString('en-US')} characters (--max-chars to change it)\n`);
     const model = await loadLocal(strings);
     try {
       const result = await new ModelProbabilities(model).score({ text, top }, io.signal);

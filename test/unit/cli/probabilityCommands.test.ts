@@ -96,6 +96,14 @@ test('surprise --json: UTF-16 offsets into the file, ln p from a direct forward 
     assert.ok(typoWorst < -8, `the typo costs more than 8 bits/ln2: ${typoWorst}`);
     assert.ok(worst.logprob <= typoWorst);
 
+    // --max-chars: only the start of a long file is scored, and stderr says so.
+    const long = join(scratch.dir, 'long.js');
+    writeFileSync(long, 'x = 1;\n'.repeat(2000));
+    const { io: longIo, stdout: longOut, stderr: longErr } = fakeIO();
+    assert.equal(await surpriseCommand.run(['--file', long, '--max-chars', '70', '--json', '--threads', '1'], longIo), 0);
+    const cut = JSON.parse(longOut()) as SurpriseJson;
+    assert.ok(cut.tokens.length > 0 && cut.tokens.every((token) => token.end <= 70));
+    assert.match(longErr(), /scoring the first 70 of 14,000 characters/);
     const empty = join(scratch.dir, 'empty.js');
     writeFileSync(empty, '');
     assert.deepEqual(await runJson<SurpriseJson>(surpriseCommand, ['--file', empty]), { tokens: [] });
