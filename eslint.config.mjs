@@ -15,13 +15,13 @@ import tseslint from 'typescript-eslint';
 import { createNodeResolver, importX } from 'eslint-plugin-import-x';
 
 /** The in-process ONNX runtime: the only files that import onnxruntime-node. */
-const ONNX_RUNTIME = ['src/core/runtime/localModel.ts', 'src/core/runtime/modelLoader.ts', 'src/core/runtime/forwardPass.ts', 'src/core/runtime/kvCache.ts', 'src/core/runtime/onnxSession.ts'];
+const ONNX_RUNTIME = ['src/core/runtime/localModel.ts', 'src/core/runtime/modelLoader.ts', 'src/core/runtime/forwardPass.ts', 'src/core/runtime/kvCache.ts', 'src/core/runtime/onnxSession.ts', 'src/core/runtime/inspector.ts'];
 /** Where the in-process runtime may be imported from (besides itself, tests and benchmarks). */
 const RUNS_ONNX = ['src/model-process/**', 'src/cli/**'];
 
 const vscodeImport = { name: 'vscode', message: 'Only the glue (src/vscode) imports vscode: give the core an interface and implement it there.' };
-const onnxImport = { name: 'onnxruntime-node', message: 'Only the in-process runtime (src/core/runtime/localModel.ts, modelLoader.ts, forwardPass.ts, kvCache.ts, onnxSession.ts) imports onnxruntime-node; the extension host reaches the model through ModelProcessClient.' };
-const onnxRuntimeFiles = { regex: '(^|/)(localModel|modelLoader|forwardPass|kvCache|onnxSession)$', message: 'The in-process ONNX runtime is loaded by the model process (src/model-process) and the CLI only: elsewhere use ModelProcessClient.' };
+const onnxImport = { name: 'onnxruntime-node', message: 'Only the in-process runtime (src/core/runtime/localModel.ts, modelLoader.ts, forwardPass.ts, kvCache.ts, onnxSession.ts, inspector.ts) imports onnxruntime-node; the extension host reaches the model through ModelProcessClient.' };
+const onnxRuntimeFiles = { regex: '(^|/)(localModel|modelLoader|forwardPass|kvCache|onnxSession|inspector)$', message: 'The in-process ONNX runtime is loaded by the model process (src/model-process) and the CLI only: elsewhere use ModelProcessClient.' };
 const nodeBuiltins = {
   group: [...builtinModules, ...builtinModules.map((name) => `${name}/*`), 'node:*'],
   message: 'media/ runs in the webview (a browser): no Node built-ins. Compute it in the extension and send it over the chat protocol.',

@@ -20,7 +20,9 @@ export const REQUIRED_FILES = [
   'extension/dist/completions.js',
   'extension/dist/modelInfo.js',
   'extension/dist/comparePanel.js',
+  'extension/dist/usagePanel.js',
   'extension/dist/servers.js',
+  'extension/dist/inside.js',
   // The `tokenscope` CLI: package.json's `bin` (test/unit/cli/shippedBinary.test.ts runs it).
   'extension/dist/cli.js',
   'extension/dist/media/chat.js',

@@ -17,6 +17,10 @@ export const README_IMAGES = {
   'explain-annotations': 'test/e2e/chat.e2e.ts',
   'trace-document': 'test/e2e/chat.e2e.ts',
   'model-architecture': 'test/e2e/workbench.e2e.ts',
+  'inside-attention-mean': 'test/e2e/inside.e2e.ts',
+  'inside-attention-hover': 'test/e2e/inside.e2e.ts',
+  'inside-logit-lens': 'test/e2e/inside.e2e.ts',
+  'inside-similar-tokens': 'test/e2e/inside.e2e.ts',
 };
 
 const missing = [];

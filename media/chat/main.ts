@@ -226,13 +226,14 @@ function scheduleMeasure(): void {
   }, 250);
 }
 
-function renderPromptInfo(promptTokens: number, contextWindow: number, maxTokens: number): void {
+function renderPromptInfo(promptTokens: number, contextWindow: number, maxTokens: number, cost: string | undefined): void {
+  const costLine = cost ? ` · ${cost}` : '';
   if (contextWindow <= 0) {
-    promptInfo.textContent = `${promptTokens.toLocaleString()} prompt tokens`;
+    promptInfo.textContent = `${promptTokens.toLocaleString()} prompt tokens${costLine}`;
     return;
   }
   const left = contextWindow - promptTokens;
-  promptInfo.textContent = `${promptTokens.toLocaleString()} prompt tokens · ${Math.max(0, left).toLocaleString()} of ${contextWindow.toLocaleString()} left in the context window`;
+  promptInfo.textContent = `${promptTokens.toLocaleString()} prompt tokens · ${Math.max(0, left).toLocaleString()} of ${contextWindow.toLocaleString()} left in the context window${costLine}`;
   promptInfo.classList.toggle('warning', left < Math.min(maxTokens, contextWindow / 2));
 }
 
@@ -301,6 +302,9 @@ window.addEventListener('message', (event: MessageEvent<ExtensionToWebview>) => 
       if (message.part === 'thinking') streaming.addThinking(message.text);
       else streaming.addAnswer(message.text);
       break;
+    case 'turnProgress':
+      if (streaming?.requestId === message.requestId) streaming.setProgress(message.text);
+      break;
     case 'reclassify':
       if (streaming?.requestId !== message.requestId) break;
       streaming.reclassify();
@@ -312,7 +316,7 @@ window.addEventListener('message', (event: MessageEvent<ExtensionToWebview>) => 
       renderNotice(message.text, message.action);
       break;
     case 'promptInfo':
-      if (message.measureId === measureCounter) renderPromptInfo(message.promptTokens, message.contextWindow, message.maxTokens);
+      if (message.measureId === measureCounter) renderPromptInfo(message.promptTokens, message.contextWindow, message.maxTokens, message.cost);
       break;
     case 'chip':
       chips = [...chips.filter((chip) => chip.label !== message.chip.label), message.chip];

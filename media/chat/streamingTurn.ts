@@ -61,6 +61,16 @@ export class StreamingTurn {
     this.scheduleRender();
   }
 
+  /** A line above the answer while it is generated (Explain Selection: its prompt's tokens and cost). */
+  setProgress(text: string): void {
+    let line = this.node.querySelector<HTMLElement>('.turn-progress');
+    if (!line) {
+      line = element('div', 'turn-progress');
+      this.node.prepend(line);
+    }
+    line.textContent = text;
+  }
+
   /** No more renders: the turn ended, or the view moved on. */
   stop(): void {
     this.stopped = true;

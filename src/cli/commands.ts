@@ -2,6 +2,7 @@ import type { CliCommand } from './command';
 import { completeCommand } from './completeCommand';
 import { costCommand } from './costCommand';
 import { generateCommand } from './generateCommand';
+import { attentionCommand, lensCommand, neighboursCommand } from './inspectCommands';
 import { modelInfoCommand } from './modelInfoCommand';
 import { modelsCommand } from './modelsCommand';
 import { nextCommand } from './nextCommand';
@@ -10,6 +11,7 @@ import { pullCommand } from './pullCommand';
 import { samplesCommand } from './samplesCommand';
 import { serveCommand } from './serveCommand';
 import { tokenizeCommand } from './tokenizeCommand';
+import { usageCommand } from './usageCommand';
 
 /**
  * Every subcommand of the `tokenscope` CLI. Each feature adds its command here, implemented in its
@@ -22,7 +24,11 @@ export const cliCommands: readonly CliCommand[] = [
   costCommand,
   nextCommand,
   surpriseCommand,
+  usageCommand,
   modelInfoCommand,
+  attentionCommand,
+  lensCommand,
+  neighboursCommand,
   pullCommand,
   modelsCommand,
   serveCommand,

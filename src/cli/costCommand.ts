@@ -1,7 +1,8 @@
-import { readFile } from 'node:fs/promises';
-import { buildPriceTable, estimateCost, formatUSD } from '../core/pricing/cost';
+import { estimateCost, formatUSD } from '../core/pricing/cost';
+import { CUSTOM_MODELS_SETTING, priceAge, STALE_AFTER_DAYS } from '../core/pricing/staleness';
 import { TokenizerRegistry } from '../core/tokenizers/registry';
 import { parseFlags, UsageError, type CliCommand, type CliIO } from './command';
+import { customModelsUsage, priceTableFromFlags } from './customModelsOption';
 import { formatTable } from './table';
 
 const usage = `Usage: tokenscope cost [--json] [--custom-models file.json] < file
@@ -12,9 +13,9 @@ would cost, with the date each price is known from (prices change: check the sou
 Options:
   --json                    print {"characters", "models": [{id, label, provider, tokenizer,
                             tokenizerEstimate, tokens, inputUSD, cachedInputUSD, outputUSD,
-                            inputPerMTok, outputPerMTok, contextWindow, asOf, source}]}
-  --custom-models FILE      a JSON list of models to add or override, as in the
-                            tokenscope.cost.customModels setting
+                            inputPerMTok, outputPerMTok, contextWindow, asOf, possiblyStale,
+                            source}]}
+${customModelsUsage}
 
 Counts marked "~" use a stand-in tokenizer (Claude, Gemini, Mistral): estimates.
 outputUSD is what generating the same number of tokens would cost.
@@ -25,17 +26,7 @@ Example:
 async function run(args: readonly string[], io: CliIO): Promise<number> {
   const { strings, booleans, positionals } = parseFlags(args, { strings: ['custom-models'], booleans: ['json'] });
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}": the text comes from standard input`);
-  let custom: unknown;
-  const customFile = strings.get('custom-models');
-  if (customFile !== undefined) {
-    try {
-      custom = JSON.parse(await readFile(customFile, 'utf8'));
-    } catch (error) {
-      throw new UsageError(`--custom-models ${customFile}: ${(error as Error).message}`);
-    }
-  }
-  const table = buildPriceTable(custom);
-  for (const problem of table.problems) io.stderr.write(`warning: ${problem}\n`);
+  const table = await priceTableFromFlags(strings, io);
   const text = await io.readStdin();
 
   // Count once per tokenizer, then price every model that uses it.
@@ -60,6 +51,7 @@ async function run(args: readonly string[], io: CliIO): Promise<number> {
       outputPerMTok: model.outputPerMTok,
       contextWindow: model.contextWindow,
       asOf: model.asOf,
+      possiblyStale: priceAge(model).stale,
       source: model.source,
     };
   });
@@ -76,9 +68,10 @@ async function run(args: readonly string[], io: CliIO): Promise<number> {
     String(row.inputPerMTok),
     String(row.outputPerMTok),
     contextPercent(row.tokens / row.contextWindow),
-    row.asOf,
+    `${row.asOf}${row.possiblyStale ? ' *' : ''}`,
   ]);
-  io.stdout.write(`${[`${text.length.toLocaleString('en-US')} characters; cost of sending them as input (USD; ~ = estimated count)`, ...formatTable(header, body, new Set([2, 3, 4, 5, 6]))].join('\n')}\n`);
+  const staleNote = rows.some((row) => row.possiblyStale) ? [`* possibly stale: priced over ${STALE_AFTER_DAYS} days ago; put current prices in ${CUSTOM_MODELS_SETTING} (or --custom-models)`] : [];
+  io.stdout.write(`${[`${text.length.toLocaleString('en-US')} characters; cost of sending them as input (USD; ~ = estimated count)`, ...formatTable(header, body, new Set([2, 3, 4, 5, 6])), ...staleNote].join('\n')}\n`);
   return 0;
 }
 

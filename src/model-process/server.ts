@@ -76,6 +76,9 @@ export class ModelServer {
       case 'score':
         this.track(message.id, this.cancellable(message.id, async (probabilities, signal) => this.options.send({ type: 'scored', id: message.id, result: await probabilities.score(message.request, signal) })));
         return;
+      case 'inspect':
+        this.track(message.id, this.inspect(message.id, message.request));
+        return;
       case 'last-prompt':
         this.track(message.id, this.sendLastPrompt(message.id));
         return;
@@ -132,6 +135,13 @@ export class ModelServer {
     await this.loading.catch(() => undefined);
     if (!this.model) throw new ModelError('process', 'No model is loaded: load one before encoding a prompt.');
     this.options.send({ type: 'encoded', id, ids: this.model.encodePrompt(prompt) });
+  }
+
+  /** Like an encode, an inspection sent right after a load waits for it; it runs in turn with generations. */
+  private async inspect(id: number, request: Extract<ClientMessage, { type: 'inspect' }>['request']): Promise<void> {
+    await this.loading.catch(() => undefined);
+    if (!this.model) throw new ModelError('process', 'No model is loaded: load one before inspecting it.');
+    this.options.send({ type: 'inspected', id, result: await this.model.inspect(request) });
   }
 
   /**

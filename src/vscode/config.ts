@@ -33,8 +33,14 @@ export interface TokenscopeConfig {
     readonly maxFileSizeKB: number;
     readonly hover: boolean;
   };
+  readonly inside: {
+    /** Hovers also show the token's embedding and nearest tokens. */
+    readonly learningMode: boolean;
+  };
   readonly cost: {
     readonly referenceModel: string;
+    /** Token count and input cost at the end of each top-level block (and a held selection). */
+    readonly showBlockCosts: boolean;
     /** Raw entries; validated by the pricing core, which reports bad ones. */
     readonly customModels: readonly unknown[];
   };
@@ -101,7 +107,9 @@ export interface SettingValues {
   'tokenLens.tokenizer': string;
   'tokenLens.maxFileSizeKB': number;
   'tokenLens.hover': boolean;
+  'inside.learningMode': boolean;
   'cost.referenceModel': string;
+  'cost.showBlockCosts': boolean;
   'cost.customModels': readonly unknown[];
   'chat.thinking': TokenscopeConfig['chat']['thinking'];
   'chat.temperature': number;
@@ -205,8 +213,12 @@ export function readConfig(scope?: vscode.ConfigurationScope): TokenscopeConfig 
       maxFileSizeKB: Math.round(clampNumber(c.get('tokenLens.maxFileSizeKB'), 2048, 16, 65536)),
       hover: bool('tokenLens.hover', true),
     },
+    inside: {
+      learningMode: bool('inside.learningMode', false),
+    },
     cost: {
       referenceModel: str('cost.referenceModel', 'gpt-4o'),
+      showBlockCosts: bool('cost.showBlockCosts', false),
       customModels: Array.isArray(customModels) ? customModels : [],
     },
     hub: {

@@ -8,6 +8,7 @@ import { registerCompletions } from './completions/register';
 import { affectsSetting, onConfigChange, readConfig, updateSetting } from './config';
 import { modelLabel } from './modelCommands';
 import { registerModels } from './models/register';
+import { registerInside } from './inside/register';
 import { registerModelInfo } from './modelInfo/register';
 import { registerProbabilities } from './probabilities/register';
 import { registerPromptTokens } from './promptTokens/register';
@@ -18,6 +19,7 @@ import { registerServers } from './servers/register';
 import { serverLabel } from './servers/serverService';
 import { ModelStatusItem } from './statusBar';
 import { registerTokenLens } from './tokenLens/register';
+import { registerCost } from './cost/register';
 
 /** Set by the esbuild banner as the bundle starts loading, so activation time includes module load. */
 declare const __tokenscopeBundleStart: number | undefined;
@@ -56,13 +58,31 @@ export function activate(context: vscode.ExtensionContext): void {
   const catalog = timed('models', () => registerModels(context, { log, commands }));
   // OpenAI-compatible servers (Connect to a Server…): connections made on first use.
   const servers = timed('servers', () => registerServers(context, { log, commands }));
-  const chat = timed('chat', () => registerChat(context, { log, commands, runtime: models, offerChatModel: catalog.offerChatModel, servers }));
+  // The Token lens and cost first: chat and completions record their usage into the cost feature's ledger.
+  const lens = timed('token lens', () => registerTokenLens(context, { log, commands, tokenizerWorker }));
+  const cost = timed('cost', () => registerCost(context, { log, commands, tokenizers: lens.tokenizers, documents: lens.documents }));
+  flushUsage = cost.flush;
+  const chat = timed('chat', () => registerChat(context, { log, commands, runtime: models, offerChatModel: catalog.offerChatModel, servers, recordUsage: cost.recordUsage }));
   // What Comes Next?, the surprise lens and confidence colouring: requests to the same model process.
   const probabilities = timed('probabilities', () => registerProbabilities(context, { log, commands, runtime: models }));
   // Completions own the status item's state (loading, generating, idle with latency, error).
-  timed('completions', () => registerCompletions(context, { log, status, commands, runtime: models, servers, tokenizerWorker, onAccepted: (document, insertStart, result) => probabilities.completionAccepted(document, insertStart, result.text, result.tokenScores) }));
-  timed('token lens', () => registerTokenLens(context, { log, commands, tokenizerWorker }));
+  timed('completions', () =>
+    registerCompletions(context, {
+      log,
+      status,
+      commands,
+      runtime: models,
+      servers,
+      tokenizerWorker,
+      onAccepted: (document, insertStart, result) => probabilities.completionAccepted(document, insertStart, result.text, result.tokenScores),
+      // Every model request but a failed one read its prompt: the ledger counts it.
+      onRecord: (record) => {
+        if (record.outcome !== 'error') cost.recordUsage({ feature: 'completions', backend: readConfig().completions.backend === 'server' ? 'remote' : 'local', promptTokens: record.promptTokens, generatedTokens: record.generatedTokens });
+      },
+    }),
+  );
   timed('model info', () => registerModelInfo(context, { log, commands }));
+  timed('inside', () => registerInside(context, { log, commands, runtime: models }));
   timed('samples', () => registerSamples(context, { log, commands, runtime: models, extensionUri: context.extensionUri }));
   timed('prompt tokens', () => registerPromptTokens(context, { log, commands, runtime: models }));
 
@@ -104,6 +124,8 @@ async function showStatusMenu(): Promise<void> {
     { label: '$(graph) What comes next?', description: 'the next-token distribution at the cursor', run: () => vscode.commands.executeCommand('tokenscope.whatComesNext') },
     { label: '$(flame) Toggle surprise lens', description: 'colour code by how surprised the model is', run: () => vscode.commands.executeCommand('tokenscope.toggleSurpriseLens') },
     { label: config.completions.confidenceColouring ? '$(eye-closed) Hide confidence colouring' : '$(eye) Colour accepted completions by confidence', description: 'each token by its probability', run: () => vscode.commands.executeCommand('tokenscope.toggleConfidenceColouring') },
+    { label: '$(credit-card) Toggle cost estimates beside the code', run: () => vscode.commands.executeCommand('tokenscope.toggleBlockCosts') },
+    { label: '$(graph) Usage & Cost', description: 'what your work would have cost on API models', run: () => vscode.commands.executeCommand('tokenscope.showUsage') },
     { label: '$(output) Show logs', run: () => vscode.commands.executeCommand('tokenscope.showLogs') },
     { label: '$(debug-restart) Restart model process', description: 'reloads the model', run: () => vscode.commands.executeCommand('tokenscope.restartModel') },
   ];
@@ -111,6 +133,10 @@ async function showStatusMenu(): Promise<void> {
   await picked?.run();
 }
 
-export function deactivate(): void {
-  // Everything is owned by context.subscriptions and disposed by VS Code.
+/** Writes the usage ledger's last counts (VS Code waits for deactivate's promise, not for disposables'). */
+let flushUsage: (() => Promise<void>) | undefined;
+
+export function deactivate(): Promise<void> | undefined {
+  // Everything else is owned by context.subscriptions and disposed by VS Code.
+  return flushUsage?.().catch(() => undefined);
 }

@@ -120,6 +120,11 @@ def main():
                     "generation_tokens_per_second": round(ev["generation_tokens_per_second"]),
                     "generation_threads": ev["threads"]},
         "limits": "Completes code (Python, TypeScript, JavaScript). It cannot chat, follow instructions or explain.",
+        "inspection": {"graph": "built in memory from onnx/model.onnx at run time (no extra file)",
+                       "attention": f"{cfg['num_hidden_layers']} layers x {cfg['num_attention_heads']} heads (Softmax outputs)",
+                       "hidden_states": f"{cfg['num_hidden_layers']} layers x {cfg['hidden_size']}",
+                       "logit_lens": "final norm + tied output head on each layer's hidden state",
+                       "embedding": f"model.embed_tokens.weight, {cfg['vocab_size']} x {cfg['hidden_size']}, float32"},
     }
     with open(os.path.join(MODEL_DIR, "model-card.json"), "w") as f:
         json.dump(card, f, indent=2)
@@ -251,6 +256,18 @@ def main():
     w("\nFree generation (greedy, 48 tokens at most):\n")
     for s in ev["samples"]:
         w(fence(s["prompt"] + s["completion"]))
+    w("## Inspection outputs\n")
+    w("Tokenscope looks inside this model without a second file: when asked (*Show Attention at Cursor*, the "
+      "*Inside the Model* page, `tokenscope attention | lens | neighbours`), it patches the loaded `onnx/model.onnx` "
+      "graph in memory (`src/core/runtime/inspectGraph.ts`) so that one forward pass also returns, at a chosen position:\n")
+    w(f"- each of the {cfg['num_hidden_layers']} layers' attention probabilities (the outputs of its Softmax node: "
+      f"{cfg['num_attention_heads']} heads, over every earlier token);")
+    w(f"- each layer's hidden state (the residual stream after the layer, {cfg['hidden_size']} numbers);")
+    w("- the logit lens: the final RMSNorm and the tied output head applied to each layer's hidden state (the graph's "
+      "own nodes, copied per layer and reading the same weights). The last layer's lens equals the model's logits (tested).\n")
+    w(f"The embedding matrix ({cfg['vocab_size']:,} x {cfg['hidden_size']}, float32) is read from the "
+      "`model.embed_tokens.weight` initializer for the embedding hover and nearest-token search. Nothing is added to "
+      "the shipped files, which stay under the 16 MB budget.\n")
     w("\n## Limits\n")
     w("- Completes code; cannot chat, answer questions, follow instructions or explain. The chat template exists "
       "only so that every prompt path matches real Qwen2.5 models.")

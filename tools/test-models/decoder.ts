@@ -511,8 +511,18 @@ export function dequantizedWeights(weights: Weights): Weights {
 // ---------------------------------------------------------------------------------------------
 // Reference forward pass (float64), the ground truth the ONNX graphs are checked against
 
-/** Logits [ids.length, vocab] of a full (uncached) forward pass over `ids`. */
-export function referenceLogits(spec: DecoderSpec, weights: Weights, ids: readonly number[]): Float64Array[] {
+/** What the reference pass saw inside the model (the inspection graph's outputs are checked against it). */
+export interface ReferenceTrace {
+  /** [layer][position]: the residual stream after the layer. */
+  readonly hidden: Float64Array[][];
+  /** [layer][position][head]: attention probabilities over positions 0..position. */
+  readonly attention: number[][][][];
+  /** [layer][position]: the final norm and LM head applied to that layer's hidden state. */
+  readonly lens: Float64Array[][];
+}
+
+/** Logits [ids.length, vocab] of a full (uncached) forward pass over `ids`; fills `trace` when given. */
+export function referenceLogits(spec: DecoderSpec, weights: Weights, ids: readonly number[], trace?: ReferenceTrace): Float64Array[] {
   const H = spec.hiddenSize;
   const hd = headDim(spec);
   const w = (name: string) => {
@@ -567,6 +577,7 @@ export function referenceLogits(spec: DecoderSpec, weights: Weights, ids: readon
         const max = Math.max(...scores);
         const exps = scores.map((s) => Math.exp(s - max));
         const total = exps.reduce((a, b) => a + b, 0);
+        if (trace) ((trace.attention[trace.hidden.length] ??= [])[i] ??= [])[h] = exps.map((e) => e / total);
         for (let j = 0; j <= i; j++) for (let d = 0; d < hd; d++) out[h * hd + d] += (exps[j] / total) * v[j][kvh * hd + d];
       }
       return out;
@@ -587,7 +598,9 @@ export function referenceLogits(spec: DecoderSpec, weights: Weights, ids: readon
       );
       const mlp = matmul(fc, `${p}.mlp_proj`);
       x = x.map((row, i) => row.map((val, j) => val + mlp[i][j]));
+      trace?.hidden.push(x.map((row) => Float64Array.from(row)));
     }
+    if (trace) for (const hidden of trace.hidden) trace.lens.push(matmul(hidden.map((row) => layerNorm(row, 'ln_f')), 'lm_head'));
     x = x.map((row) => layerNorm(row, 'ln_f'));
   } else {
     const rope = (row: Float64Array, heads: number, pos: number) => {
@@ -635,7 +648,14 @@ export function referenceLogits(spec: DecoderSpec, weights: Weights, ids: readon
       const act = gate.map((row, i) => row.map((gv, j) => (gv / (1 + Math.exp(-gv))) * up[i][j]));
       const down = matmul(act, `${p}.down_proj`);
       x = x.map((row, i) => row.map((val, j) => val + down[i][j]));
+      trace?.hidden.push(x.map((row) => Float64Array.from(row)));
     }
+    const finalNorm = (row: Float64Array) => {
+      const copy = Float64Array.from(row);
+      rms(copy, 'norm.weight');
+      return copy;
+    };
+    if (trace) for (const hidden of trace.hidden) trace.lens.push(matmul(hidden.map(finalNorm), 'lm_head'));
     x = x.map((row) => {
       const copy = Float64Array.from(row);
       rms(copy, 'norm.weight');

@@ -14,7 +14,9 @@ import { answerMessage, emptyConversation, explainRefFor, failedAnswerMessage, l
 import { buildExplainPrompt, explainTitle, lastLine, type ExplainSelection } from './explainPrompt';
 import { titleFrom, type ExplainRef, type StoredAssistantMessage, type StoredConversation, type StoredUserMessage } from './historyFormat';
 import { HistorySaveError, type ChatHistoryStore } from './historyStore';
-import type { CostEstimator } from '../pricing/cost';
+import type { CostEstimator, TokenUsage } from '../pricing/cost';
+import type { PricedModel } from '../pricing/prices';
+import { promptCost } from '../cost/promptCost';
 import type { TraceDocumentInput } from './traceFormat';
 import type { ChatModelStatus, ContextChip, ExtensionToWebview } from '../webview/chatProtocol';
 
@@ -54,6 +56,10 @@ export interface ChatSessionDeps {
   readonly onCannotChat?: (backend: ChatBackend, trigger: 'chat' | 'explain') => void;
   /** History did not reach the disk: the sentence says why and what to do (the glue shows it). */
   readonly onSaveFailed: (message: string) => void;
+  /** The reference model for "before you send" costs (the chat input, an explanation's progress line). */
+  readonly referenceModel?: () => PricedModel | undefined;
+  /** Each finished answer's usage, for the usage ledger (the glue knows local or remote). */
+  readonly recordUsage?: (feature: 'chat' | 'explain', usage: TokenUsage) => void;
 }
 
 /** Answers whose token probabilities are kept in memory (each up to maxTurnProbabilities tokens). */
@@ -190,6 +196,7 @@ export class ChatSession {
       messages: [...this.conversation.messages, user],
     };
     this.deps.post({ type: 'turnStart', requestId, user });
+    if (user.explain) void this.postProgress(requestId, backend, fitted.messages, thinking, settings.maxTokens);
     // The question is on disk before the answer starts: a crash mid-answer loses nothing asked.
     void this.persist(this.conversation);
 
@@ -225,6 +232,7 @@ export class ChatSession {
       this.active = undefined;
     }
 
+    if (result) this.deps.recordUsage?.(user.explain ? 'explain' : 'chat', result.stats);
     const assistant: StoredAssistantMessage = result ? answerMessage(assistantId, result, backend.info.label) : failedAnswerMessage(assistantId, active, failure, backend.info.label);
     // The user may have started a new chat (or cleared history) while this answer streamed: it
     // then belongs to its own conversation on disk, or nowhere.
@@ -237,6 +245,20 @@ export class ChatSession {
     const stats = assistant.stats;
     this.deps.log.info(`Chat answer ${assistant.stopReason}${stats ? `: ${stats.promptTokens} prompt + ${stats.generatedTokens} generated tokens in ${Math.round(stats.totalMs)} ms` : ''}.`);
     if (updated && epoch === this.historyEpoch) await this.persist(updated);
+  }
+
+  /** An explanation's progress line: its prompt's tokens and what it costs on the reference model, before the answer. */
+  private async postProgress(requestId: string, backend: ChatBackend, messages: ChatMessage[], thinking: ThinkingMode, maxTokens: number): Promise<void> {
+    let promptTokens: number;
+    try {
+      promptTokens = await backend.countPromptTokens(messages, thinking);
+    } catch (error) {
+      this.deps.log.debug(`Chat: counting the explanation's prompt failed: ${(error as Error).message}`);
+      return;
+    }
+    const reference = this.deps.referenceModel?.();
+    const text = `Explaining: ${promptTokens.toLocaleString('en-US')} prompt tokens${reference ? ` · ${promptCost(promptTokens, maxTokens, reference).text}` : ''}`;
+    if (!this.disposed) this.deps.post({ type: 'turnProgress', requestId, text });
   }
 
   private keepProbabilities(messageId: string, tokens: readonly ChatTokenProbability[], total: number): void {
@@ -283,7 +305,9 @@ export class ChatSession {
       this.deps.log.debug(`Chat: counting prompt tokens failed: ${(error as Error).message}`);
       return;
     }
-    this.deps.post({ type: 'promptInfo', measureId, promptTokens, contextWindow: backend.info.contextWindow, maxTokens: settings.maxTokens });
+    const reference = this.deps.referenceModel?.();
+    const cost = reference && promptCost(promptTokens, settings.maxTokens, reference).text;
+    this.deps.post({ type: 'promptInfo', measureId, promptTokens, contextWindow: backend.info.contextWindow, maxTokens: settings.maxTokens, ...(cost ? { cost } : {}) });
   }
 
   /** The explain request behind an answer of the current conversation (its citations select lines there). */

@@ -90,11 +90,12 @@ export async function runChatTurn(backend: ChatBackend, request: ChatGenerateReq
     promptTokens: promptTokens ?? (await backend.countPromptTokens(request.messages, request.thinking)),
     generatedTokens: reportedTokens ?? generatedTokens,
   };
+  const thinkingTokens = parts.hasThinking ? (reasoningTokens ?? parts.thinkingTokens) : undefined;
   return {
     answer: parts.answer,
     ...(probabilities.length > 0 ? { probabilities } : {}),
-    ...(parts.hasThinking ? { thinking: { text: parts.thinking, tokens: reasoningTokens ?? parts.thinkingTokens, durationMs: parts.thinkingDurationMs, complete: parts.thinkingComplete } } : {}),
+    ...(parts.hasThinking ? { thinking: { text: parts.thinking, tokens: thinkingTokens ?? 0, durationMs: parts.thinkingDurationMs, complete: parts.thinkingComplete } } : {}),
     stopReason: stopReason ?? (signal.aborted ? 'aborted' : 'stop'),
-    stats: computeStats(usage, { startedAt, ...(firstTokenAt !== undefined ? { firstTokenAt } : {}), ...(lastTokenAt !== undefined ? { lastTokenAt } : {}), endedAt }, options.estimateCost, meanLogprob),
+    stats: computeStats(usage, { startedAt, ...(firstTokenAt !== undefined ? { firstTokenAt } : {}), ...(lastTokenAt !== undefined ? { lastTokenAt } : {}), endedAt }, options.estimateCost, meanLogprob, thinkingTokens),
   };
 }

@@ -1,29 +1,11 @@
-import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { checkEntries, maxMessagesPerConversation, mergeConversation, parseHistory, type HistoryFile, type ReadHistory, type StoredConversation } from './historyFormat';
-import { processAlive } from '../processAlive';
+import { describeFsError, LockedFile } from '../lockedFile';
 
 export interface HistoryLogger {
   warn(message: string): void;
-}
-
-/** What an errno means for the user. */
-function describeFsError(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  switch (code) {
-    case 'ENOSPC':
-    case 'EDQUOT':
-      return `the disk is full (${code})`;
-    case 'EACCES':
-    case 'EPERM':
-      return `permission denied (${code})`;
-    case 'EROFS':
-      return `the file system is read-only (${code})`;
-    default:
-      return (error as Error).message;
-  }
 }
 
 /** A save or delete that did not reach the disk; the message says why and what to do. */
@@ -36,12 +18,6 @@ export interface HistoryStoreOptions {
   readonly lockTimeoutMs?: number;
   /** A lock older than this is left over from a window that died mid-write (default 10 s). */
   readonly staleLockMs?: number;
-}
-
-interface LockOwner {
-  readonly pid: number;
-  readonly host: string;
-  readonly at: number;
 }
 
 /**
@@ -61,8 +37,8 @@ export class ChatHistoryStore {
   private queue: Promise<void> = Promise.resolve();
   /** Problems already logged, so a reload does not repeat them. */
   private readonly reported = new Set<string>();
-  private readonly lockTimeoutMs: number;
-  private readonly staleLockMs: number;
+  /** The lock and the atomic writes, shared with the usage ledger. */
+  private readonly locked: LockedFile;
 
   constructor(
     private readonly file: string,
@@ -70,8 +46,18 @@ export class ChatHistoryStore {
     private readonly log: HistoryLogger,
     options: HistoryStoreOptions = {},
   ) {
-    this.lockTimeoutMs = options.lockTimeoutMs ?? 15_000;
-    this.staleLockMs = options.staleLockMs ?? 10_000;
+    const saveFailed = (error: unknown) =>
+      new HistorySaveError(`The chat history could not be saved to ${file}: ${describeFsError(error)}. The saved history is unchanged; ${(error as NodeJS.ErrnoException).code === 'ENOSPC' ? 'free some disk space: ' : ''}this conversation is saved again with your next message.`);
+    this.locked = new LockedFile(
+      file,
+      log,
+      {
+        what: 'Chat history',
+        busy: (holder, lockFile) => new HistorySaveError(`The chat history ${file} is being written by another Tokenscope window (${holder}); try again in a moment. If no other window is open, delete ${lockFile}.`),
+        lockFailed: saveFailed,
+      },
+      options,
+    );
   }
 
   static inFolder(folder: string, limit: number, log: HistoryLogger): ChatHistoryStore {
@@ -133,18 +119,14 @@ export class ChatHistoryStore {
       } catch (error) {
         throw new HistorySaveError(`The chat history could not be saved to ${this.file}: ${describeFsError(error)}.`);
       }
-      const release = await this.lock();
-      try {
-        await this.removeStaleTempFiles();
+      await this.locked.withLock(async () => {
         const onDisk = await this.readForWrite();
         if (onDisk.malformed.length > 0) await this.keepAside(onDisk.malformed, 'malformed');
         const next = change(onDisk.conversations)
           .sort((a, b) => b.updatedAt - a.updatedAt)
           .slice(0, this.limit);
         await this.write(next);
-      } finally {
-        await release();
-      }
+      });
     });
   }
 
@@ -215,7 +197,7 @@ export class ChatHistoryStore {
   private async keepAside(entries: readonly unknown[], kind: string): Promise<void> {
     const aside = await this.backupName(kind);
     try {
-      await this.writeDurably(aside, JSON.stringify({ version: 1, conversations: entries }));
+      await this.locked.writeDurably(aside, JSON.stringify({ version: 1, conversations: entries }));
     } catch (error) {
       throw new HistorySaveError(`The chat history has malformed entries that could not be kept aside in ${aside} (${describeFsError(error)}); nothing was overwritten.`);
     }
@@ -230,102 +212,12 @@ export class ChatHistoryStore {
   private async write(conversations: StoredConversation[]): Promise<void> {
     const body: HistoryFile = { version: 1, conversations };
     try {
-      await this.writeDurably(this.file, JSON.stringify(body));
+      await this.locked.writeDurably(this.file, JSON.stringify(body));
     } catch (error) {
       if (error instanceof HistorySaveError) throw error;
       throw new HistorySaveError(`The chat history could not be saved to ${this.file}: ${describeFsError(error)}. The saved history is unchanged; ${(error as NodeJS.ErrnoException).code === 'ENOSPC' ? 'free some disk space: ' : ''}this conversation is saved again with your next message.`);
     }
     this.cached = undefined;
-  }
-
-  /** A temp file, fsynced, renamed over `target`: the target is the old file or the new one, never half of one. */
-  private async writeDurably(target: string, text: string): Promise<void> {
-    const temp = `${this.file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
-    try {
-      await writeFile(temp, text, 'utf8');
-      // fsync before rename: otherwise a power cut can leave the renamed file empty.
-      const handle = await open(temp, 'r+');
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(temp, target);
-    } catch (error) {
-      await rm(temp, { force: true });
-      throw error;
-    }
-  }
-
-  /** Under the lock, every temp file of this history belongs to a writer that died before its rename. */
-  private async removeStaleTempFiles(): Promise<void> {
-    const folder = dirname(this.file);
-    const prefix = `${basename(this.file)}.`;
-    let names: string[];
-    try {
-      names = await readdir(folder);
-    } catch {
-      return;
-    }
-    for (const name of names) {
-      if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
-      await rm(join(folder, name), { force: true });
-      this.log.warn(`Chat history: removed ${name}, left by a save that was interrupted.`);
-    }
-  }
-
-  /**
-   * Takes `<file>.lock` (created exclusively, holding our pid). A lock whose owner died, or that
-   * is older than `staleLockMs`, is taken over; a live one is waited for up to `lockTimeoutMs`.
-   */
-  private async lock(): Promise<() => Promise<void>> {
-    const lockFile = `${this.file}.lock`;
-    const owner: LockOwner = { pid: process.pid, host: hostname(), at: Date.now() };
-    const deadline = Date.now() + this.lockTimeoutMs;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await writeFile(lockFile, JSON.stringify(owner), { flag: 'wx' });
-        return () => rm(lockFile, { force: true });
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-          // Created but not written (a full disk): ours to remove, or it would block the next save.
-          await rm(lockFile, { force: true });
-          throw new HistorySaveError(`The chat history could not be saved to ${this.file}: ${describeFsError(error)}. The saved history is unchanged; ${(error as NodeJS.ErrnoException).code === 'ENOSPC' ? 'free some disk space: ' : ''}this conversation is saved again with your next message.`);
-        }
-      }
-      const holder = await this.lockHolder(lockFile);
-      if (holder.stale) {
-        // Move it away first: of two windows taking over the same dead lock, only one rename succeeds.
-        const moved = `${lockFile}.${randomBytes(4).toString('hex')}.stale`;
-        try {
-          await rename(lockFile, moved);
-          await rm(moved, { force: true });
-          this.log.warn(`Chat history: took over a lock left by a window that stopped (${holder.description}).`);
-        } catch {
-          // Someone else took it over first.
-        }
-        continue;
-      }
-      if (Date.now() >= deadline) {
-        throw new HistorySaveError(`The chat history ${this.file} is being written by another Tokenscope window (${holder.description}); try again in a moment. If no other window is open, delete ${lockFile}.`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, Math.min(200, 10 + attempt * 10) + Math.random() * 10));
-    }
-  }
-
-  private async lockHolder(lockFile: string): Promise<{ stale: boolean; description: string }> {
-    let owner: Partial<LockOwner> = {};
-    let age = 0;
-    try {
-      const [text, info] = await Promise.all([readFile(lockFile, 'utf8'), stat(lockFile)]);
-      age = Date.now() - info.mtimeMs;
-      owner = JSON.parse(text) as Partial<LockOwner>;
-    } catch {
-      // Half-written (its writer is between create and write) or just removed: judge by age only.
-    }
-    const description = typeof owner.pid === 'number' ? `process ${owner.pid}${owner.host && owner.host !== hostname() ? ` on ${owner.host}` : ''}` : 'an unknown process';
-    const deadOwner = typeof owner.pid === 'number' && owner.host === hostname() && !processAlive(owner.pid);
-    return { stale: deadOwner || age > this.staleLockMs, description };
   }
 
   private warnOnce(message: string): void {

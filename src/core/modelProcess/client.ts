@@ -27,6 +27,7 @@ import { GenerationAbortedError, sameLoadRequest, silentLogger, type GenerateReq
 
 export { systemClock, type CrashInfo, type Disposable, type ModelProcessClientOptions, type ModelProcessClock, type ModelProcessState } from './clientTypes';
 export { deserializeError, ModelProcessStoppedError } from './errors';
+export { inspectModel } from './inspect';
 
 const RESTART_REQUESTED = 'restart requested';
 
@@ -155,7 +156,7 @@ export class ModelProcessClient {
     return this.pending.request<number[]>({ type: 'encode', prompt }, 'encoding a prompt', this.requestTimeoutMs, signal, (message) => (message.type === 'encoded' ? message.ids : undefined));
   }
 
-  /** One request answered by one message, once the process is ready (probabilityRequests.ts); aborting cancels it in the process too. */
+  /** A one-answer request once the process runs (the helpers beside this file, e.g. inspect.ts and probabilityRequests.ts, send theirs here); aborting cancels it in the process too. */
   async call<T>(message: DistributiveOmit<ClientMessage, 'id'>, what: string, accept: (message: ProcessMessage) => T | undefined, signal?: AbortSignal): Promise<T> {
     await this.whenReady(signal);
     return this.pending.request<T>(message, what, this.requestTimeoutMs, signal, accept);

@@ -5,6 +5,7 @@
  */
 import type { ModelErrorCode } from '../models/errors';
 import type { NextTokenRequest, NextTokenResult, ScoreTextRequest, ScoreTextResult } from '../probabilities/modelProbabilities';
+import type { InspectRequest, InspectResult } from '../runtime/inspectTypes';
 import type { LastPrompt } from '../promptTokens/promptTokens';
 import type { GenerateRequest, GenerationEvent, LoadModelRequest, ModelInfo, PromptInput } from '../runtime/types';
 
@@ -31,6 +32,8 @@ export type ClientMessage =
   | { readonly type: 'next-token'; readonly id: number; readonly request: NextTokenRequest }
   /** Per-token log-probabilities of a text (cancellable; re-scores from the first change since the last text). */
   | { readonly type: 'score'; readonly id: number; readonly request: ScoreTextRequest }
+  /** Attention, logit lens or embedding neighbours of the loaded model (inspectTypes.ts). */
+  | { readonly type: 'inspect'; readonly id: number; readonly request: InspectRequest }
   | { readonly type: 'ping'; readonly id: number }
   /** The last prompt fed to the model, as token pieces (Show Prompt Tokens). */
   | { readonly type: 'last-prompt'; readonly id: number }
@@ -67,6 +70,7 @@ export type ProcessMessage =
   | { readonly type: 'encoded'; readonly id: number; readonly ids: number[] }
   | { readonly type: 'next-token-result'; readonly id: number; readonly result: NextTokenResult }
   | { readonly type: 'scored'; readonly id: number; readonly result: ScoreTextResult }
+  | { readonly type: 'inspected'; readonly id: number; readonly result: InspectResult }
   | { readonly type: 'pong'; readonly id: number; readonly status: ProcessStatus }
   /** null: nothing was generated with the loaded model yet. */
   | { readonly type: 'last-prompt'; readonly id: number; readonly prompt: LastPrompt | null }

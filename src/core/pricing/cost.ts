@@ -114,6 +114,14 @@ export function formatUSDBrief(amount: number): string {
   return `$${amount.toFixed(amount < 1 ? 3 : 2)}`;
 }
 
+/**
+ * A figure beside code or a prompt: `$0.0010` (four decimals, as chat's figures) down to a hundredth
+ * of a cent, and two significant digits below that (`$0.000043`), so a small block is never `<$0.0001`.
+ */
+export function formatUSDFigure(amount: number): string {
+  return amount > 0 && amount < 0.0001 ? formatUSD(amount) : formatUSDBrief(amount);
+}
+
 function trimZeros(text: string): string {
   return text.includes('.') ? text.replace(/0+$/, '').replace(/\.$/, '') : text;
 }

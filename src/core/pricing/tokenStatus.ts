@@ -7,6 +7,7 @@
  */
 import { contextShare, estimateCost, formatUSD } from './cost';
 import type { PricedModel } from './prices';
+import { priceAge } from './staleness';
 
 export interface TokenStatusInput {
   readonly what: 'file' | 'selection';
@@ -50,7 +51,7 @@ export function tokenStatusSummary(input: TokenStatusInput): { readonly text: st
   const referenceTokens = `${reference.tokenizerEstimate ? '~' : ''}${formatCount(referenceCount)}`;
   text += sameTokenizer ? ` · ${formatUSD(cost.inputUSD)} · ${shareText}` : ` · ${reference.label} ${referenceTokens} tok · ${formatUSD(cost.inputUSD)} · ${shareText}`;
   tooltip.push(
-    `**${reference.label}** (the reference model for costs): ${referenceTokens} tokens in its tokenizer, ${input.referenceTokenizerLabel}${reference.tokenizerEstimate ? ' (a stand-in: an estimate)' : ''} · input ${formatUSD(cost.inputUSD)} · output ${formatUSD(cost.outputUSD)} (prices as of ${reference.asOf})`,
+    `**${reference.label}** (the reference model for costs): ${referenceTokens} tokens in its tokenizer, ${input.referenceTokenizerLabel}${reference.tokenizerEstimate ? ' (a stand-in: an estimate)' : ''} · input ${formatUSD(cost.inputUSD)} · output ${formatUSD(cost.outputUSD)} (${priceAge(reference).note})`,
     `Context window: ${meter(share)} ${(share * 100).toFixed(share < 0.1 ? 2 : 1)}% of ${formatCount(reference.contextWindow)} tokens`,
     `On the local model this costs $0; on ${reference.label} it would have cost ${formatUSD(cost.inputUSD)} to send.`,
   );

@@ -13,8 +13,9 @@
  *   mask is a view of one preallocated buffer.
  * - Log-probabilities and top-k alternatives by partial selection, never sorting the vocabulary.
  *
- * Opening the model is modelLoader.ts; running forward passes over the KV cache is forwardPass.ts.
- * This file holds the requests: one at a time, sampling, stops, events.
+ * Opening the model is modelLoader.ts; running forward passes over the KV cache is forwardPass.ts;
+ * looking inside (attention, logit lens, embeddings) is inspector.ts + inspection.ts, on a session
+ * of its own created on first use. This file holds the requests: one at a time, sampling, stops, events.
  */
 // First: ONNX Runtime must see its telemetry switch before it loads.
 import './ortTelemetry';
@@ -25,6 +26,9 @@ import type { ModelTokenizer } from '../tokenizers/types';
 import { IncrementalDetokenizer } from './detokenizer';
 import { ModelGraph, type ForwardPassTimings } from './forwardPass';
 import type { GraphSignature } from './graphSignature';
+import { answerInspection } from './inspection';
+import { ModelInspector, type InspectionRun } from './inspector';
+import type { InspectRequest, InspectResultFor } from './inspectTypes';
 import { commonPrefixLength } from './tokenPrefix';
 import { openModel } from './modelLoader';
 import type { RowSource } from '../probabilities/scoring';
@@ -70,13 +74,14 @@ export class LocalModel {
   private readonly scratch: Float32Array;
   private queue: Promise<void> = Promise.resolve();
   private disposed = false;
+  private inspector: Promise<ModelInspector> | undefined;
 
   private constructor(
     readonly info: ModelInfo,
     readonly tokenizer: ModelTokenizer,
     readonly folder: ModelFolder,
     session: InferenceSession,
-    signature: GraphSignature,
+    private readonly signature: GraphSignature,
     private readonly logger: RuntimeLogger,
     prefillChunk: number,
     lastPositionOnly: boolean,
@@ -147,6 +152,37 @@ export class LocalModel {
     }
   }
 
+  /**
+   * Attention rows, the logit lens or an embedding's neighbours (inspectTypes.ts), from the
+   * inspection session (created on first use). Runs in turn with generations.
+   */
+  async inspect<R extends InspectRequest>(request: R, signal?: AbortSignal): Promise<InspectResultFor<R>> {
+    return this.withInspector(signal, async (inspector) => (await answerInspection({ inspector, tokenizer: this.tokenizer, numLayers: this.info.numLayers, contextLength: this.info.contextLength }, request)) as InspectResultFor<R>);
+  }
+
+  /** The inspection pass's raw outputs for `ids` at `position` (tests and benchmarks). */
+  inspectionRun(ids: readonly number[], position: number): Promise<InspectionRun> {
+    return this.withInspector(undefined, (inspector) => inspector.run(ids, position));
+  }
+
+  private async withInspector<T>(signal: AbortSignal | undefined, work: (inspector: ModelInspector) => Promise<T>): Promise<T> {
+    if (this.disposed) throw new ModelError('process', 'The model was unloaded.');
+    const release = await this.acquire(signal);
+    try {
+      this.inspector ??= ModelInspector.create(this.info.onnxFile, this.signature, this.info.numLayers, this.info.threads);
+      const created = this.inspector;
+      created.catch(() => {
+        if (this.inspector === created) this.inspector = undefined;
+      });
+      return await work(await created);
+    } catch (error) {
+      if (error instanceof RangeError) throw error;
+      throw this.runError(error);
+    } finally {
+      release();
+    }
+  }
+
   /** Tokens currently in the KV cache (for tests and diagnostics). */
   get cachedTokens(): readonly number[] {
     return this.graph.cache.ids;
@@ -159,6 +195,9 @@ export class LocalModel {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
+    const inspector = this.inspector;
+    this.inspector = undefined;
+    await inspector?.then((created) => created.release()).catch(() => undefined);
     await this.graph.release(Boolean(this.profiling.ortProfilePrefix));
   }
 

@@ -165,8 +165,8 @@ function int64Tensor(value: bigint): Uint8Array[] {
   return [Uint8Array.of(0x08, 0x01, 0x10, 0x07), ...lengthDelimited(9, [raw])];
 }
 
-/** NodeProto: inputs 1, outputs 2, name 3, op_type 4, attribute 5. */
-function nodeBytes(opType: string, name: string, inputs: readonly string[], outputs: readonly string[], attributes: readonly Uint8Array[][] = []): Uint8Array[] {
+/** NodeProto: inputs 1, outputs 2, name 3, op_type 4, attribute 5 (also used by the inspection graph). */
+export function nodeBytes(opType: string, name: string, inputs: readonly string[], outputs: readonly string[], attributes: readonly Uint8Array[][] = []): Uint8Array[] {
   const body = [...inputs.flatMap((input) => stringField(1, input)), ...outputs.flatMap((output) => stringField(2, output)), ...stringField(3, name), ...stringField(4, opType), ...attributes.flatMap((attribute) => lengthDelimited(5, attribute))];
   return lengthDelimited(1, body);
 }

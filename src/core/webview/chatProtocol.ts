@@ -54,7 +54,10 @@ export type ExtensionToWebview =
   | { readonly type: 'reclassify'; readonly requestId: string }
   | { readonly type: 'turnEnd'; readonly requestId: string; readonly message: StoredAssistantMessage }
   | { readonly type: 'notice'; readonly text: string; readonly action?: 'chooseModel' }
-  | { readonly type: 'promptInfo'; readonly measureId: number; readonly promptTokens: number; readonly contextWindow: number; readonly maxTokens: number }
+  /** `cost`: the prompt on the reference model as input, and the worst case for maxTokens of output (core/cost/promptCost.ts). */
+  | { readonly type: 'promptInfo'; readonly measureId: number; readonly promptTokens: number; readonly contextWindow: number; readonly maxTokens: number; readonly cost?: string }
+  /** A progress line for the answer being generated (Explain Selection: its prompt's tokens and cost). */
+  | { readonly type: 'turnProgress'; readonly requestId: string; readonly text: string }
   | { readonly type: 'chip'; readonly chip: ContextChip }
   /** The generated tokens of a finished answer with their probabilities (kept while the window is open, not in history). */
   | { readonly type: 'probabilities'; readonly messageId: string; readonly tokens: readonly ChatTokenProbability[]; readonly total: number };

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { ChatBackend } from '../../core/chat/backend';
-import { ChatSession, type ChatSettings } from '../../core/chat/chatSession';
+import { ChatSession, type ChatSessionDeps, type ChatSettings } from '../../core/chat/chatSession';
 import { userMessageFrom } from '../../core/chat/conversation';
 import type { ChatHistoryStore } from '../../core/chat/historyStore';
 import type { CostEstimator } from '../../core/pricing/cost';
@@ -23,6 +23,8 @@ export interface ChatControllerDeps {
   readonly traces: TraceDocuments;
   readonly editors: EditorTracker;
   readonly estimateCost: () => CostEstimator | undefined;
+  readonly referenceModel?: ChatSessionDeps['referenceModel'];
+  readonly recordUsage?: ChatSessionDeps['recordUsage'];
   readonly updateSetting: typeof updateSetting;
   /** Offers the recommended chat model in place of a completion-only one; false when it was not offered (already once, or not the built-in model). */
   readonly offerChatModel?: (trigger: 'chat' | 'explain') => boolean;
@@ -45,6 +47,8 @@ export class ChatController implements vscode.Disposable {
       backend: deps.backend,
       settings: (): ChatSettings => deps.config().chat,
       estimateCost: deps.estimateCost,
+      referenceModel: deps.referenceModel,
+      recordUsage: deps.recordUsage,
       log: deps.log,
       annotate: (uri, annotations, owner) => deps.annotations.set(vscode.Uri.parse(uri), annotations, owner),
       onCannotChat: (backend, trigger) => this.offerChatModel(backend, trigger),

@@ -9,6 +9,7 @@ import { affectsSetting, onConfigChange, readConfig, settingsThatReloadModel, up
 import { selectChatBackend } from './backendSelection';
 import { ChatController } from './chatController';
 import { priceTableFor, referenceCostEstimator } from '../../core/pricing/cost';
+import type { UsageRecord } from '../../core/cost/usageLedger';
 import { EditorTracker } from './editorTracker';
 import { chatRuntimeFrom } from './runtimeBackend';
 import { TraceAnnotations } from './traceAnnotations';
@@ -24,6 +25,8 @@ export interface ChatServices {
   readonly offerChatModel?: (trigger: 'chat' | 'explain') => boolean;
   /** OpenAI-compatible servers, for `tokenscope.chat.backend: server`. */
   readonly servers?: ServerService;
+  /** The usage ledger (the cost feature): each answer's tokens, as chat or explain. */
+  readonly recordUsage?: (record: UsageRecord) => void;
 }
 
 /**
@@ -31,7 +34,7 @@ export interface ChatServices {
  * trace documents, and their commands. Called once from activate(); all disposables go to the
  * extension's subscriptions.
  */
-export function registerChat(context: vscode.ExtensionContext, { log, commands, runtime, offerChatModel, servers }: ChatServices): ChatController {
+export function registerChat(context: vscode.ExtensionContext, { log, commands, runtime, offerChatModel, servers, recordUsage }: ChatServices): ChatController {
   const view = new ChatViewProvider(context.extensionUri, log);
   const editors = new EditorTracker();
   const annotations = new TraceAnnotations(log);
@@ -54,6 +57,8 @@ export function registerChat(context: vscode.ExtensionContext, { log, commands, 
     traces,
     editors,
     estimateCost: () => referenceCostEstimator(priceTableFor(readConfig().cost.customModels), readConfig().cost.referenceModel),
+    referenceModel: () => priceTableFor(readConfig().cost.customModels).models.find((model) => model.id === readConfig().cost.referenceModel),
+    recordUsage: (feature, usage) => recordUsage?.({ feature, backend: readConfig().chat.backend === 'server' ? 'remote' : 'local', promptTokens: usage.promptTokens, generatedTokens: usage.generatedTokens }),
     updateSetting,
     offerChatModel,
   });

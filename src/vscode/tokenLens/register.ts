@@ -25,7 +25,13 @@ export interface TokenLensServices {
  * `tokenscope.chooseReferenceModel` and `tokenscope.compareTokenizers`. Everything it creates is
  * disposed with the extension.
  */
-export function registerTokenLens(context: vscode.ExtensionContext, services: TokenLensServices): void {
+/** What other features use of the Token lens (the cost decorations count through the same documents). */
+export interface TokenLensRegistration {
+  readonly tokenizers: LensTokenizers;
+  readonly documents: LensDocuments;
+}
+
+export function registerTokenLens(context: vscode.ExtensionContext, services: TokenLensServices): TokenLensRegistration {
   const { log, commands } = services;
   const tokenizers = new LensTokenizers(context.extensionPath, log, services.tokenizerWorker);
   const documents = new LensDocuments(tokenizers);
@@ -59,6 +65,7 @@ export function registerTokenLens(context: vscode.ExtensionContext, services: To
   const warmUp = setTimeout(() => tokenizers.preload(), PRELOAD_DELAY_MS);
   context.subscriptions.push({ dispose: () => clearTimeout(warmUp) });
   boundaries.refresh();
+  return { tokenizers, documents };
 }
 
 async function chooseTokenizer(tokenizers: LensTokenizers): Promise<void> {
@@ -100,6 +107,8 @@ async function showMenu(tokenizers: LensTokenizers): Promise<void> {
     { label: '$(symbol-key) Choose tokenizer…', description: tokenizers.list().find((entry) => entry.id === config.tokenLens.tokenizer)?.label ?? config.tokenLens.tokenizer, command: 'tokenscope.chooseTokenizer' },
     { label: '$(credit-card) Choose reference model…', description: tokenizers.referenceModel.label, command: 'tokenscope.chooseReferenceModel' },
     { label: config.tokenLens.showBoundaries ? '$(eye-closed) Hide token boundaries' : '$(eye) Show token boundaries', command: 'tokenscope.toggleTokenBoundaries' },
+    { label: config.cost.showBlockCosts ? '$(eye-closed) Hide cost estimates beside the code' : '$(credit-card) Show cost estimates beside the code', description: 'tokens and input cost per block and selection', command: 'tokenscope.toggleBlockCosts' },
+    { label: '$(graph) Usage & Cost', description: 'today, 7 and 30 days', command: 'tokenscope.showUsage' },
     { label: '$(table) Compare tokenizers', command: 'tokenscope.compareTokenizers' },
   ];
   const picked = await vscode.window.showQuickPick(items, { title: 'Tokenscope tokens' });

@@ -69,7 +69,7 @@ before(() => {
 });
 
 test('the binary knows every command; help exits 0 on stdout, no command exits 2, an unknown one exits 2 on stderr', async () => {
-  assert.deepEqual(cliCommands.map((command) => command.name).sort(), ['complete', 'cost', 'generate', 'model-info', 'models', 'next', 'pull', 'samples', 'serve', 'surprise', 'tokenize']);
+  assert.deepEqual(cliCommands.map((command) => command.name).sort(), ['attention', 'complete', 'cost', 'generate', 'lens', 'model-info', 'models', 'neighbours', 'next', 'pull', 'samples', 'serve', 'surprise', 'tokenize', 'usage']);
   for (const flag of ['--help', '-h', 'help']) assert.deepEqual(await cli([flag]), { status: 0, signal: null, stdout: helpText(), stderr: '' }, flag);
   assert.deepEqual(await cli([]), { status: 2, signal: null, stdout: helpText(), stderr: '' });
   assert.deepEqual(await cli(['bogus']), { status: 2, signal: null, stdout: '', stderr: `tokenscope: unknown command "bogus"\n\n${helpText()}` });
@@ -92,7 +92,11 @@ test('every command: a usage error says what is wrong, then the usage, on stderr
     [['serve', '--model', 'mini', '--port', 'abc'], '--port must be an integer, got "abc"'],
     [['next', '--prompt', 'x', '--top', '0'], '--top must be at least 1, got 0'],
     [['surprise'], '--file is required'],
+    [['attention', '--file', 'x.ts'], '--line and --character are required (0-based)'],
+    [['lens'], '--prompt is required'],
+    [['neighbours', 'extra'], 'unexpected argument "extra"'],
     [['samples', '--model', 'mini', '--prompt', 'x', '--runs', '1/2'], '--runs: "1/2": top-p must be in (0, 1], got 2.'],
+    [['usage', '--days', '0'], '--days must be at least 1, got 0'],
   ];
   assert.deepEqual(new Set(cases.map(([args]) => args[0])), new Set(cliCommands.map((command) => command.name)), 'a case per command');
   const runs = await Promise.all(cases.map(async ([args, message]) => ({ args, message, run: await cli(args) })));

@@ -22,6 +22,8 @@ const notAtActivation = [
   'src/core/models/modelInfoHtml.ts',
   'src/vscode/tokenLens/comparePanel.ts',
   'src/core/tokenLens/comparePage.ts',
+  'src/vscode/cost/usagePanel.ts',
+  'src/core/cost/usagePage.ts',
   'src/core/completions/generation.ts',
   'src/vscode/servers/connections.ts',
   'src/core/openai/server.ts',
@@ -30,6 +32,9 @@ const notAtActivation = [
   'src/vscode/probabilities/surpriseLens.ts',
   'src/core/probabilities/lensView.ts',
   'src/vscode/probabilities/confidenceColouring.ts',
+  'src/vscode/inside/insideFeature.ts',
+  'src/core/inside/insidePage.ts',
+  'src/core/inside/attentionView.ts',
   'src/vscode/samples/samplesPanel.ts',
   'src/core/samples/runSamples.ts',
   'src/core/samples/samplesPage.ts',
@@ -47,6 +52,10 @@ test('the activation bundle carries no tokenizer code and none of the lazily loa
   assert.match(build, /servers: 'src\/vscode\/servers\/connections\.ts'/);
   assert.match(build, /probabilities: 'src\/vscode\/probabilities\/feature\.ts'/);
   assert.match(readFileSync('src/vscode/probabilities/register.ts', 'utf8'), /lazyModule<typeof import\('\.\/feature'\)>\(context\.extensionPath, 'probabilities'\)/);
+  assert.match(build, /inside: 'src\/vscode\/inside\/insideFeature\.ts'/);
+  assert.match(readFileSync('src/vscode/inside/register.ts', 'utf8'), /lazyModule<typeof import\('\.\/insideFeature'\)>\(context\.extensionPath, 'inside'\)/);
+  assert.match(build, /usagePanel: 'src\/vscode\/cost\/usagePanel\.ts'/);
+  assert.match(readFileSync('src/vscode/cost/register.ts', 'utf8'), /lazyModule<typeof import\('\.\/usagePanel'\)>\(context\.extensionPath, 'usagePanel'\)/);
   assert.match(build, /promptTokens: 'src\/vscode\/promptTokens\/promptTokensPanel\.ts'/);
   assert.match(readFileSync('src/vscode/promptTokens/register.ts', 'utf8'), /lazyModule<typeof import\('\.\/promptTokensPanel'\)>\(context\.extensionPath, 'promptTokens'\)/);
   assert.match(build, /samples: 'src\/vscode\/samples\/samplesPanel\.ts'/);
