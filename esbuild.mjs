@@ -35,11 +35,13 @@ const entries = [
   // The tokenizer worker (a worker thread of the extension host): every tokenizer of the Token lens and the completion prompts, off the host's thread.
   { ...common, entryPoints: { tokenizerWorker: 'src/tokenizer-worker/main.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternals },
   // Editor features loaded on first use (src/vscode/lazyModule.ts), so activation does not compile them.
-  { ...common, entryPoints: { completions: 'src/vscode/completions/feature.ts', modelInfo: 'src/vscode/modelInfo/modelInfoView.ts', comparePanel: 'src/vscode/tokenLens/comparePanel.ts', usagePanel: 'src/vscode/cost/usagePanel.ts', servers: 'src/vscode/servers/connections.ts', samples: 'src/vscode/samples/samplesPanel.ts', promptTokens: 'src/vscode/promptTokens/promptTokensPanel.ts', inside: 'src/vscode/inside/insideFeature.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternals },
+  { ...common, entryPoints: { completions: 'src/vscode/completions/feature.ts', modelInfo: 'src/vscode/modelInfo/modelInfoView.ts', comparePanel: 'src/vscode/tokenLens/comparePanel.ts', usagePanel: 'src/vscode/cost/usagePanel.ts', servers: 'src/vscode/servers/connections.ts', samples: 'src/vscode/samples/samplesPanel.ts', promptTokens: 'src/vscode/promptTokens/promptTokensPanel.ts', inside: 'src/vscode/inside/insideFeature.ts', probabilities: 'src/vscode/probabilities/feature.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternals },
   // The `tokenscope` CLI over the same core.
   { ...common, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternals, banner: { js: '#!/usr/bin/env node' } },
   // The chat webview script: runs in the browser sandbox, no Node APIs.
   { ...common, entryPoints: { chat: 'media/chat/main.ts', samples: 'media/samples/main.ts' }, outdir: 'dist/media', platform: 'browser', format: 'iife', target: 'es2022' },
+  // The "What comes next?" panel's script: the same sandbox.
+  { ...common, entryPoints: { nextToken: 'media/nextToken/main.ts' }, outdir: 'dist/media', platform: 'browser', format: 'iife', target: 'es2022' },
 ]
   .filter((options) => Object.values(options.entryPoints).every((file) => existsSync(file)))
   .filter((options) => !only || Object.keys(options.entryPoints).some((name) => only.has(name)));

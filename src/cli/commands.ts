@@ -5,6 +5,8 @@ import { generateCommand } from './generateCommand';
 import { attentionCommand, lensCommand, neighboursCommand } from './inspectCommands';
 import { modelInfoCommand } from './modelInfoCommand';
 import { modelsCommand } from './modelsCommand';
+import { nextCommand } from './nextCommand';
+import { surpriseCommand } from './surpriseCommand';
 import { pullCommand } from './pullCommand';
 import { samplesCommand } from './samplesCommand';
 import { serveCommand } from './serveCommand';
@@ -20,6 +22,8 @@ export const cliCommands: readonly CliCommand[] = [
   generateCommand,
   tokenizeCommand,
   costCommand,
+  nextCommand,
+  surpriseCommand,
   usageCommand,
   modelInfoCommand,
   attentionCommand,

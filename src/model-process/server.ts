@@ -5,6 +5,7 @@
  */
 import { ModelError } from '../core/models/errors';
 import { LocalModel } from '../core/runtime/localModel';
+import { ModelProbabilities } from '../core/probabilities/modelProbabilities';
 import { PROTOCOL_VERSION, type ClientMessage, type ProcessMessage, type SerializedError } from '../core/modelProcess/protocol';
 import { promptPieces, type LastPrompt } from '../core/promptTokens/promptTokens';
 import type { PromptInput, RuntimeLogger } from '../core/runtime/types';
@@ -32,6 +33,8 @@ function blockFor(ms: number): void {
 
 export class ModelServer {
   private model: LocalModel | undefined;
+  /** The probability requests' state (last logits, last scores) of the loaded model. */
+  private probabilities: ModelProbabilities | undefined;
   private loading: Promise<unknown> = Promise.resolve();
   private readonly generations = new Map<number, AbortController>();
   private slowStepMs = 0;
@@ -66,6 +69,12 @@ export class ModelServer {
         return;
       case 'encode':
         this.track(message.id, this.encode(message.id, message.prompt));
+        return;
+      case 'next-token':
+        this.track(message.id, this.cancellable(message.id, async (probabilities, signal) => this.options.send({ type: 'next-token-result', id: message.id, result: await probabilities.next(message.request, signal) })));
+        return;
+      case 'score':
+        this.track(message.id, this.cancellable(message.id, async (probabilities, signal) => this.options.send({ type: 'scored', id: message.id, result: await probabilities.score(message.request, signal) })));
         return;
       case 'inspect':
         this.track(message.id, this.inspect(message.id, message.request));
@@ -112,7 +121,9 @@ export class ModelServer {
       const old = this.model;
       this.model = undefined;
       await old?.dispose();
+      this.probabilities = undefined;
       this.model = await LocalModel.load(message.request, { packageRoot: this.options.packageRoot, logger: this.logger });
+      this.probabilities = new ModelProbabilities(this.model);
       this.options.send({ type: 'loaded', id, info: this.model.info });
     } finally {
       done();
@@ -153,8 +164,25 @@ export class ModelServer {
     for (const controller of this.generations.values()) controller.abort();
     const old = this.model;
     this.model = undefined;
+    this.probabilities = undefined;
     await old?.dispose();
     this.options.send({ type: 'unloaded', id });
+  }
+
+  /** A probability request: waits for a load like a generation, can be cancelled, beats the heartbeat while it runs. */
+  private async cancellable(id: number, work: (probabilities: ModelProbabilities, signal: AbortSignal) => Promise<void>): Promise<void> {
+    await this.loading.catch(() => undefined);
+    const probabilities = this.probabilities;
+    if (!probabilities) throw new ModelError('process', 'No model is loaded: load one before asking for probabilities.');
+    const controller = new AbortController();
+    this.generations.set(id, controller);
+    this.updateHeartbeat();
+    try {
+      await work(probabilities, controller.signal);
+    } finally {
+      this.generations.delete(id);
+      this.updateHeartbeat();
+    }
   }
 
   private async generate(id: number, request: Extract<ClientMessage, { type: 'generate' }>['request']): Promise<void> {

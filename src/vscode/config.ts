@@ -24,6 +24,8 @@ export interface TokenscopeConfig {
     readonly backend: Backend;
     readonly serverUrl: string;
     readonly serverModel: string;
+    /** Colour an accepted completion's tokens by their probability (hover: alternatives). */
+    readonly confidenceColouring: boolean;
   };
   readonly tokenLens: {
     readonly showBoundaries: boolean;
@@ -100,6 +102,7 @@ export interface SettingValues {
   'completions.backend': Backend;
   'completions.serverUrl': string;
   'completions.serverModel': string;
+  'completions.confidenceColouring': boolean;
   'tokenLens.showBoundaries': boolean;
   'tokenLens.tokenizer': string;
   'tokenLens.maxFileSizeKB': number;
@@ -202,6 +205,7 @@ export function readConfig(scope?: vscode.ConfigurationScope): TokenscopeConfig 
       backend: oneOf(c.get('completions.backend'), ['local', 'server'] as const, 'local'),
       serverUrl: str('completions.serverUrl', ''),
       serverModel: str('completions.serverModel', ''),
+      confidenceColouring: bool('completions.confidenceColouring', false),
     },
     tokenLens: {
       showBoundaries: bool('tokenLens.showBoundaries', false),

@@ -10,6 +10,7 @@ import { modelLabel } from './modelCommands';
 import { registerModels } from './models/register';
 import { registerInside } from './inside/register';
 import { registerModelInfo } from './modelInfo/register';
+import { registerProbabilities } from './probabilities/register';
 import { registerPromptTokens } from './promptTokens/register';
 import { registerSamples } from './samples/register';
 import { ModelService } from './modelService';
@@ -62,6 +63,8 @@ export function activate(context: vscode.ExtensionContext): void {
   const cost = timed('cost', () => registerCost(context, { log, commands, tokenizers: lens.tokenizers, documents: lens.documents }));
   flushUsage = cost.flush;
   const chat = timed('chat', () => registerChat(context, { log, commands, runtime: models, offerChatModel: catalog.offerChatModel, servers, recordUsage: cost.recordUsage }));
+  // What Comes Next?, the surprise lens and confidence colouring: requests to the same model process.
+  const probabilities = timed('probabilities', () => registerProbabilities(context, { log, commands, runtime: models }));
   // Completions own the status item's state (loading, generating, idle with latency, error).
   timed('completions', () =>
     registerCompletions(context, {
@@ -71,6 +74,7 @@ export function activate(context: vscode.ExtensionContext): void {
       runtime: models,
       servers,
       tokenizerWorker,
+      onAccepted: (document, insertStart, result) => probabilities.completionAccepted(document, insertStart, result.text, result.tokenScores),
       // Every model request but a failed one read its prompt: the ledger counts it.
       onRecord: (record) => {
         if (record.outcome !== 'error') cost.recordUsage({ feature: 'completions', backend: readConfig().completions.backend === 'server' ? 'remote' : 'local', promptTokens: record.promptTokens, generatedTokens: record.generatedTokens });
@@ -117,6 +121,9 @@ async function showStatusMenu(): Promise<void> {
     { label: '$(arrow-swap) Switch model…', description: serverLabel(config.completions) ?? modelLabel(config.model), run: () => vscode.commands.executeCommand('tokenscope.chooseModel') },
     { label: '$(info) Show model architecture', description: 'layers, heads, parameters vs real models', run: () => vscode.commands.executeCommand('tokenscope.showModelInfo') },
     { label: '$(symbol-key) Toggle token boundaries', run: () => vscode.commands.executeCommand('tokenscope.toggleTokenBoundaries') },
+    { label: '$(graph) What comes next?', description: 'the next-token distribution at the cursor', run: () => vscode.commands.executeCommand('tokenscope.whatComesNext') },
+    { label: '$(flame) Toggle surprise lens', description: 'colour code by how surprised the model is', run: () => vscode.commands.executeCommand('tokenscope.toggleSurpriseLens') },
+    { label: config.completions.confidenceColouring ? '$(eye-closed) Hide confidence colouring' : '$(eye) Colour accepted completions by confidence', description: 'each token by its probability', run: () => vscode.commands.executeCommand('tokenscope.toggleConfidenceColouring') },
     { label: '$(credit-card) Toggle cost estimates beside the code', run: () => vscode.commands.executeCommand('tokenscope.toggleBlockCosts') },
     { label: '$(graph) Usage & Cost', description: 'what your work would have cost on API models', run: () => vscode.commands.executeCommand('tokenscope.showUsage') },
     { label: '$(output) Show logs', run: () => vscode.commands.executeCommand('tokenscope.showLogs') },

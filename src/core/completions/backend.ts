@@ -30,6 +30,8 @@ export interface GeneratedChunk {
   readonly tokens: number;
   /** Natural-log probability the model gave these tokens (summed), when the backend knows it. */
   readonly logprob?: number;
+  /** The most likely tokens at this step (one-token chunks), when the backend knows them: confidence colouring's hover. */
+  readonly alternatives?: readonly { readonly text: string; readonly logprob: number }[];
 }
 
 /** What the backend knows only at the end (optional: a fake may not know it). */

@@ -12,7 +12,7 @@ import type { ExtraContextBuffer } from './extraContext';
 import { completionShape, cutRepetition, postProcess, shapeCompletion, type CursorContext } from './postProcess';
 import type { LocalWindow } from './promptBuilder';
 import type { CacheEntry } from './suggestionCache';
-import type { CompletionModel, CompletionRecord, CompletionResult, EngineSettings } from './types';
+import type { CompletionModel, CompletionRecord, CompletionResult, EngineSettings, GeneratedTokenScores } from './types';
 
 /** The suffix never shrinks below this many tokens, however slow the model: FIM needs some right context. */
 const minimumSuffixTokens = 32;
@@ -102,6 +102,8 @@ export async function generateSuggestion(context: GenerationContext, job: Genera
   let generatedTokens = 0;
   let logprobSum = 0;
   let scoredTokens = 0;
+  /** Each one-token chunk with a probability, by its offset in `raw` (confidence colouring). */
+  const pieces: { start: number; end: number; logprob: number; top: readonly { text: string; logprob: number }[] }[] = [];
   let outcome: CompletionRecord['outcome'] = 'completed';
   let failure: unknown;
   let result: CompletionResult | undefined;
@@ -115,6 +117,7 @@ export async function generateSuggestion(context: GenerationContext, job: Genera
     const stream = model.backend.generate({ promptIds: prompt.ids, maxTokens: settings.maxTokens, stopTokenIds: prompt.stopTokenIds, stopStrings: prompt.stopStrings, promptText: prompt.text, fim: prompt.fim }, early.signal);
     for await (const chunk of stream) {
       if (signal.aborted) break;
+      if (chunk.tokens === 1 && chunk.logprob !== undefined) pieces.push({ start: raw.length, end: raw.length + chunk.text.length, logprob: chunk.logprob, top: chunk.alternatives ?? [] });
       raw += chunk.text;
       generatedTokens += chunk.tokens;
       if (chunk.logprob !== undefined) {
@@ -147,6 +150,7 @@ export async function generateSuggestion(context: GenerationContext, job: Genera
       tokensPerSecond: summary?.tokensPerSecond ?? (generatedTokens > 0 && modelLatencyMs > 0 ? generatedTokens / (modelLatencyMs / 1000) : undefined),
       confidence: scoredTokens > 0 ? Math.exp(logprobSum / scoredTokens) : undefined,
       ...(scoredTokens === 0 && summary?.noLogprobs ? { noConfidence: summary.noLogprobs } : {}),
+      ...(text ? withTokenScores(text, raw, pieces) : {}),
       template: model.template.label,
       costs: context.costs?.({ promptTokens, generatedTokens }) ?? [],
       key,
@@ -184,4 +188,15 @@ export async function generateSuggestion(context: GenerationContext, job: Genera
     });
     if (!speculative) context.onRequestEnd?.({ result, error: failure, cancelled: outcome === 'cancelled' });
   }
+}
+
+/**
+ * The generated tokens' scores over the post-processed text, where post-processing only cut the
+ * model's text (the usual case: a finished line, a closed block); the tokens cut away are dropped
+ * and one cut in two keeps its score over the part that stays.
+ */
+function withTokenScores(text: string, raw: string, pieces: readonly { start: number; end: number; logprob: number; top: readonly { text: string; logprob: number }[] }[]): { tokenScores?: GeneratedTokenScores } {
+  if (pieces.length === 0 || !raw.startsWith(text)) return {};
+  const tokens = pieces.filter((piece) => piece.start < text.length && piece.end > piece.start).map((piece) => ({ ...piece, end: Math.min(piece.end, text.length) }));
+  return { tokenScores: { generated: text, tokens } };
 }

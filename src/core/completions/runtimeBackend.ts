@@ -1,4 +1,7 @@
 import type { GenerateRequest, GenerationEvent } from '../runtime/types';
+
+/** Alternatives per generated token: what confidence colouring's hover shows (a partial selection per token, cheap). */
+const COMPLETION_ALTERNATIVES = 5;
 import type { CompletionBackend, CompletionGenerateRequest, GeneratedChunk, GenerateSummary } from './backend';
 
 /**
@@ -24,7 +27,7 @@ export class RuntimeCompletionBackend implements CompletionBackend {
     const requestedAt = performance.now();
     let start: { reusedPromptTokens: number; prefilledTokens: number } | undefined;
     const events = this.source.generate(
-      { prompt: { kind: 'tokens', ids: request.promptIds }, maxTokens: request.maxTokens, stopTokenIds: request.stopTokenIds, sampling: { temperature: 0 }, reuseCache: true },
+      { prompt: { kind: 'tokens', ids: request.promptIds }, maxTokens: request.maxTokens, stopTokenIds: request.stopTokenIds, sampling: { temperature: 0 }, reuseCache: true, topLogprobs: COMPLETION_ALTERNATIVES },
       signal,
     );
     for await (const event of events) {
@@ -34,7 +37,7 @@ export class RuntimeCompletionBackend implements CompletionBackend {
         this.summary = start;
       } else if (event.type === 'token') {
         if (event.index === 0) this.summary = { ...start, firstTokenMs: performance.now() - requestedAt };
-        yield { text: event.text, tokens: 1, logprob: event.logprob };
+        yield { text: event.text, tokens: 1, logprob: event.logprob, alternatives: event.top.map((alt) => ({ text: alt.text, logprob: alt.logprob })) };
       } else {
         this.summary = { ...this.summary, promptMs: event.timings.prefillMs, tokensPerSecond: event.timings.tokensPerSecond };
       }

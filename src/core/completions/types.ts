@@ -63,6 +63,12 @@ export interface CompletionRequest {
   readonly repoName?: string;
 }
 
+export interface GeneratedTokenScores {
+  readonly generated: string;
+  /** UTF-16 offsets into `generated`, in order. */
+  readonly tokens: readonly { readonly start: number; readonly end: number; readonly logprob: number; readonly top: readonly { readonly text: string; readonly logprob: number }[] }[];
+}
+
 export type CompletionSource = 'model' | 'cache' | 'typing-along' | 'speculative';
 
 export interface CompletionResult {
@@ -85,6 +91,12 @@ export interface CompletionResult {
   readonly confidence?: number;
   /** Why there is no confidence (the server sent no token probabilities), to say so instead of staying silent. */
   readonly noConfidence?: string;
+  /**
+   * Each generated token's probability and alternatives, over `generated` (the model's text as
+   * post-processed; `text` is it or, typing along, its end): confidence colouring. Absent when the
+   * backend gave no probabilities or post-processing changed the text beyond cutting it.
+   */
+  readonly tokenScores?: GeneratedTokenScores;
   /** Template label, e.g. `Qwen2.5-Coder FIM`. */
   readonly template: string;
   readonly costs: readonly CostLine[];

@@ -8,7 +8,7 @@
  *
  * Its parts: clientTypes.ts (options, clock, states), spawnProcess.ts (forking one process),
  * pendingRequests.ts (the requests in flight, their answers and timeouts), promises.ts (waiting),
- * errors.ts. This file holds the life cycle: start, load, crash, restart, dispose.
+ * errors.ts, probabilityRequests.ts (next-token distributions and scores, through `call`). This file holds the life cycle: start, load, crash, restart, dispose.
  *
  * This file must not import onnxruntime-node: it runs in the extension host.
  */
@@ -156,7 +156,7 @@ export class ModelProcessClient {
     return this.pending.request<number[]>({ type: 'encode', prompt }, 'encoding a prompt', this.requestTimeoutMs, signal, (message) => (message.type === 'encoded' ? message.ids : undefined));
   }
 
-  /** A one-answer request once the process runs (the helpers beside this file, e.g. inspect.ts, send theirs here). */
+  /** A one-answer request once the process runs (the helpers beside this file, e.g. inspect.ts and probabilityRequests.ts, send theirs here); aborting cancels it in the process too. */
   async call<T>(message: DistributiveOmit<ClientMessage, 'id'>, what: string, accept: (message: ProcessMessage) => T | undefined, signal?: AbortSignal): Promise<T> {
     await this.whenReady(signal);
     return this.pending.request<T>(message, what, this.requestTimeoutMs, signal, accept);

@@ -82,7 +82,8 @@ export class PendingRequests {
       }
       const id = this.nextId++;
       const onAbort = () => {
-        this.entries.delete(id);
+        // The process stops work it can stop (a score, a next-token request); it ignores the rest.
+        if (this.entries.delete(id)) this.post({ type: 'cancel', id });
         reject(new GenerationAbortedError('The request was cancelled.'));
       };
       signal?.addEventListener('abort', onAbort, { once: true });

@@ -4,6 +4,7 @@
  * JSON over Node's IPC channel.
  */
 import type { ModelErrorCode } from '../models/errors';
+import type { NextTokenRequest, NextTokenResult, ScoreTextRequest, ScoreTextResult } from '../probabilities/modelProbabilities';
 import type { InspectRequest, InspectResult } from '../runtime/inspectTypes';
 import type { LastPrompt } from '../promptTokens/promptTokens';
 import type { GenerateRequest, GenerationEvent, LoadModelRequest, ModelInfo, PromptInput } from '../runtime/types';
@@ -27,6 +28,10 @@ export type ClientMessage =
   /** Stops the generation started by request `id` (no reply of its own). */
   | { readonly type: 'cancel'; readonly id: number }
   | { readonly type: 'encode'; readonly id: number; readonly prompt: PromptInput }
+  /** The next-token distribution after a prompt (cancellable like a generation). */
+  | { readonly type: 'next-token'; readonly id: number; readonly request: NextTokenRequest }
+  /** Per-token log-probabilities of a text (cancellable; re-scores from the first change since the last text). */
+  | { readonly type: 'score'; readonly id: number; readonly request: ScoreTextRequest }
   /** Attention, logit lens or embedding neighbours of the loaded model (inspectTypes.ts). */
   | { readonly type: 'inspect'; readonly id: number; readonly request: InspectRequest }
   | { readonly type: 'ping'; readonly id: number }
@@ -63,6 +68,8 @@ export type ProcessMessage =
   /** The generation `id` ended normally (after its `end` event). */
   | { readonly type: 'done'; readonly id: number }
   | { readonly type: 'encoded'; readonly id: number; readonly ids: number[] }
+  | { readonly type: 'next-token-result'; readonly id: number; readonly result: NextTokenResult }
+  | { readonly type: 'scored'; readonly id: number; readonly result: ScoreTextResult }
   | { readonly type: 'inspected'; readonly id: number; readonly result: InspectResult }
   | { readonly type: 'pong'; readonly id: number; readonly status: ProcessStatus }
   /** null: nothing was generated with the loaded model yet. */

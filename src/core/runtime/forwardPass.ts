@@ -73,6 +73,36 @@ export class ModelGraph {
   async forward(tokens: readonly number[], wantLogits: true, checkAbort: () => void): Promise<Float32Array>;
   async forward(tokens: readonly number[], wantLogits: boolean, checkAbort: () => void): Promise<Float32Array | undefined>;
   async forward(tokens: readonly number[], wantLogits: boolean, checkAbort: () => void): Promise<Float32Array | undefined> {
+    const outputs = await this.run(tokens, 1, wantLogits, checkAbort);
+    const logitsStart = this.onForwardPass ? performance.now() : 0;
+    const logits = wantLogits ? this.lastLogits(outputs[this.signature.logitsName]) : undefined;
+    if (this.onForwardPass) this.lastTimings = { ...this.lastTimings!, logitsMs: performance.now() - logitsStart };
+    if (this.lastTimings) this.onForwardPass?.(this.lastTimings);
+    return logits;
+  }
+
+  /**
+   * One forward pass over `tokens` after the cached ones, returning the logits of every one of
+   * them (row i predicts the token after tokens[i]): scoring a text in one pass, not one per token.
+   * Rows are views of ONNX Runtime's output (float32) or fresh copies (fp16 graphs).
+   */
+  async forwardEveryRow(tokens: readonly number[], checkAbort: () => void): Promise<Float32Array[]> {
+    const outputs = await this.run(tokens, tokens.length, true, checkAbort);
+    const logits = outputs[this.signature.logitsName];
+    const vocab = logits.dims[logits.dims.length - 1];
+    const rows = logits.dims.length === 3 ? logits.dims[1] : 1;
+    if (rows < tokens.length) throw new Error(`the model returned ${rows} rows of logits for ${tokens.length} tokens`);
+    const first = rows - tokens.length;
+    return tokens.map((_, i) => {
+      const row = (logits.data as Float32Array | Uint16Array).subarray((first + i) * vocab, (first + i + 1) * vocab);
+      return this.signature.logitsType === 'float16' ? halfToFloatArray(row as Uint16Array, new Float32Array(vocab)) : (row as Float32Array);
+    });
+  }
+
+  private lastTimings: ForwardPassTimings | undefined;
+
+  /** Runs one pass; `keepRows`: logits rows asked of graphs that can keep only the last ones. */
+  private async run(tokens: readonly number[], keepRows: number, wantLogits: boolean, checkAbort: () => void): Promise<Record<string, TensorType>> {
     // session.run blocks this thread for the whole pass. Let the event loop turn first so a
     // cancel message that arrived during the previous pass is seen before starting another.
     await new Promise<void>((resolve) => setImmediate(resolve));
@@ -98,8 +128,9 @@ export class ModelGraph {
     const keep = signature.numLogitsToKeep;
     if (keep) {
       // 1 also while prefilling without logits: the graph then computes a single row.
+    // (The patched graphs of onnxPatch.ts declare it too.)
       const dims = keep.scalar ? [] : [1];
-      feeds[keep.name] = keep.type === 'int64' ? new Tensor('int64', BigInt64Array.of(1n), dims) : new Tensor('int32', Int32Array.of(1), dims);
+      feeds[keep.name] = keep.type === 'int64' ? new Tensor('int64', BigInt64Array.of(BigInt(keepRows)), dims) : new Tensor('int32', Int32Array.of(keepRows), dims);
     }
     for (const { pastName } of signature.cache) feeds[pastName] = this.cache.past(pastName);
     // Logits only when asked: fewer bytes for the binding to copy out. (ONNX Runtime still runs the
@@ -110,9 +141,8 @@ export class ModelGraph {
     const runEnd = this.onForwardPass ? performance.now() : 0;
     this.cache.update(outputs, tokens);
     const cacheEnd = this.onForwardPass ? performance.now() : 0;
-    const logits = wantLogits ? this.lastLogits(outputs[signature.logitsName]) : undefined;
-    this.onForwardPass?.({ tokens: tokens.length, pastLength: past, feedsMs: runStart - feedsStart, runMs: runEnd - runStart, cacheMs: cacheEnd - runEnd, logitsMs: performance.now() - cacheEnd });
-    return logits;
+    this.lastTimings = this.onForwardPass ? { tokens: tokens.length, pastLength: past, feedsMs: runStart - feedsStart, runMs: runEnd - runStart, cacheMs: cacheEnd - runEnd, logitsMs: 0 } : undefined;
+    return outputs;
   }
 
   /** The last position's logits of a [batch, rows, vocab] output. */

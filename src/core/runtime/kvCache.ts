@@ -82,11 +82,3 @@ export class KvCache {
     this.tokens.length = length;
   }
 }
-
-/** Length of the common prefix of two id sequences. */
-export function commonPrefixLength(a: readonly number[], b: readonly number[]): number {
-  const n = Math.min(a.length, b.length);
-  let i = 0;
-  while (i < n && a[i] === b[i]) i++;
-  return i;
-}

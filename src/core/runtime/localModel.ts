@@ -29,8 +29,9 @@ import type { GraphSignature } from './graphSignature';
 import { answerInspection } from './inspection';
 import { ModelInspector, type InspectionRun } from './inspector';
 import type { InspectRequest, InspectResultFor } from './inspectTypes';
-import { commonPrefixLength } from './kvCache';
+import { commonPrefixLength } from './tokenPrefix';
 import { openModel } from './modelLoader';
+import type { RowSource } from '../probabilities/scoring';
 import { encodePromptInput } from './promptEncoding';
 import { SeededRandom, argmaxLogSumExp, logSumExp, pickToken, resolveSampling, topKIndices, type ResolvedSampling } from './sampling';
 import { StopMatcher } from './stopMatcher';
@@ -117,6 +118,35 @@ export class LocalModel {
       } catch (error) {
         throw this.runError(error);
       }
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * Runs `work` with the model's forward passes to itself (after the requests before it, as a
+   * generation would): scoring a text reads every row of logits through this. A failed pass drops
+   * the cache and reports what failed.
+   */
+  async withForwardPasses<T>(work: (source: RowSource) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (this.disposed) throw new ModelError('process', 'The model was unloaded.');
+    const release = await this.acquire(signal);
+    const graph = this.graph;
+    const source: RowSource = {
+      contextLength: this.info.contextLength,
+      get cachedIds() {
+        return graph.cache.ids;
+      },
+      truncateCache: (length) => graph.cache.truncate(length),
+      forward: (async (tokens: readonly number[], rows: boolean, checkAbort: () => void) => {
+        if (rows) return graph.forwardEveryRow(tokens, checkAbort);
+        await graph.forward(tokens, false, checkAbort);
+      }) as RowSource['forward'],
+    };
+    try {
+      return await work(source);
+    } catch (error) {
+      throw this.runError(error);
     } finally {
       release();
     }

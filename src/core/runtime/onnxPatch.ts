@@ -9,13 +9,15 @@
  *    VNNI, ARM dotprod), about 1.4x less CPU per token here, the same choice onnxruntime-genai
  *    makes for CPU int4 models. Logits move by about 1e-2 (activation rounding), below what
  *    sampling can notice.
- * 2. Logits for the last position only. Exports without `num_logits_to_keep` compute the LM head
+ * 2. Logits for the last positions only. Exports without `num_logits_to_keep` compute the LM head
  *    (hidden x vocabulary, the largest matmul of a small model) for every prompt position, and
  *    ONNX Runtime runs it even when `logits` is not fetched (measured: a 256-token prefill chunk of
  *    the bench's 4-layer model took as long without logits as with them). The runtime only ever
  *    reads the last position's logits, so a Slice of the last position is put in front of the LM
  *    head: a prompt costs one row of it instead of one per token, and the logits ONNX Runtime
- *    copies out shrink from tokens x vocabulary floats to one row.
+ *    copies out shrink from tokens x vocabulary floats to one row. The Slice starts at
+ *    -num_logits_to_keep, an input the patch adds with Hugging Face's meaning (the last n rows,
+ *    0 for all): the runtime feeds 1, scoring a text feeds the rows it reads.
  */
 
 import { concat, encodeVarint, fields, lengthDelimited, pushAll, stringField, text, type Field } from './onnxProtobuf';
@@ -175,6 +177,16 @@ function int64Constant(output: string, value: bigint): Uint8Array[] {
   return nodeBytes('Constant', output, [], [output], [attribute]);
 }
 
+/** The input the patch adds: how many of the last positions get logits (int64, shape [1]). */
+const KEEP_INPUT = 'num_logits_to_keep';
+
+/** ValueInfoProto { name 1, type 2: TypeProto { tensor_type 1: { elem_type 1: INT64 = 7, shape 2: { dim 1: { dim_value 1: 1 } } } } }. */
+function keepInputInfo(): Uint8Array[] {
+  const shape = lengthDelimited(2, lengthDelimited(1, [Uint8Array.of(0x08, 0x01)]));
+  const tensorType = lengthDelimited(1, [Uint8Array.of(0x08, 0x07), ...shape]);
+  return [...stringField(1, KEEP_INPUT), ...lengthDelimited(2, tensorType)];
+}
+
 /** Number of dims declared for a graph output (ValueInfoProto.type.tensor_type.shape.dim), if any. */
 function declaredRank(bytes: Uint8Array, valueInfo: Field): number | undefined {
   for (const type of fields(bytes, valueInfo.valueStart, valueInfo.end)) {
@@ -224,7 +236,7 @@ function patchGraphLastPosition(bytes: Uint8Array, start: number, end: number): 
         if (g.field !== 1 || g.wireType !== 2) continue;
         const input = text(bytes, g);
         // The graph can already keep only the last logits.
-        if (input === 'num_logits_to_keep') return undefined;
+        if (input === KEEP_INPUT) return undefined;
         names.add(input);
       }
     } else if (f.field === 12) {
@@ -272,7 +284,8 @@ function patchGraphLastPosition(bytes: Uint8Array, start: number, end: number): 
   if (!hidden || constants.has(hidden) || !constants.has(weight)) return undefined;
   const sliced = `${LAST_POSITION_PREFIX}/hidden`;
   const inserted = [
-    ...int64Constant(`${LAST_POSITION_PREFIX}/starts`, -1n),
+    // starts = -num_logits_to_keep: the last n positions (0: all of them, as Hugging Face's input).
+    ...nodeBytes('Neg', `${LAST_POSITION_PREFIX}/neg`, [KEEP_INPUT], [`${LAST_POSITION_PREFIX}/starts`]),
     ...int64Constant(`${LAST_POSITION_PREFIX}/ends`, 0x7fffffffffffffffn),
     ...int64Constant(`${LAST_POSITION_PREFIX}/axes`, 1n),
     ...nodeBytes('Slice', `${LAST_POSITION_PREFIX}/slice`, [hidden, `${LAST_POSITION_PREFIX}/starts`, `${LAST_POSITION_PREFIX}/ends`, `${LAST_POSITION_PREFIX}/axes`], [sliced]),
@@ -281,7 +294,7 @@ function patchGraphLastPosition(bytes: Uint8Array, start: number, end: number): 
   const headFields = [...fields(bytes, head.field.valueStart, head.field.end)];
   const firstInput = headFields.find((g) => g.field === 1 && g.wireType === 2)!;
   const headBody = [...stringField(1, sliced), bytes.subarray(head.field.valueStart, firstInput.start), bytes.subarray(firstInput.end, head.field.end)];
-  return [bytes.subarray(start, head.field.start), ...inserted, ...lengthDelimited(1, headBody), bytes.subarray(head.field.end, end)];
+  return [bytes.subarray(start, head.field.start), ...inserted, ...lengthDelimited(1, headBody), bytes.subarray(head.field.end, end), ...lengthDelimited(11, keepInputInfo())];
 }
 
 /**

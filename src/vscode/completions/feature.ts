@@ -194,6 +194,8 @@ export function createCompletions(services: CompletionServices, extraContext: Ex
     const document = editor.document;
     // VS Code runs this after inserting the suggestion: the cursor sits after it, so the next suggestion can be prepared now.
     engine.accept(result, { document: documentLines(document), position: editor.selection.active, path: vscode.workspace.asRelativePath(document.uri), repoName: vscode.workspace.name });
+    const insertStart = document.offsetAt(editor.selection.active) - result.text.length;
+    if (insertStart >= 0 && document.getText(new vscode.Range(document.positionAt(insertStart), editor.selection.active)) === result.text) services.onAccepted?.(document, insertStart, result);
   };
 
   disposables.push(

@@ -6,7 +6,7 @@ import { lazyModule } from '../lazyModule';
 import type { CostEstimator } from '../../core/pricing/cost';
 import type { LoadedModelInfo } from '../../core/completions/model';
 import type { GenerationSource } from '../../core/completions/runtimeBackend';
-import type { CompletionRecord } from '../../core/completions/types';
+import type { CompletionRecord, CompletionResult } from '../../core/completions/types';
 import type { ModelProcessState } from '../../core/modelProcess/client';
 import type { TokenizerWorkerClient } from '../../core/tokenizerWorker/client';
 import type { CommandRegistry } from '../commandRegistry';
@@ -38,6 +38,8 @@ export interface CompletionServices {
   readonly onRecord?: (record: CompletionRecord) => void;
   /** OpenAI-compatible servers, for `tokenscope.completions.backend: server`. */
   readonly servers?: ServerService;
+  /** An accepted suggestion, inserted at `insertStart` (confidence colouring). */
+  readonly onAccepted?: (document: vscode.TextDocument, insertStart: number, result: CompletionResult) => void;
 }
 
 

@@ -69,7 +69,7 @@ before(() => {
 });
 
 test('the binary knows every command; help exits 0 on stdout, no command exits 2, an unknown one exits 2 on stderr', async () => {
-  assert.deepEqual(cliCommands.map((command) => command.name).sort(), ['attention', 'complete', 'cost', 'generate', 'lens', 'model-info', 'models', 'neighbours', 'pull', 'samples', 'serve', 'tokenize', 'usage']);
+  assert.deepEqual(cliCommands.map((command) => command.name).sort(), ['attention', 'complete', 'cost', 'generate', 'lens', 'model-info', 'models', 'neighbours', 'next', 'pull', 'samples', 'serve', 'surprise', 'tokenize', 'usage']);
   for (const flag of ['--help', '-h', 'help']) assert.deepEqual(await cli([flag]), { status: 0, signal: null, stdout: helpText(), stderr: '' }, flag);
   assert.deepEqual(await cli([]), { status: 2, signal: null, stdout: helpText(), stderr: '' });
   assert.deepEqual(await cli(['bogus']), { status: 2, signal: null, stdout: '', stderr: `tokenscope: unknown command "bogus"\n\n${helpText()}` });
@@ -90,6 +90,8 @@ test('every command: a usage error says what is wrong, then the usage, on stderr
     [['models', 'extra'], 'unexpected argument "extra"'],
     [['pull'], 'which model? Give a catalog id (tokenscope models) or org/name'],
     [['serve', '--model', 'mini', '--port', 'abc'], '--port must be an integer, got "abc"'],
+    [['next', '--prompt', 'x', '--top', '0'], '--top must be at least 1, got 0'],
+    [['surprise'], '--file is required'],
     [['attention', '--file', 'x.ts'], '--line and --character are required (0-based)'],
     [['lens'], '--prompt is required'],
     [['neighbours', 'extra'], 'unexpected argument "extra"'],
@@ -141,7 +143,7 @@ test('standard input: tokenize and cost read it, and agree with the core tokeniz
   assert.deepEqual({ tokenizer: gpt5?.tokenizer, tokens: gpt5?.tokens }, { tokenizer: 'o200k_base', tokens: o200k.count(text) });
 });
 
-test('the built-in model runs through the binary: generate, samples, complete, model-info, models', async () => {
+test('the built-in model runs through the binary: generate, samples, complete, next, surprise, model-info, models', async () => {
   const generated = await cli(['generate', '--model', 'mini', '--prompt', 'def add(a, b):\n', '--max-tokens', '3', '--json']);
   assert.equal(generated.status, 0, generated.stderr);
   assert.equal((JSON.parse(generated.stdout) as { tokens: unknown[] }).tokens.length, 3);
@@ -156,6 +158,12 @@ test('the built-in model runs through the binary: generate, samples, complete, m
   const completed = await cli(['complete', '--model', 'mini', '--file', file, '--line', '1', '--character', '11', '--json']);
   assert.equal(completed.status, 0, completed.stderr);
   assert.deepEqual(Object.keys(JSON.parse(completed.stdout) as object), ['completion', 'latencyMs', 'promptTokens', 'generatedTokens', 'template', 'confidence']);
+  const next = await cli(['next', '--file', file, '--line', '1', '--character', '11', '--top', '3', '--json']);
+  assert.equal(next.status, 0, next.stderr);
+  assert.equal((JSON.parse(next.stdout) as { tokens: unknown[] }).tokens.length, 3);
+  const surprise = await cli(['surprise', '--file', file, '--json']);
+  assert.equal(surprise.status, 0, surprise.stderr);
+  assert.ok((JSON.parse(surprise.stdout) as { tokens: unknown[] }).tokens.length > 3);
   const info = await cli(['model-info', '--json']);
   assert.equal(info.status, 0, info.stderr);
   assert.match(info.stdout, /"tokenscope-mini"|tokenscope-mini/);

@@ -274,3 +274,22 @@ test('no gate without probabilities or with minConfidence 0', async () => {
   const off = setup(middleFor, { tokenProbability: 0.01, settings: { minConfidence: 0 } });
   assert.equal((await off.engine.complete(doc('function f() {\n  const to|\n}')))?.text, 'tal = compute(items);');
 });
+
+test('a completion carries each generated token\'s score over its text (confidence colouring); typing along keeps them for the rest', async () => {
+  const { engine } = setup(middleFor, { tokenProbability: 0.6 });
+  const result = await engine.complete(doc('function f() {\n  const to|\n}'));
+  assert.ok(result?.tokenScores);
+  assert.equal(result.tokenScores.generated, result.text);
+  // The fake streams one character per token: a score per character of the text (the line break was cut away).
+  assert.equal(result.tokenScores.tokens.length, result.text.length);
+  result.tokenScores.tokens.forEach((token, index) => {
+    assert.deepEqual([token.start, token.end], [index, index + 1]);
+    assert.ok(Math.abs(token.logprob - Math.log(0.6)) < 1e-12);
+  });
+  const along = await engine.complete(doc('function f() {\n  const tot|\n}'));
+  assert.equal(along?.source, 'typing-along');
+  assert.equal(along?.text, 'al = compute(items);');
+  assert.equal(along?.tokenScores?.generated, result.text, 'the scores stay over the whole generated text');
+  const unknown = setup(middleFor);
+  assert.equal((await unknown.engine.complete(doc('function f() {\n  const to|\n}')))?.tokenScores, undefined, 'no probabilities, no scores');
+});

@@ -86,7 +86,7 @@ test('a patched 4-bit model with external data (.onnx_data) still finds its weig
   }
 });
 
-test('logits for the last position only: a Slice before the LM head, same last row, one row out', async () => {
+test('logits for the last positions only: a Slice before the LM head, same rows, num_logits_to_keep rows out', async () => {
   const { InferenceSession, Tensor } = await import('onnxruntime-node');
   const cases = [
     join(fixture('tiny-qwen2'), 'onnx', 'model.onnx'),
@@ -119,7 +119,20 @@ test('logits for the last position only: a Slice before the LM head, same last r
         }
       }
       const all = (await before.run(feeds)).logits;
-      const last = (await after.run(feeds)).logits;
+      const keep = (rows: bigint) => ({ ...feeds, num_logits_to_keep: new Tensor('int64', BigInt64Array.of(rows), [1]) });
+      const last = (await after.run(keep(1n))).logits;
+      // num_logits_to_keep n: the last n rows, as the unpatched graph computes them (scoring a text).
+      const lastThree = (await after.run(keep(3n))).logits;
+      assert.deepEqual(lastThree.dims, [1, 3, all.dims[2]], `${path}: three rows of logits`);
+      const everyRow = (await after.run(keep(0n))).logits;
+      assert.deepEqual(everyRow.dims, all.dims, `${path}: 0 keeps every row`);
+      for (let i = 0; i < (all.data as Float32Array | Uint16Array).length; i++) {
+        const tolerance = all.type === 'float16' ? 1 : 1e-5;
+        assert.ok(Math.abs(Number((everyRow.data as Float32Array | Uint16Array)[i]) - Number((all.data as Float32Array | Uint16Array)[i])) <= tolerance, `${path}: row value ${i}`);
+      }
+      const rowsOfThree = (lastThree.data as Float32Array | Uint16Array).subarray(0, all.dims[2]);
+      const third = (all.data as Float32Array | Uint16Array).subarray((n - 3) * all.dims[2], (n - 2) * all.dims[2]);
+      for (let v = 0; v < all.dims[2]; v++) assert.ok(Math.abs(Number(rowsOfThree[v]) - Number(third[v])) <= (all.type === 'float16' ? 1 : 1e-5));
       const vocab = all.dims[2];
       assert.deepEqual(all.dims, [1, n, vocab]);
       assert.deepEqual(last.dims, [1, 1, vocab], `${path}: one row of logits`);

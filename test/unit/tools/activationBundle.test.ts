@@ -27,6 +27,11 @@ const notAtActivation = [
   'src/core/completions/generation.ts',
   'src/vscode/servers/connections.ts',
   'src/core/openai/server.ts',
+  'src/vscode/probabilities/feature.ts',
+  'src/vscode/probabilities/nextTokenPanel.ts',
+  'src/vscode/probabilities/surpriseLens.ts',
+  'src/core/probabilities/lensView.ts',
+  'src/vscode/probabilities/confidenceColouring.ts',
   'src/vscode/inside/insideFeature.ts',
   'src/core/inside/insidePage.ts',
   'src/core/inside/attentionView.ts',
@@ -45,6 +50,8 @@ test('the activation bundle carries no tokenizer code and none of the lazily loa
   assert.match(build, /modelInfo: 'src\/vscode\/modelInfo\/modelInfoView\.ts'/);
   assert.match(build, /comparePanel: 'src\/vscode\/tokenLens\/comparePanel\.ts'/);
   assert.match(build, /servers: 'src\/vscode\/servers\/connections\.ts'/);
+  assert.match(build, /probabilities: 'src\/vscode\/probabilities\/feature\.ts'/);
+  assert.match(readFileSync('src/vscode/probabilities/register.ts', 'utf8'), /lazyModule<typeof import\('\.\/feature'\)>\(context\.extensionPath, 'probabilities'\)/);
   assert.match(build, /inside: 'src\/vscode\/inside\/insideFeature\.ts'/);
   assert.match(readFileSync('src/vscode/inside/register.ts', 'utf8'), /lazyModule<typeof import\('\.\/insideFeature'\)>\(context\.extensionPath, 'inside'\)/);
   assert.match(build, /usagePanel: 'src\/vscode\/cost\/usagePanel\.ts'/);
