@@ -6,7 +6,7 @@
  * come from the extension per answer (kept while the window is open, not in the history file).
  */
 import type { ChatTokenProbability } from '../../src/core/webview/chatProtocol';
-import { formatProbability, probabilityBand, probabilityBands, visibleTokenText } from '../../src/core/webview/probabilityScale';
+import { formatPercent, probabilityBand, probabilityBands, visibleTokenText } from '../../src/core/webview/probabilityScale';
 import { button, element } from './dom';
 
 interface AnswerTokens {
@@ -105,7 +105,7 @@ export class ProbabilityView {
 function popupContent(token: ChatTokenProbability): HTMLElement[] {
   const probability = Math.exp(token.logprob);
   const head = element('div', 'token-popup-head');
-  head.append(element('code', '', visibleTokenText(token.text)), element('span', '', ` p ${formatProbability(probability)} · ln p ${token.logprob.toFixed(3)}`));
+  head.append(element('code', '', visibleTokenText(token.text)), element('span', '', ` p ${formatPercent(probability)} · ln p ${token.logprob.toFixed(3)}`));
   if (token.top.length === 0) return [head, element('div', 'muted', 'No alternatives: the backend sent only this token\u2019s probability.')];
   // The chosen token among the alternatives, or after them when it was less likely than all of them.
   const rows = token.top.some((alternative) => alternative.text === token.text) ? token.top : [...token.top, { text: token.text, logprob: token.logprob }];
@@ -117,10 +117,10 @@ function popupContent(token: ChatTokenProbability): HTMLElement[] {
     const line = element('div', `token-bar${row.text === token.text ? ' chosen' : ''}`);
     const fill = element('span', 'fill');
     fill.style.width = `${Math.max(1, Math.round(p * 100))}%`;
-    line.append(element('code', 'label', visibleTokenText(row.text)), element('span', 'track'), element('span', 'value', formatProbability(p)));
+    line.append(element('code', 'label', visibleTokenText(row.text)), element('span', 'track'), element('span', 'value', formatPercent(p)));
     line.querySelector('.track')?.append(fill);
     bars.append(line);
   }
-  const other = element('div', 'muted', `other tokens: ${formatProbability(Math.max(0, 1 - shownMass))}`);
+  const other = element('div', 'muted', `other tokens: ${formatPercent(Math.max(0, 1 - shownMass))}`);
   return [head, bars, other];
 }

@@ -64,7 +64,7 @@ export const nextCommand: CliCommand = {
         io.stdout.write(`${JSON.stringify({ tokens, temperature: result.temperature, topP: result.topP, topK: result.topK, other: round(result.otherProbability), ...(result.sampled ? { sampled: { id: result.sampled.id, text: result.sampled.text, seed: result.sampled.seed } } : {}) })}\n`);
         return 0;
       }
-      const width = Math.max(...result.tokens.map((token) => token.display.length));
+      const width = result.tokens.reduce((widest, token) => Math.max(widest, token.display.length), 0);
       for (const token of result.tokens) {
         const bar = '█'.repeat(Math.round(token.probability * 40));
         io.stdout.write(`${token.display.padEnd(width)}  ${(token.probability * 100).toFixed(1).padStart(5)}%  ${token.excluded ? '(excluded)' : bar}\n`);

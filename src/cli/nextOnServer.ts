@@ -52,7 +52,7 @@ export async function nextOnServer(choice: ServerChoice, options: { readonly pro
       io.stdout.write(`${JSON.stringify({ tokens, temperature: distribution.temperature, topP: distribution.topP, topK: distribution.topK, other: round(distribution.otherProbability), server: { url: connection.baseUrl, model: model.id, alternativesSent: alternatives.length } })}\n`);
       return 0;
     }
-    const width = Math.max(...distribution.tokens.map((token) => visibleWhitespace(token.text).length));
+    const width = distribution.tokens.reduce((widest, token) => Math.max(widest, visibleWhitespace(token.text).length), 0);
     for (const token of distribution.tokens) io.stdout.write(`${visibleWhitespace(token.text).padEnd(width)}  ${(token.probability * 100).toFixed(1).padStart(5)}%  ${token.excluded ? '(excluded)' : '█'.repeat(Math.round(token.probability * 40))}\n`);
     io.stdout.write(`other tokens: ${(distribution.otherProbability * 100).toFixed(1)}%\n`);
     io.stderr.write(`(${model.id} on ${connection.name}: the ${alternatives.length} alternatives it sent)\n`);

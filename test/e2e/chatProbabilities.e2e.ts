@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FrameLocator } from 'playwright-core';
 import { LocalModel } from '../../src/core/runtime/localModel';
 import type { PromptInput, TokenEvent } from '../../src/core/runtime/types';
-import { formatProbability } from '../../src/core/webview/probabilityScale';
+import { formatPercent } from '../../src/core/webview/probabilityScale';
 import { collect } from '../unit/runtime/helpers';
 import { findFrame, repoRoot, startWorkbench, waitUntilShown, type Workbench } from './harness/workbench';
 
@@ -67,9 +67,9 @@ describe('chat token probabilities and the prompt as tokens', () => {
     const popup = chat.locator('.token-popup');
     await waitUntilShown(popup);
     const first = expected[0]!;
-    assert.match(await popup.locator('.token-popup-head').innerText(), new RegExp(` p ${formatProbability(Math.exp(first.logprob)).replace('.', '\\.')} · ln p ${first.logprob.toFixed(3).replace('.', '\\.')}$`));
+    assert.match(await popup.locator('.token-popup-head').innerText(), new RegExp(` p ${formatPercent(Math.exp(first.logprob)).replace('.', '\\.')} · ln p ${first.logprob.toFixed(3).replace('.', '\\.')}$`));
     const bars = await popup.locator('.token-bar .value').allInnerTexts();
-    assert.deepEqual(bars, first.top.map((alternative) => formatProbability(Math.exp(alternative.logprob))));
+    assert.deepEqual(bars, first.top.map((alternative) => formatPercent(Math.exp(alternative.logprob))));
     assert.equal(await popup.locator('.token-bar').first().getAttribute('class'), 'token-bar chosen');
     await workbench.screenshot('chat-probabilities');
 

@@ -6,7 +6,7 @@
  * script; src/vscode/samples/register.ts re-renders it as tokens arrive.
  */
 import { escapeHtml, webviewDocument } from '../webview/html';
-import { formatProbability, probabilityBand, probabilityBandCss, probabilityBands, visibleTokenText } from '../webview/probabilityScale';
+import { formatPercent, probabilityBand, probabilityBandCss, probabilityBands, visibleTokenText } from '../webview/probabilityScale';
 import { describeSampleSettings, formatSamplePlan } from './samplePlan';
 import { compareSampleRuns, runText, totalLogprob, type SampleRun, type SampledToken } from './runSamples';
 
@@ -43,8 +43,8 @@ function tokenSpan(token: SampledToken): string {
   const alternatives = token.top
     .filter((alternative) => alternative.id !== token.id)
     .slice(0, 3)
-    .map((alternative) => `"${visibleTokenText(alternative.text)}" ${formatProbability(Math.exp(alternative.logprob))}`);
-  const title = `p ${formatProbability(probability)} · log p ${token.logprob.toFixed(2)}${alternatives.length > 0 ? ` · instead: ${alternatives.join(', ')}` : ''}`;
+    .map((alternative) => `"${visibleTokenText(alternative.text)}" ${formatPercent(Math.exp(alternative.logprob))}`);
+  const title = `p ${formatPercent(probability)} · log p ${token.logprob.toFixed(2)}${alternatives.length > 0 ? ` · instead: ${alternatives.join(', ')}` : ''}`;
   return `<span class="p${probabilityBand(probability)}" title="${escapeHtml(title)}">${escapeHtml(token.text)}</span>`;
 }
 
@@ -73,7 +73,7 @@ function runColumn(run: SampleRun, index: number, comparison: ReturnType<typeof 
   ];
   const stats =
     count > 0
-      ? `${count} tokens · total log p ${total.toFixed(2)} · mean ${(total / count).toFixed(2)} (${formatProbability(Math.exp(total / count))} per token)${run.finishReason ? ` · ${escapeHtml(run.finishReason)}` : ''}`
+      ? `${count} tokens · total log p ${total.toFixed(2)} · mean ${(total / count).toFixed(2)} (${formatPercent(Math.exp(total / count))} per token)${run.finishReason ? ` · ${escapeHtml(run.finishReason)}` : ''}`
       : run.status === 'done'
         ? `no tokens · ${escapeHtml(run.finishReason ?? '')}`
         : '';
@@ -120,7 +120,7 @@ export function samplesPageHtml(page: SamplesPage, script?: SamplesPageScript): 
 <p class="muted">${escapeHtml(page.modelLabel)} · the same prompt ${how} · up to ${page.maxTokens} tokens · runs ${escapeHtml(formatSamplePlan(page.runs.map((run) => run.settings)))}</p>
 <pre class="prompt">${escapeHtml(prompt)}</pre>
 <p>The model gives a probability to every possible next token; <b>temperature</b> flattens (above 1) or sharpens (below 1) that distribution before a token is drawn, <b>top-p</b> keeps only the likeliest tokens that together reach p, and the <b>seed</b> fixes the draw. Greedy always takes the most likely token. The total log-probability says how likely the model itself found each whole answer (closer to 0 is likelier; longer answers have lower totals, so the mean per token is shown too).</p>
-<p class="legend muted">Token tint, by the model's probability: ${probabilityBands.map((band, index) => `<span class="p${index}">${band.label}</span>`).join('')} (hover a token for its probability and the alternatives)</p>
+<p class="legend muted">Token tint, by the model's probability: ${probabilityBands.map((band, index) => `<span class="p${index}">${escapeHtml(band.label)}</span>`).join('')} (hover a token for its probability and the alternatives)</p>
 <div id="live">${samplesLiveHtml(page.runs)}</div>${script ? `\n<script nonce="${page.nonce}" src="${escapeHtml(script.src)}"></script>` : ''}`,
   });
 }

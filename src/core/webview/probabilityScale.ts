@@ -1,35 +1,32 @@
 /**
- * The one colour scale for "how likely the model found this token", shared by every page and view
- * that tints tokens (Sample Side by Side, the chat's probability view): five bands from sure to
- * surprised, each a CSS class `p0`..`p4` whose tint the page mixes from the theme's chart colours.
+ * The confidence scale ("how likely the model found this token") as the pages and webviews that
+ * tint tokens draw it (Sample Side by Side, the chat's probability view): the editor's confidence
+ * colouring's own steps and theme colours (src/core/probabilities/bars.ts, package.json's
+ * `tokenscope.confidence0Background`..`4`), so a token has the same colour everywhere. Each band is
+ * a CSS class `p0` (sure) .. `p4` (unsure).
  */
+import { CONFIDENCE_STEPS, confidenceLevel, formatPercent } from '../probabilities/bars';
 
-export const probabilityBands: readonly { readonly min: number; readonly label: string }[] = [
-  { min: 0.9, label: '≥ 90%' },
-  { min: 0.5, label: '50-90%' },
-  { min: 0.2, label: '20-50%' },
-  { min: 0.05, label: '5-20%' },
-  { min: 0, label: '< 5%' },
-];
+export { formatPercent };
 
-/** The band (0 = sure, 4 = surprised) of a probability. */
+const levels = CONFIDENCE_STEPS.length + 1;
+
+/** The bands, sure first: `≥ 90%`, `60-90%`, `30-60%`, `10-30%`, `< 10%`. */
+export const probabilityBands: readonly { readonly label: string }[] = Array.from({ length: levels }, (_, band) => {
+  const level = levels - 1 - band;
+  const low = CONFIDENCE_STEPS[level - 1];
+  const high = CONFIDENCE_STEPS[level];
+  const percent = (value: number) => `${Math.round(value * 100)}%`;
+  return { label: high === undefined ? `≥ ${percent(low!)}` : low === undefined ? `< ${percent(high)}` : `${percent(low)}-${percent(high)}` };
+});
+
+/** The band (0 = sure, 4 = unsure) of a probability: the confidence level read the other way round. */
 export function probabilityBand(probability: number): number {
-  const band = probabilityBands.findIndex((candidate) => probability >= candidate.min);
-  return band < 0 ? probabilityBands.length - 1 : band;
+  return levels - 1 - confidenceLevel(probability);
 }
 
-/** The tints, in CSS: mixed from the theme's own chart colours, so every theme keeps its contrast. */
-export const probabilityBandCss = `.p0 { background: color-mix(in srgb, var(--vscode-charts-green) 22%, transparent); }
-.p1 { background: color-mix(in srgb, var(--vscode-charts-green) 10%, transparent); }
-.p2 { background: color-mix(in srgb, var(--vscode-charts-yellow) 28%, transparent); }
-.p3 { background: color-mix(in srgb, var(--vscode-charts-orange) 35%, transparent); }
-.p4 { background: color-mix(in srgb, var(--vscode-charts-red) 40%, transparent); }`;
-
-/** A probability as a short percentage: 43%, 4.2%, 0.031%. */
-export function formatProbability(probability: number): string {
-  const value = probability * 100;
-  return value >= 10 || value === 0 ? `${value.toFixed(0)}%` : value >= 1 ? `${value.toFixed(1)}%` : `${value.toPrecision(2)}%`;
-}
+/** The tints, in CSS: the theme colours the editor's confidence colouring uses. */
+export const probabilityBandCss = Array.from({ length: levels }, (_, band) => `.p${band} { background: var(--vscode-tokenscope-confidence${levels - 1 - band}Background); }`).join('\n');
 
 /** A token's text with whitespace and control characters made visible (a lone newline is `\n`). */
 export function visibleTokenText(text: string): string {

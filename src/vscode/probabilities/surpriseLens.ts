@@ -92,7 +92,7 @@ export class SurpriseLens implements vscode.Disposable {
     const document = event.document;
     const previous = this.scores.get(document);
     if (previous) {
-      const editStart = Math.min(...event.contentChanges.map((change) => change.rangeOffset));
+      const editStart = event.contentChanges.reduce((first, change) => Math.min(first, change.rangeOffset), Number.POSITIVE_INFINITY);
       this.scores.set(document, { version: document.version, scores: scoresBefore(previous.scores, editStart) });
     }
     for (const editor of vscode.window.visibleTextEditors) {

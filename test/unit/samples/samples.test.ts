@@ -136,10 +136,12 @@ test('the page: one column per run with its settings and figures, the likeliest 
   assert.match(html, /<h3>Run 2 · T 1\.2 · top-p 0\.9 · seed 7<\/h3>/);
   assert.match(html, /class="run likeliest" data-run="1" data-status="done" data-tokens="2"/);
   assert.match(html, new RegExp(`2 tokens · total log p ${(Math.log(0.95) + Math.log(0.4)).toFixed(2)} · mean`));
-  assert.match(html, /<span class="p0" title="p 95% · log p -0\.05 · instead: &quot;\\n&quot; 30%">&lt;b&gt;<\/span><span class="p2" title="p 40%/);
+  assert.match(html, /<span class="p0" title="p 95\.0% · log p -0\.05 · instead: &quot;\\n&quot; 30\.0%">&lt;b&gt;<\/span><span class="p2" title="p 40\.0%/);
   assert.match(html, /<span class="p4" title="p 1\.0%/);
+  assert.match(html, /<span class="p4">&lt; 10%<\/span>/, 'the legend is escaped');
   assert.match(html, /failed: It &lt;broke&gt;\./);
-  assert.deepEqual([0.95, 0.9, 0.5, 0.2, 0.05, 0.049, 0].map(probabilityBand), [0, 0, 1, 2, 3, 4, 4]);
+  // The editor's confidence steps (10%, 30%, 60%, 90%), read sure-first.
+  assert.deepEqual([0.95, 0.9, 0.6, 0.5, 0.3, 0.2, 0.1, 0.099, 0].map(probabilityBand), [0, 0, 1, 2, 2, 3, 3, 4, 4]);
 });
 
 test('with the built-in model: greedy twice is one answer, a seed gives the same answer again, and each run equals a direct generation', async () => {
