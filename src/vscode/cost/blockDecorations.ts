@@ -5,6 +5,7 @@ import { tokenizerKey } from '../../core/tokenizerWorker/protocol';
 import { readConfig } from '../config';
 import type { LensDocuments } from '../tokenLens/lensDocuments';
 import type { LensTokenizers } from '../tokenLens/lensTokenizers';
+import { EditorDebounce } from '../editorDebounce';
 
 /** Redraws wait this long after the last edit or scroll: a burst of keystrokes draws once. */
 const REDRAW_DEBOUNCE_MS = 150;
@@ -48,7 +49,7 @@ export class BlockCostDecorations implements vscode.Disposable {
     after: { color: new vscode.ThemeColor('tokenscope.blockCostForeground'), margin: '0 0 0 1em', fontStyle: 'italic' },
   });
   private readonly cache = new BlockCountCache();
-  private readonly timers = new Map<vscode.TextEditor, NodeJS.Timeout>();
+  private readonly debounce = new EditorDebounce(REDRAW_DEBOUNCE_MS);
   private selectionTimer: NodeJS.Timeout | undefined;
   private readonly generations = new WeakMap<vscode.TextEditor, number>();
   private selectionGeneration = 0;
@@ -103,15 +104,7 @@ export class BlockCostDecorations implements vscode.Disposable {
 
   schedule(editor: vscode.TextEditor): void {
     if (!this.enabled) return;
-    const pending = this.timers.get(editor);
-    if (pending) clearTimeout(pending);
-    this.timers.set(
-      editor,
-      setTimeout(() => {
-        this.timers.delete(editor);
-        void this.draw(editor).catch((error: unknown) => this.log.debug(`Cost decorations: ${error instanceof Error ? error.message : String(error)}`));
-      }, REDRAW_DEBOUNCE_MS),
-    );
+    this.debounce.schedule(editor, () => void this.draw(editor).catch((error: unknown) => this.log.debug(`Cost decorations: ${error instanceof Error ? error.message : String(error)}`)));
   }
 
   /**
@@ -254,7 +247,7 @@ export class BlockCostDecorations implements vscode.Disposable {
   }
 
   dispose(): void {
-    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.debounce.dispose();
     if (this.selectionTimer) clearTimeout(this.selectionTimer);
     for (const disposable of this.disposables) disposable.dispose();
     this.blockType.dispose();

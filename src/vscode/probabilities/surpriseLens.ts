@@ -4,6 +4,7 @@ import { placeScores, scoreAt, scoresBefore, spansByLevel, surpriseHoverMarkdown
 import { SURPRISE_STEPS_BITS } from '../../core/probabilities/bars';
 import { visibleWhitespace } from '../../core/tokenizers/display';
 import type { ProbabilityServices } from './register';
+import { EditorDebounce } from '../editorDebounce';
 
 /** Re-scoring waits this long after the last edit or scroll. */
 const DEBOUNCE_MS = 250;
@@ -31,7 +32,7 @@ export class SurpriseLens implements vscode.Disposable {
   private readonly types = COLOURS.map((colour) => vscode.window.createTextEditorDecorationType({ backgroundColor: new vscode.ThemeColor(colour), borderRadius: '2px' }));
   private readonly disposables: vscode.Disposable[] = [];
   private readonly scores = new Map<vscode.TextDocument, DocumentScores>();
-  private readonly timers = new Map<vscode.TextEditor, NodeJS.Timeout>();
+  private readonly debounce = new EditorDebounce(DEBOUNCE_MS);
   /** The request in flight per editor: a newer one for the same editor aborts it. */
   private readonly controllers = new Map<vscode.TextEditor, AbortController>();
   private enabled = false;
@@ -63,7 +64,7 @@ export class SurpriseLens implements vscode.Disposable {
 
   dispose(): void {
     for (const controller of this.controllers.values()) controller.abort();
-    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.debounce.dispose();
     for (const disposable of this.disposables.splice(0)) disposable.dispose();
     for (const type of this.types) type.dispose();
   }
@@ -74,15 +75,7 @@ export class SurpriseLens implements vscode.Disposable {
 
   private schedule(editor: vscode.TextEditor): void {
     if (!this.enabled) return;
-    const pending = this.timers.get(editor);
-    if (pending) clearTimeout(pending);
-    this.timers.set(
-      editor,
-      setTimeout(() => {
-        this.timers.delete(editor);
-        void this.score(editor);
-      }, DEBOUNCE_MS),
-    );
+    this.debounce.schedule(editor, () => void this.score(editor));
   }
 
   /** An edit: the colours from its first change on are stale now; keep the rest, re-score. */

@@ -4,6 +4,7 @@ import type { LensDocuments } from './lensDocuments';
 import { textLength } from './lensDocuments';
 import type { LensTokenizers } from './lensTokenizers';
 import type { TokenRun } from '../../core/tokenizerWorker/protocol';
+import { EditorDebounce } from '../editorDebounce';
 
 /** Redraws wait this long after the last edit or scroll, so a burst of keystrokes draws once. */
 const REDRAW_DEBOUNCE_MS = 30;
@@ -27,7 +28,7 @@ export class BoundaryDecorations implements vscode.Disposable {
   private readonly newline = vscode.window.createTextEditorDecorationType({
     after: { contentText: '↵', color: new vscode.ThemeColor('tokenscope.tokenWhitespaceForeground') },
   });
-  private readonly timers = new Map<vscode.TextEditor, NodeJS.Timeout>();
+  private readonly debounce = new EditorDebounce(REDRAW_DEBOUNCE_MS);
   /** Draws started per editor: an answer for an older one is dropped. */
   private readonly generations = new WeakMap<vscode.TextEditor, number>();
   private readonly warnedLarge = new Set<string>();
@@ -59,15 +60,7 @@ export class BoundaryDecorations implements vscode.Disposable {
   }
 
   schedule(editor: vscode.TextEditor): void {
-    const pending = this.timers.get(editor);
-    if (pending) clearTimeout(pending);
-    this.timers.set(
-      editor,
-      setTimeout(() => {
-        this.timers.delete(editor);
-        void this.draw(editor);
-      }, REDRAW_DEBOUNCE_MS),
-    );
+    this.debounce.schedule(editor, () => void this.draw(editor));
   }
 
   private clear(editor: vscode.TextEditor): void {
@@ -155,8 +148,7 @@ export class BoundaryDecorations implements vscode.Disposable {
   }
 
   dispose(): void {
-    for (const timer of this.timers.values()) clearTimeout(timer);
-    this.timers.clear();
+    this.debounce.dispose();
     for (const disposable of this.disposables) disposable.dispose();
     for (const type of [this.even, this.odd, this.whitespace, this.newline]) type.dispose();
   }
