@@ -21,6 +21,15 @@ export const README_IMAGES = {
   'inside-attention-hover': 'test/e2e/inside.e2e.ts',
   'inside-logit-lens': 'test/e2e/inside.e2e.ts',
   'inside-similar-tokens': 'test/e2e/inside.e2e.ts',
+  'next-token-panel': 'test/e2e/probabilities.e2e.ts',
+  'next-token-panel-reshaped': 'test/e2e/probabilities.e2e.ts',
+  'surprise-lens-hover': 'test/e2e/probabilities.e2e.ts',
+  'confidence-colouring-hover': 'test/e2e/probabilities.e2e.ts',
+  'sample-side-by-side': 'test/e2e/samples.e2e.ts',
+  'chat-probabilities': 'test/e2e/chatProbabilities.e2e.ts',
+  'prompt-tokens': 'test/e2e/chatProbabilities.e2e.ts',
+  'cost-beside-code': 'test/e2e/cost.e2e.ts',
+  'cost-usage-view': 'test/e2e/cost.e2e.ts',
 };
 
 const missing = [];

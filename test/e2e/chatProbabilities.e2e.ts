@@ -95,7 +95,7 @@ describe('chat token probabilities and the prompt as tokens', () => {
     const highlighted = await frame.locator('.tokens span.special').evaluateAll((spans) => spans.map((span) => span.textContent));
     assert.deepEqual(new Set(highlighted), new Set(['<|im_start|>', '<|im_end|>']));
     assert.match(await frame.locator('body > p.muted').first().textContent() ?? '', /^What tiny-qwen2 read last, at \d\d:\d\d:\d\d: a chat turn or an explanation/);
-    await workbench.screenshot('prompt-tokens-chat');
+    await workbench.screenshot('prompt-tokens');
     assert.deepEqual(workbench.pageErrors, []);
     assert.deepEqual(workbench.webviewErrors, []);
   });

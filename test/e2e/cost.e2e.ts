@@ -102,7 +102,7 @@ describe('cost estimates in a real VS Code', { timeout: 400_000 }, () => {
     const selected = `${lines[first]}\n${lines[first + 1]}`;
     const selectionLabel = `◂ ${await expectedLabel(selected)}`;
     const withSelection = await waitForLabels(page, (found) => found.some((entry) => entry.label.startsWith('◂')), 30_000);
-    await workbench.screenshot('cost-selection');
+    await workbench.screenshot('cost-beside-code');
     assert.deepEqual(
       withSelection.filter((entry) => entry.label.startsWith('◂')),
       [{ line: lines[first + 1], label: selectionLabel }],

@@ -111,7 +111,7 @@ describe('Sample side by side, then the prompt tokens', () => {
     assert.deepEqual(ids, promptIds);
     assert.match(await frame.locator('body > p.muted').first().textContent() ?? '', /^What tokenscope-mini read last, at \d\d:\d\d:\d\d: plain text to continue/);
     await workbench.waitForLog(new RegExp(`Prompt tokens: text prompt of ${promptIds.length} tokens \\(0 control\\) on tokenscope-mini`));
-    await workbench.screenshot('prompt-tokens');
+    await workbench.screenshot('prompt-tokens-text');
     assert.deepEqual(workbench.pageErrors, []);
     assert.deepEqual(workbench.webviewErrors, []);
     assert.deepEqual(workbench.externalRequests, []);
