@@ -35,7 +35,7 @@ const style = `body { font-family: var(--vscode-font-family); color: var(--vscod
 .badge { display: inline-block; font-size: 0.85em; padding: 0 5px; border-radius: 8px; background: var(--vscode-badge-background); color: var(--vscode-badge-foreground); margin-right: 4px; }
 .text { font-family: var(--vscode-editor-font-family); font-size: var(--vscode-editor-font-size); white-space: pre-wrap; word-break: break-word; line-height: 1.5; }
 ${probabilityBandCss}
-.legend span { padding: 0 6px; margin-right: 4px; }
+.legend span { padding: 0 6px; margin-right: 4px; white-space: nowrap; }
 .error { color: var(--vscode-errorForeground); }`;
 
 function tokenSpan(token: SampledToken): string {
