@@ -4,13 +4,14 @@ import { TextLines, validatePosition } from '../core/completions/document';
 import { CompletionEngine } from '../core/completions/engine';
 import type { CompletionRecord } from '../core/completions/types';
 import { inProcessCompletionModel } from '../core/completions/model';
-import { MODEL_VARIANTS, type ModelVariant } from '../core/models/modelFolder';
+import { MODEL_VARIANTS } from '../core/models/modelFolder';
 import { LocalModel } from '../core/runtime/localModel';
 import { numberFlag, parseFlags, UsageError, type CliCommand } from './command';
 import { packageRoot } from './packageRoot';
 import { serverFlagNames, serverFromFlags, serverUsage } from './serverOption';
 import { remoteCompletionModel } from '../core/openai/remoteCompletionBackend';
 import type { CompletionModel } from '../core/completions/types';
+import { threadsFlag, variantFlag } from './modelFlags';
 
 const usage = `Usage: tokenscope complete (--model <dir|id> | --server URL) --file F --line L --character C [options]
 
@@ -49,9 +50,8 @@ export const completeCommand: CliCommand = {
     const line = numberFlag(strings, 'line', 0, { min: 0, integer: true });
     const character = numberFlag(strings, 'character', 0, { min: 0, integer: true });
     const maxTokens = numberFlag(strings, 'max-tokens', 48, { min: 1, max: 512, integer: true });
-    const threads = numberFlag(strings, 'threads', 0, { min: 0, max: 64, integer: true });
-    const variant = strings.get('variant') ?? 'auto';
-    if (!(MODEL_VARIANTS as readonly string[]).includes(variant)) throw new UsageError(`--variant must be one of ${MODEL_VARIANTS.join(', ')}, got "${variant}"`);
+    const threads = threadsFlag(strings);
+    const variant = variantFlag(strings);
 
     const path = resolve(file);
     let text: string;
@@ -65,7 +65,7 @@ export const completeCommand: CliCommand = {
     const problem = validatePosition(document, position);
     if (problem) throw new UsageError(problem);
 
-    const local = server ? undefined : await LocalModel.load({ model: model!, variant: variant as ModelVariant, threads }, { packageRoot: packageRoot(), cwd: process.cwd() });
+    const local = server ? undefined : await LocalModel.load({ model: model!, variant, threads }, { packageRoot: packageRoot(), cwd: process.cwd() });
     try {
       const completionModel: CompletionModel = local
         ? inProcessCompletionModel(local)

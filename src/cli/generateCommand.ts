@@ -1,11 +1,12 @@
 import { readFile } from 'node:fs/promises';
-import { MODEL_VARIANTS, type ModelVariant } from '../core/models/modelFolder';
+import { MODEL_VARIANTS } from '../core/models/modelFolder';
 import { LocalModel } from '../core/runtime/localModel';
 import { fitGenerationSettings } from '../core/runtime/requestLimits';
 import { GenerationAbortedError, type GenerateRequest, type GenerationEnd, type GenerationStart, type PromptInput, type RuntimeLogger, type SamplingOptions, type TokenEvent } from '../core/runtime/types';
 import { numberFlag, parseFlags, UsageError, type CliCommand, type CliIO } from './command';
 import { packageRoot } from './packageRoot';
 import { generateOnServer, serverFlagNames, serverFromFlags, serverUsage } from './serverOption';
+import { threadsFlag, variantFlag } from './modelFlags';
 
 const usage = `Usage: tokenscope generate (--model <dir|id> | --server URL) (--prompt S | --prompt-file F) [options]
 
@@ -70,13 +71,12 @@ export const generateCommand: CliCommand = {
     const server = serverFromFlags(strings);
     const modelRef = strings.get('model');
     if (!modelRef && !server) throw new UsageError('--model is required (`mini` or a model folder), or --server URL to run on an OpenAI-compatible server');
-    const variant = strings.get('variant') ?? 'auto';
-    if (!(MODEL_VARIANTS as readonly string[]).includes(variant)) throw new UsageError(`--variant must be one of ${MODEL_VARIANTS.join(', ')}, got "${variant}"`);
+    const variant = variantFlag(strings);
     const thinking = strings.get('thinking');
     if (thinking !== undefined && thinking !== 'on' && thinking !== 'off') throw new UsageError(`--thinking must be on or off, got "${thinking}"`);
     if (thinking !== undefined && !booleans.has('chat')) throw new UsageError('--thinking needs --chat');
     const maxTokens = numberFlag(strings, 'max-tokens', 128, { min: 1, max: 32768, integer: true });
-    const threads = numberFlag(strings, 'threads', 0, { min: 0, max: 64, integer: true });
+    const threads = threadsFlag(strings);
     const topLogprobs = numberFlag(strings, 'top-logprobs', 5, { min: 0, max: 20, integer: true });
     const sampling: SamplingOptions = {
       ...(strings.has('temperature') ? { temperature: numberFlag(strings, 'temperature', 0, { min: 0, max: 10 }) } : {}),
@@ -94,7 +94,7 @@ export const generateCommand: CliCommand = {
       : { kind: 'text', text };
     const json = booleans.has('json');
 
-    const model = await LocalModel.load({ model: modelRef!, variant: variant as ModelVariant, threads }, { packageRoot: packageRoot(), cwd: process.cwd(), logger: booleans.has('verbose') ? stderrLogger(io) : undefined });
+    const model = await LocalModel.load({ model: modelRef!, variant, threads }, { packageRoot: packageRoot(), cwd: process.cwd(), logger: booleans.has('verbose') ? stderrLogger(io) : undefined });
     try {
       // Fitted to the model now that its context is known; each change is said on stderr.
       const fitted = fitGenerationSettings({ maxTokens }, { modelLabel: model.info.label, contextLength: model.info.contextLength, promptTokens: model.encodePrompt(prompt).length }, { maxTokens: '--max-tokens', temperature: '--temperature', topP: '--top-p' });

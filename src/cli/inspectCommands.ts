@@ -5,11 +5,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { MODEL_VARIANTS, type ModelVariant } from '../core/models/modelFolder';
+import { MODEL_VARIANTS } from '../core/models/modelFolder';
 import { attentionRow, attentionWindow, type InspectRequest, type InspectResultFor } from '../core/runtime/inspectTypes';
 import { LocalModel } from '../core/runtime/localModel';
 import { numberFlag, parseFlags, UsageError, type CliCommand, type CliIO } from './command';
-import { packageRoot } from './packageRoot';
+import { loadModelFromFlags } from './modelFlags';
 
 const modelOptions = `  --model <dir|id>      \`mini\` (built-in, the default), a catalog id or org/name in the HF cache, or a model folder
   --variant V           ONNX variant: ${MODEL_VARIANTS.join(', ')} (default auto)
@@ -19,10 +19,7 @@ const COMMON = ['model', 'variant', 'threads'];
 
 /** Loads the model, asks what `request(model)` makes for it, and releases the model. */
 async function withModel<R extends InspectRequest>(strings: Map<string, string>, request: (model: LocalModel) => R, io: CliIO): Promise<InspectResultFor<R>> {
-  const variant = strings.get('variant') ?? 'auto';
-  if (!(MODEL_VARIANTS as readonly string[]).includes(variant)) throw new UsageError(`--variant must be one of ${MODEL_VARIANTS.join(', ')}, got "${variant}"`);
-  const threads = numberFlag(strings, 'threads', 0, { min: 0, max: 64, integer: true });
-  const model = await LocalModel.load({ model: strings.get('model') ?? 'mini', variant: variant as ModelVariant, threads }, { packageRoot: packageRoot(), cwd: process.cwd() });
+  const model = await loadModelFromFlags(strings, 'mini');
   try {
     return await model.inspect(request(model), io.signal);
   } finally {

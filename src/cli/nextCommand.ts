@@ -1,13 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { TextLines, validatePosition } from '../core/completions/document';
-import { MODEL_VARIANTS, type ModelVariant } from '../core/models/modelFolder';
+import { MODEL_VARIANTS } from '../core/models/modelFolder';
 import { DEFAULT_RESHAPING, ModelProbabilities, MAX_SHOWN_TOKENS, textBeforeCursor } from '../core/probabilities/modelProbabilities';
-import { LocalModel } from '../core/runtime/localModel';
 import { numberFlag, parseFlags, UsageError, type CliCommand } from './command';
 import { nextOnServer } from './nextOnServer';
-import { packageRoot } from './packageRoot';
 import { serverFromFlags, serverUsage } from './serverOption';
+import { loadModelFromFlags } from './modelFlags';
 
 const usage = `Usage: tokenscope next (--prompt P | --file F --line L --character C) [--model M | --server URL] [options] [--json]
 
@@ -56,7 +55,7 @@ export const nextCommand: CliCommand = {
       if (seed !== undefined) throw new UsageError('--seed draws from the full distribution, which a server does not send: use --model');
       return nextOnServer(server, { prompt, top, reshaping: { temperature, topP, topK }, json: booleans.has('json') }, io);
     }
-    const model = await loadLocal(strings);
+    const model = await loadModelFromFlags(strings, 'mini');
     try {
       const result = await new ModelProbabilities(model).next({ prompt: { kind: 'text', text: prompt }, top, reshaping: { temperature, topP, topK }, sampleSeed: seed }, io.signal);
       const tokens = result.tokens.map((token) => ({ id: token.id, text: token.text, logprob: round(token.logprob), probability: round(token.probability), excluded: token.excluded }));
@@ -103,13 +102,6 @@ export async function readText(file: string): Promise<string> {
   }
 }
 
-/** The local model the flags name (`mini` by default). */
-export async function loadLocal(strings: Map<string, string>): Promise<LocalModel> {
-  const variant = strings.get('variant') ?? 'auto';
-  if (!(MODEL_VARIANTS as readonly string[]).includes(variant)) throw new UsageError(`--variant must be one of ${MODEL_VARIANTS.join(', ')}, got "${variant}"`);
-  const threads = numberFlag(strings, 'threads', 0, { min: 0, max: 64, integer: true });
-  return LocalModel.load({ model: strings.get('model') ?? 'mini', variant: variant as ModelVariant, threads }, { packageRoot: packageRoot(), cwd: process.cwd() });
-}
 
 function round(value: number): number {
   return Math.round(value * 1e6) / 1e6;

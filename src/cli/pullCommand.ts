@@ -5,6 +5,7 @@ import { describeProgress, fractionDone, initialProgress, reduceProgress, type D
 import { formatBytes, pullModel, type PullResult } from '../core/hub/pull';
 import { resolveHubSettings } from '../core/hub/settings';
 import { parseFlags, UsageError, type CliCommand, type CliIO } from './command';
+import { variantFlag } from './modelFlags';
 
 const usage = `Usage: tokenscope pull <catalog-id | org/name> [--revision R] [--variant V] [--endpoint URL] [--json]
 
@@ -69,8 +70,7 @@ export const pullCommand: CliCommand = {
   async run(args, io) {
     const { strings, booleans, positionals } = parseFlags(args, { strings: ['revision', 'variant', 'endpoint'], booleans: ['json'] });
     if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'which model? Give a catalog id (tokenscope models) or org/name' : `one model at a time, got "${positionals.join(' ')}"`);
-    const variant = strings.get('variant') ?? 'auto';
-    if (!(MODEL_VARIANTS as readonly string[]).includes(variant)) throw new UsageError(`--variant must be one of ${MODEL_VARIANTS.join(', ')}, got "${variant}"`);
+    const variant = variantFlag(strings);
     const catalog = catalogModel(positionals[0]);
     const repo = catalog?.repo ?? positionals[0];
     const settings = resolveHubSettings({ endpoint: strings.get('endpoint') });

@@ -1,4 +1,4 @@
-import { MODEL_VARIANTS, type ModelVariant } from '../core/models/modelFolder';
+import { MODEL_VARIANTS } from '../core/models/modelFolder';
 import { LocalModel } from '../core/runtime/localModel';
 import type { PromptInput } from '../core/runtime/types';
 import { describeSampleSettings, formatSamplePlan, parseSamplePlan, sampleMaxTokens, SamplePlanError, samplePlanSyntax, samplePresets } from '../core/samples/samplePlan';
@@ -6,6 +6,7 @@ import { compareSampleRuns, runSamples, runText, totalLogprob, type SampleRun } 
 import { numberFlag, parseFlags, UsageError, type CliCommand } from './command';
 import { readPrompt } from './generateCommand';
 import { packageRoot } from './packageRoot';
+import { threadsFlag, variantFlag } from './modelFlags';
 
 const usage = `Usage: tokenscope samples --model <dir|id> (--prompt S | --prompt-file F) [options]
 
@@ -53,8 +54,7 @@ export const samplesCommand: CliCommand = {
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     const modelRef = strings.get('model');
     if (!modelRef) throw new UsageError('--model is required (`mini` or a model folder)');
-    const variant = strings.get('variant') ?? 'auto';
-    if (!(MODEL_VARIANTS as readonly string[]).includes(variant)) throw new UsageError(`--variant must be one of ${MODEL_VARIANTS.join(', ')}, got "${variant}"`);
+    const variant = variantFlag(strings);
     let plan;
     try {
       plan = parseSamplePlan(strings.get('runs') ?? samplePresets[0]!.plan);
@@ -63,11 +63,10 @@ export const samplesCommand: CliCommand = {
       throw error;
     }
     const maxTokens = numberFlag(strings, 'max-tokens', sampleMaxTokens, { min: 1, max: 4096, integer: true });
-    const threads = numberFlag(strings, 'threads', 0, { min: 0, max: 64, integer: true });
     const text = await readPrompt(strings, io);
     const prompt: PromptInput = booleans.has('chat') ? { kind: 'chat', messages: [{ role: 'user', content: text }] } : { kind: 'text', text };
 
-    const model = await LocalModel.load({ model: modelRef, variant: variant as ModelVariant, threads }, { packageRoot: packageRoot(), cwd: process.cwd() });
+    const model = await LocalModel.load({ model: modelRef, variant, threads: threadsFlag(strings) }, { packageRoot: packageRoot(), cwd: process.cwd() });
     try {
       let runs: readonly SampleRun[] = [];
       for await (const snapshot of runSamples({ generate: (request, signal) => model.generate(request, signal), prompt, plan, maxTokens, signal: io.signal })) runs = snapshot;

@@ -1,13 +1,14 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { isLoopbackHost } from '../core/openai/client';
-import { MODEL_VARIANTS, type ModelVariant } from '../core/models/modelFolder';
+import { MODEL_VARIANTS } from '../core/models/modelFolder';
 import type { RuntimeLogger } from '../core/runtime/types';
 import { DEFAULT_STREAM_INTERVAL_MS, startOpenAIServer } from '../server/openaiServer';
 import { ProcessServedModel } from '../server/processModel';
 import { SERVE_TRACE_ENV } from '../server/serveTrace';
 import { numberFlag, parseFlags, UsageError, type CliCommand, type CliIO } from './command';
 import { packageRoot } from './packageRoot';
+import { threadsFlag, variantFlag } from './modelFlags';
 
 const usage = `Usage: tokenscope serve --model <dir|id> [--host 127.0.0.1] [--port 8765] [--api-key K]
 
@@ -64,17 +65,16 @@ export const serveCommand: CliCommand = {
     if (!modelRef) throw new UsageError('--model is required (`mini` or a model folder)');
     const host = strings.get('host') ?? '127.0.0.1';
     const port = numberFlag(strings, 'port', 8765, { min: 0, max: 65535, integer: true });
-    const threads = numberFlag(strings, 'threads', 0, { min: 0, max: 64, integer: true });
+    const threads = threadsFlag(strings);
     const maxWaiting = numberFlag(strings, 'max-waiting', 64, { min: 1, max: 10_000, integer: true });
     const streamIntervalMs = numberFlag(strings, 'stream-interval-ms', DEFAULT_STREAM_INTERVAL_MS, { min: 0, max: 1000 });
-    const variant = strings.get('variant') ?? 'auto';
-    if (!(MODEL_VARIANTS as readonly string[]).includes(variant)) throw new UsageError(`--variant must be one of ${MODEL_VARIANTS.join(', ')}, got "${variant}"`);
+    const variant = variantFlag(strings);
     const apiKey = strings.get('api-key') ?? (process.env.TOKENSCOPE_API_KEY || undefined);
     if (!isLoopbackHost(host) && !apiKey) {
       throw new UsageError(`--host ${host} lets other machines send code to this model: give an API key too (--api-key, or TOKENSCOPE_API_KEY), or keep the default --host 127.0.0.1`);
     }
     const logger = stderrLogger(io, booleans.has('verbose'));
-    const model = await ProcessServedModel.start({ load: { model: modelRef, variant: variant as ModelVariant, threads }, packageRoot: packageRoot(), cwd: process.cwd(), ...modelProcessEntry(), logger });
+    const model = await ProcessServedModel.start({ load: { model: modelRef, variant, threads }, packageRoot: packageRoot(), cwd: process.cwd(), ...modelProcessEntry(), logger });
     let server;
     try {
       server = await startOpenAIServer({ model, host, port, apiKey, logger, maxWaiting, streamIntervalMs, trace: process.env[SERVE_TRACE_ENV] === '1' });

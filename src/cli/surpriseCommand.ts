@@ -3,7 +3,8 @@ import { MAX_SCORE_ALTERNATIVES } from '../core/probabilities/scoring';
 import { ModelProbabilities } from '../core/probabilities/modelProbabilities';
 import { surprisalBits } from '../core/probabilities/distribution';
 import { MODEL_VARIANTS } from '../core/models/modelFolder';
-import { loadLocal, readText } from './nextCommand';
+import { loadModelFromFlags } from './modelFlags';
+import { readText } from './nextCommand';
 
 /** A whole file is scored token by token in sliding windows: past this it takes minutes (a 1 MB file did not finish in 10). */
 const DEFAULT_MAX_CHARS = 100_000;
@@ -43,7 +44,7 @@ export const surpriseCommand: CliCommand = {
     const whole = await readText(file);
     const text = whole.length > maxChars ? whole.slice(0, maxChars) : whole;
     if (text.length < whole.length) io.stderr.write(`tokenscope surprise: scoring the first ${maxChars.toLocaleString('en-US')} of ${whole.length.toLocaleString('en-US')} characters (--max-chars to change it)\n`);
-    const model = await loadLocal(strings);
+    const model = await loadModelFromFlags(strings, 'mini');
     try {
       const result = await new ModelProbabilities(model).score({ text, top }, io.signal);
       const round = (value: number) => Math.round(value * 1e6) / 1e6;
