@@ -14,7 +14,7 @@ import { surprisalBits } from '../../src/core/probabilities/distribution';
 import { ModelProbabilities } from '../../src/core/probabilities/modelProbabilities';
 import { LocalModel } from '../../src/core/runtime/localModel';
 import { expectedCompletion } from './harness/expectedCompletion';
-import { evaluateSource, findFrame, repoRoot, sampleWorkspace, startWorkbench, waitUntilShown, type Workbench } from './harness/workbench';
+import { evaluateSource, findFrame, hoverUntilShown, repoRoot, sampleWorkspace, startWorkbench, type Workbench } from './harness/workbench';
 
 const stepsText = 'function add(a, b) {\n  return';
 const typoText = 'function add(a: number, b: number): number {\n  return a + b;\n}\n\nfunction multiply(a: number, b: number): number {\n  retrun a * b;\n}\n';
@@ -140,9 +140,8 @@ describe('probability views in a real VS Code', { timeout: 420_000 }, () => {
     assert.ok(box);
     const lineText = typoText.split('\n')[5];
     const column = lineText.indexOf('retrun') + 1;
-    await page.mouse.move(box.x + (box.width / lineText.length) * (column + 0.5), box.y + box.height / 2);
     const hover = page.locator('.monaco-hover:not(.hidden)').filter({ hasText: 'Surprise' }).first();
-    await waitUntilShown(hover, 30_000);
+    await hoverUntilShown(page, () => page.mouse.move(box.x + (box.width / lineText.length) * (column + 0.5), box.y + box.height / 2), hover);
     const hoverText = await hover.innerText();
     assert.match(hoverText, new RegExp(`${surprisalBits(typoToken.logprob).toFixed(1)} bits`));
     assert.match(hoverText, /The model expected/);
@@ -216,9 +215,8 @@ describe('confidence colouring of an accepted completion in a real VS Code', { t
     assert.ok(box);
     const shownLength = await span.evaluate((element) => (element.textContent ?? '').length);
     assert.ok(shownLength >= lineText.length, `the line shows ${shownLength} characters`);
-    await page.mouse.move(box.x + (box.width / shownLength) * (column + 0.5), box.y + box.height / 2);
     const hover = page.locator('.monaco-hover:not(.hidden)').filter({ hasText: 'Generated token' }).first();
-    await waitUntilShown(hover, 30_000);
+    await hoverUntilShown(page, () => page.mouse.move(box.x + (box.width / shownLength) * (column + 0.5), box.y + box.height / 2), hover);
     const hoverText = await hover.innerText();
     assert.ok(hoverText.includes(`logprob ${first.logprob.toFixed(3)}`), `the hover gives the token's logprob ${first.logprob.toFixed(3)}: ${hoverText}`);
     assert.ok(hoverText.includes(formatPercent(Math.exp(first.logprob))), 'and its probability');

@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { BUILTIN_TOKENIZERS, TokenizerRegistry } from '../../src/core/tokenizers/registry';
 import type { Tokenizer } from '../../src/core/tokenizers/types';
-import { evaluateSource, findFrame, repoRoot, sampleWorkspace, startWorkbench, waitUntilShown, type Workbench } from './harness/workbench';
+import { evaluateSource, findFrame, hoverUntilShown, repoRoot, sampleWorkspace, startWorkbench, waitUntilShown, type Workbench } from './harness/workbench';
 
 const fileText = readFileSync(join(sampleWorkspace, 'src', 'inventory.ts'), 'utf8');
 const fileLines = fileText.split('\n');
@@ -133,8 +133,7 @@ describe('Token lens in a real VS Code', { timeout: 300_000 }, () => {
     const hover = page.locator('.monaco-hover:not(.hidden)').filter({ hasText: 'Token' }).first();
     const readyBeforeHover = /tokenizers ready in the tokenizer worker/.test(workbench.readLog());
     const hoverStarted = Date.now();
-    await word.hover();
-    await waitUntilShown(hover);
+    await hoverUntilShown(page, word.hover, hover);
     const firstHoverMs = Date.now() - hoverStarted;
     let hoverText = await hover.innerText();
     const incomplete = (text: string) => text.includes('…') || /still loading/.test(text);
@@ -145,8 +144,7 @@ describe('Token lens in a real VS Code', { timeout: 300_000 }, () => {
       assert.match(hoverText, /still loading/);
       await page.mouse.move(0, 0);
       await page.waitForTimeout(1000);
-      await word.hover();
-      await waitUntilShown(hover);
+      await hoverUntilShown(page, word.hover, hover);
       hoverText = await hover.innerText();
     }
     await workbench.screenshot('token-lens-first-hover');
@@ -181,8 +179,7 @@ describe('Token lens in a real VS Code', { timeout: 300_000 }, () => {
     await workbench.screenshot('token-lens-boundaries');
     assert.deepEqual(bandStarts, expectedStarts, `token bands on "${fileLines[boundaryLine]}" start where the tokens start. Log:\n${workbench.readLog().slice(-2000)}`);
     // The README's picture: boundaries and the hover over them, once it has fully faded in.
-    await word.hover();
-    await waitUntilShown(hover);
+    await hoverUntilShown(page, word.hover, hover);
     assert.ok(!incomplete(await hover.innerText()));
     await workbench.screenshot('token-lens-hover');
     await page.mouse.move(0, 0);
@@ -192,9 +189,8 @@ describe('Token lens in a real VS Code', { timeout: 300_000 }, () => {
     const tokenItem = page.locator('.statusbar-item', { hasText: /[\d,]+ tok/ }).first();
     // Counts of the whole file: Qwen2.5's (the chosen tokenizer), then GPT-4o's own (o200k_base).
     assert.match(await tokenItem.innerText(), new RegExp(`^\\S*\\s*${fileCounts.get('qwen2.5')!.toLocaleString('en-US')} tok · GPT-4o ${fileCounts.get('o200k_base')!.toLocaleString('en-US')} tok · \\$[\\d.]+ · (<1|\\d+)%$`));
-    await tokenItem.hover();
     const tooltip = page.locator('.monaco-hover:not(.hidden)', { hasText: 'reference model for costs' }).first();
-    await waitUntilShown(tooltip);
+    await hoverUntilShown(page, () => tokenItem.hover(), tooltip);
     assert.match(await tooltip.innerText(), new RegExp(`Tokens in the file: ${fileCounts.get('qwen2.5')!.toLocaleString('en-US')} — Qwen2\\.5 \\/ Qwen3[\\s\\S]*GPT-4o \\(the reference model for costs\\): ${fileCounts.get('o200k_base')!.toLocaleString('en-US')} tokens in its tokenizer, OpenAI o200k_base`));
     await workbench.screenshot('token-lens-status');
     await page.mouse.move(0, 0);
@@ -215,8 +211,7 @@ describe('Token lens in a real VS Code', { timeout: 300_000 }, () => {
     }
     assert.equal(deepseekCount, fileCounts.get('deepseek-v3'), 'the count follows the tokenizer: DeepSeek-V3\'s count of the file');
     await page.mouse.move(0, 0);
-    await word.hover();
-    await waitUntilShown(hover);
+    await hoverUntilShown(page, word.hover, hover);
     assert.match(await hover.innerText(), /— DeepSeek-V3 \/ R1/);
     await workbench.screenshot('token-lens-deepseek');
     assert.deepEqual(workbench.pageErrors, []);

@@ -135,6 +135,28 @@ export async function waitUntilShown(locator: Locator, timeoutMs = 10_000): Prom
 }
 
 /**
+ * Points at something (`point` moves the mouse there) until the hover `hover` is shown, and waits
+ * for it to finish fading in. VS Code drops a pending hover when the editor re-renders under a
+ * still mouse (a decoration or a layout pass landing on a busy machine) and never asks again until
+ * the mouse moves: a user would move it away and back, and so does this, a few times, before
+ * failing. Returns how many gestures it took.
+ */
+export async function hoverUntilShown(page: Page, point: () => Promise<void>, hover: Locator, { attempts = 4, attemptMs = 8_000 } = {}): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    await point();
+    const shown = await hover.waitFor({ state: 'visible', timeout: attemptMs }).then(() => true, () => false);
+    if (shown) {
+      await waitUntilShown(hover);
+      if (attempt > 1) console.log(`# the hover appeared on gesture ${attempt} (VS Code dropped the earlier ones)`);
+      return attempt;
+    }
+    if (attempt >= attempts) throw new Error(`No hover matching ${String(hover)} after ${attempts} gestures of ${attemptMs / 1000} s each`);
+    await page.mouse.move(0, 0);
+    await page.waitForTimeout(300);
+  }
+}
+
+/**
  * Runs `source`, the text of a function `(element) => value`, on the element. A string, because tsx
  * would wrap the helpers of a function written here in a `__name` call the page lacks; and wrapped
  * in a Function, because Playwright evaluates a plain string as an expression and would never call it.
