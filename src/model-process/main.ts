@@ -5,6 +5,8 @@
  */
 // First, before anything loads ONNX Runtime: its telemetry off (the client sets it in our env too).
 import '../core/runtime/ortTelemetry';
+// Then the priority, before ONNX Runtime creates its threads (they inherit it).
+import { priorityOutcome } from './priority';
 import { join } from 'node:path';
 import { PACKAGE_ROOT_ENV, TEST_HOOKS_ENV, type ClientMessage, type ProcessMessage } from '../core/modelProcess/protocol';
 import { ModelServer } from './server';
@@ -43,3 +45,4 @@ process.on('unhandledRejection', (reason) => {
   send({ type: 'log', level: 'error', message: `unhandled rejection in the model process: ${String(reason)}` });
 });
 server.start();
+if (priorityOutcome.problem) send({ type: 'log', level: 'warn', message: `model process: could not lower its priority (${priorityOutcome.problem}); it runs at normal priority` });

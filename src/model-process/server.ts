@@ -6,7 +6,7 @@
 import { ModelError } from '../core/models/errors';
 import { LocalModel } from '../core/runtime/localModel';
 import { ModelProbabilities } from '../core/probabilities/modelProbabilities';
-import { PROTOCOL_VERSION, type ClientMessage, type ProcessMessage, type SerializedError } from '../core/modelProcess/protocol';
+import { PROTOCOL_VERSION, scoredMessages, type ClientMessage, type ProcessMessage, type SerializedError } from '../core/modelProcess/protocol';
 import { promptPieces, type LastPrompt } from '../core/promptTokens/promptTokens';
 import type { PromptInput, RuntimeLogger } from '../core/runtime/types';
 
@@ -74,7 +74,12 @@ export class ModelServer {
         this.track(message.id, this.cancellable(message.id, async (probabilities, signal) => this.options.send({ type: 'next-token-result', id: message.id, result: await probabilities.next(message.request, signal) })));
         return;
       case 'score':
-        this.track(message.id, this.cancellable(message.id, async (probabilities, signal) => this.options.send({ type: 'scored', id: message.id, result: await probabilities.score(message.request, signal) })));
+        this.track(
+          message.id,
+          this.cancellable(message.id, async (probabilities, signal) => {
+            for (const part of scoredMessages(message.id, await probabilities.score(message.request, signal))) this.options.send(part);
+          }),
+        );
         return;
       case 'inspect':
         this.track(message.id, this.inspect(message.id, message.request));

@@ -35,7 +35,9 @@ export class ModelService implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(extensionPath: string, private readonly log: vscode.LogOutputChannel) {
-    this.client = new ModelProcessClient({ entry: join(extensionPath, 'dist', 'modelProcess.js'), packageRoot: extensionPath, logger: runtimeLogger(log) });
+    // Below normal: a forward pass fills every core it is given, and this host (and the editor with
+    // it) must win the CPU back at once whenever both want it (npm run bench -- probabilities).
+    this.client = new ModelProcessClient({ entry: join(extensionPath, 'dist', 'modelProcess.js'), packageRoot: extensionPath, logger: runtimeLogger(log), priority: 'below-normal' });
     const stateListener = this.client.onDidChangeState((state) => this.onState(state));
     const crashListener = this.client.onDidCrash((crash) => {
       const restart = crash.restartInMs === undefined ? 'It will not restart by itself: run "Tokenscope: Restart Model Process".' : `Restarting in ${(crash.restartInMs / 1000).toFixed(1)} s.`;

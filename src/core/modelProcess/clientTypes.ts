@@ -8,6 +8,7 @@
 import type { ModelError } from '../models/errors';
 import type { ModelInfo, RuntimeLogger } from '../runtime/types';
 import type { ModelProcessStoppedError } from './errors';
+import type { ModelProcessPriority } from './protocol';
 
 /** Time and timers, injectable so tests can run restarts and timeouts on a fake clock. */
 export interface ModelProcessClock {
@@ -51,6 +52,8 @@ export interface ModelProcessClientOptions {
   readonly crashWindowMs?: number;
   /** Enable the process's test-only requests (crash, hang). Never in production. */
   readonly testHooks?: boolean;
+  /** The process's scheduling priority (default `normal`); the editor runs it `below-normal` (see ModelProcessPriority). */
+  readonly priority?: ModelProcessPriority;
   /** Default: the system clock. */
   readonly clock?: ModelProcessClock;
 }

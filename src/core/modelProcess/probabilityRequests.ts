@@ -3,7 +3,7 @@
  * prompt and the per-token scores of a text (ModelProbabilities answers both there). Apart from
  * client.ts, which keeps the process's life cycle; these go through its `call`.
  */
-import type { NextTokenRequest, NextTokenResult, ScoreTextRequest, ScoreTextResult } from '../probabilities/modelProbabilities';
+import type { NextTokenRequest, NextTokenResult, ScoredSpan, ScoreTextRequest, ScoreTextResult } from '../probabilities/modelProbabilities';
 import type { ModelProcessClient } from './client';
 
 export type ProbabilityClient = Pick<ModelProcessClient, 'call'>;
@@ -12,6 +12,16 @@ export function requestNextToken(client: ProbabilityClient, request: NextTokenRe
   return client.call({ type: 'next-token', request }, 'computing the next-token distribution', (message) => (message.type === 'next-token-result' ? message.result : undefined), signal);
 }
 
+/** The answer comes in parts (protocol.ts, scoredMessages): joined here, in order. */
 export function requestScore(client: ProbabilityClient, request: ScoreTextRequest, signal?: AbortSignal): Promise<ScoreTextResult> {
-  return client.call({ type: 'score', request }, 'scoring a text', (message) => (message.type === 'scored' ? message.result : undefined), signal);
+  const parts: ScoredSpan[][] = [];
+  return client.call(
+    { type: 'score', request },
+    'scoring a text',
+    (message) => {
+      if (message.type === 'scored-part') parts.push([...message.tokens]);
+      return message.type === 'scored' ? { ...message.result, tokens: [...parts, message.result.tokens].flat() } : undefined;
+    },
+    signal,
+  );
 }

@@ -4,17 +4,25 @@
  * JSON over Node's IPC channel.
  */
 import type { ModelErrorCode } from '../models/errors';
-import type { NextTokenRequest, NextTokenResult, ScoreTextRequest, ScoreTextResult } from '../probabilities/modelProbabilities';
+import type { NextTokenRequest, NextTokenResult, ScoredSpan, ScoreTextRequest, ScoreTextResult } from '../probabilities/modelProbabilities';
 import type { InspectRequest, InspectResult } from '../runtime/inspectTypes';
 import type { LastPrompt } from '../promptTokens/promptTokens';
 import type { GenerateRequest, GenerationEvent, LoadModelRequest, ModelInfo, PromptInput } from '../runtime/types';
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Environment variable that enables the test-only requests below in the model process. */
 export const TEST_HOOKS_ENV = 'TOKENSCOPE_MODEL_PROCESS_TEST_HOOKS';
 /** Environment variable with the package root (where `models/` lives) for the model process. */
 export const PACKAGE_ROOT_ENV = 'TOKENSCOPE_PACKAGE_ROOT';
+/** Environment variable with the model process's scheduling priority (ModelProcessPriority; absent: normal). */
+export const PRIORITY_ENV = 'TOKENSCOPE_MODEL_PROCESS_PRIORITY';
+/**
+ * `below-normal`: the OS runs the editor first whenever both want a core (a forward pass fills
+ * every core it is given, and the extension host must answer keystrokes meanwhile); alone on the
+ * machine the model runs as fast as at `normal`.
+ */
+export type ModelProcessPriority = 'normal' | 'below-normal';
 /**
  * The environment that keeps ONNX Runtime's telemetry off (see ortTelemetry.ts), set for every
  * process that loads it before it loads: the model process, the CLI, benchmarks and test runners.
@@ -69,6 +77,8 @@ export type ProcessMessage =
   | { readonly type: 'done'; readonly id: number }
   | { readonly type: 'encoded'; readonly id: number; readonly ids: number[] }
   | { readonly type: 'next-token-result'; readonly id: number; readonly result: NextTokenResult }
+  /** The first tokens of a score's answer, SCORED_PART_TOKENS at a time; `scored` brings the rest. */
+  | { readonly type: 'scored-part'; readonly id: number; readonly tokens: readonly ScoredSpan[] }
   | { readonly type: 'scored'; readonly id: number; readonly result: ScoreTextResult }
   | { readonly type: 'inspected'; readonly id: number; readonly result: InspectResult }
   | { readonly type: 'pong'; readonly id: number; readonly status: ProcessStatus }
@@ -78,3 +88,22 @@ export type ProcessMessage =
   /** Sent every second while busy between forward passes: proves the process is not hung. */
   | { readonly type: 'heartbeat' }
   | { readonly type: 'log'; readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly message: string; readonly data?: Record<string, unknown> };
+
+/**
+ * Tokens per message of a score's answer. A lens over a tall viewport scores ~1,000 tokens, each
+ * with its alternatives (~300 bytes of JSON): one message would be parsed on the extension host's
+ * thread in one go (4-6 ms for 220 KB on a loaded 2-core machine). In parts, each read of the
+ * channel parses a bounded piece and the host's other work runs in between.
+ */
+export const SCORED_PART_TOKENS = 128;
+
+/** A score's answer as the messages that carry it: `scored-part`s, then `scored` with the last tokens. */
+export function scoredMessages(id: number, result: ScoreTextResult): ProcessMessage[] {
+  const messages: ProcessMessage[] = [];
+  let from = 0;
+  for (; result.tokens.length - from > SCORED_PART_TOKENS; from += SCORED_PART_TOKENS) {
+    messages.push({ type: 'scored-part', id, tokens: result.tokens.slice(from, from + SCORED_PART_TOKENS) });
+  }
+  messages.push({ type: 'scored', id, result: { ...result, tokens: result.tokens.slice(from) } });
+  return messages;
+}

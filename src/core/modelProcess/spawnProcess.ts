@@ -9,7 +9,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { ModelError } from '../models/errors';
 import type { RuntimeLogger } from '../runtime/types';
 import type { ModelProcessClientOptions } from './clientTypes';
-import { ORT_TELEMETRY_OFF_ENV, PACKAGE_ROOT_ENV, TEST_HOOKS_ENV, type ProcessMessage } from './protocol';
+import { ORT_TELEMETRY_OFF_ENV, PACKAGE_ROOT_ENV, PRIORITY_ENV, TEST_HOOKS_ENV, type ProcessMessage } from './protocol';
 
 export interface SpawnHandlers {
   /** Every message from the process (`ready` and `log` included), as it arrives. */
@@ -24,7 +24,7 @@ export interface SpawnedProcess {
   readonly ready: Promise<void>;
 }
 
-type SpawnOptions = Pick<ModelProcessClientOptions, 'entry' | 'packageRoot' | 'execPath' | 'execArgv' | 'env' | 'testHooks'>;
+type SpawnOptions = Pick<ModelProcessClientOptions, 'entry' | 'packageRoot' | 'execPath' | 'execArgv' | 'env' | 'testHooks' | 'priority'>;
 
 export function spawnModelProcess(options: SpawnOptions, logger: RuntimeLogger, handlers: SpawnHandlers): SpawnedProcess {
   const child = fork(options.entry, [], {
@@ -35,6 +35,7 @@ export function spawnModelProcess(options: SpawnOptions, logger: RuntimeLogger, 
       ...options.env,
       [PACKAGE_ROOT_ENV]: options.packageRoot,
       [TEST_HOOKS_ENV]: options.testHooks ? '1' : '',
+      [PRIORITY_ENV]: options.priority ?? 'normal',
       // Set before the child loads ONNX Runtime (its telemetry reads it at start-up); never overridable.
       ...ORT_TELEMETRY_OFF_ENV,
     },

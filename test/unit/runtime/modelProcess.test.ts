@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ModelError } from '../../../src/core/models/errors';
 import { ModelProcessClient, type CrashInfo, type ModelProcessClientOptions, type ModelProcessState } from '../../../src/core/modelProcess/client';
@@ -55,6 +56,30 @@ test('the model process generates exactly what the in-process engine does, and r
     await target.dispose();
   }
   assert.equal(target.state.status, 'stopped');
+});
+
+/** The nice value of each thread of a process (Linux: field 19 of /proc/PID/task/TID/stat). */
+function threadNiceValues(pid: number): number[] {
+  return readdirSync(`/proc/${pid}/task`).map((thread) => Number(readFileSync(`/proc/${pid}/task/${thread}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[16]));
+}
+
+test('asked to run below normal priority, every thread of the model process does, ONNX Runtime\'s pool included', { skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
+  const ownNice = threadNiceValues(process.pid)[0];
+  assert.ok(ownNice < 10, `this test process runs at nice ${ownNice}`);
+  const lowered = client({ priority: 'below-normal' });
+  const normal = client();
+  try {
+    // Two intra-op threads: ONNX Runtime starts a pool thread for the second, during the load.
+    await Promise.all([lowered.load({ model: fixture('tiny-qwen2'), threads: 2 }), normal.load({ model: fixture('tiny-qwen2'), threads: 2 })]);
+    await Promise.all([collect(lowered.generate(request)), collect(normal.generate(request))]);
+    const loweredNice = threadNiceValues(lowered.pid!);
+    const normalNice = threadNiceValues(normal.pid!);
+    assert.equal(loweredNice.length, normalNice.length, 'the same threads in both');
+    assert.deepEqual([...new Set(loweredNice)], [10], `every thread at nice 10: ${loweredNice.join(' ')}`);
+    assert.deepEqual([...new Set(normalNice)], [ownNice], `and at ours without the option: ${normalNice.join(' ')}`);
+  } finally {
+    await Promise.all([lowered.dispose(), normal.dispose()]);
+  }
 });
 
 test('cancelling stops the work in the process within one forward pass', async () => {
