@@ -8,7 +8,8 @@ import { LocalModel } from '../core/runtime/localModel';
 import { ModelProbabilities } from '../core/probabilities/modelProbabilities';
 import { PROTOCOL_VERSION, scoredMessages, type ClientMessage, type ProcessMessage, type SerializedError } from '../core/modelProcess/protocol';
 import { promptPieces, type LastPrompt } from '../core/promptTokens/promptTokens';
-import type { PromptInput, RuntimeLogger } from '../core/runtime/types';
+import type { GenerationEvent, PromptInput, RuntimeLogger } from '../core/runtime/types';
+import { TokenCoalescer } from '../core/tokenCoalescer';
 
 export interface ServerOptions {
   readonly send: (message: ProcessMessage) => void;
@@ -62,7 +63,7 @@ export class ModelServer {
         this.track(message.id, this.unload(message.id));
         return;
       case 'generate':
-        this.track(message.id, this.generate(message.id, message.request));
+        this.track(message.id, this.generate(message.id, message.request, message.coalesceMs));
         return;
       case 'cancel':
         this.generations.get(message.id)?.abort();
@@ -190,7 +191,7 @@ export class ModelServer {
     }
   }
 
-  private async generate(id: number, request: Extract<ClientMessage, { type: 'generate' }>['request']): Promise<void> {
+  private async generate(id: number, request: Extract<ClientMessage, { type: 'generate' }>['request'], coalesceMs = 0): Promise<void> {
     await this.loading.catch(() => undefined);
     const model = this.model;
     if (!model) throw new ModelError('process', 'No model is loaded: load one before generating.');
@@ -199,14 +200,26 @@ export class ModelServer {
     this.updateHeartbeat();
     const last = { model, prompt: request.prompt, truncatedTokens: 0, at: Date.now() };
     this.lastPrompt = last;
+    // A line's end never waits (serve's SSE writes it at once); neither does anything but a token.
+    const tokens = new TokenCoalescer<GenerationEvent>(coalesceMs, (events) => this.options.send(events.length === 1 ? { type: 'event', id, event: events[0] } : { type: 'events', id, events }));
     try {
       for await (const event of model.generate(request, controller.signal)) {
         if (event.type === 'start') last.truncatedTokens = event.truncatedTokens;
-        this.options.send({ type: 'event', id, event });
-        if (this.slowStepMs > 0 && event.type === 'token') blockFor(this.slowStepMs);
+        if (event.type === 'token') {
+          tokens.add(event, event.text.includes('\n'));
+          if (this.slowStepMs > 0) blockFor(this.slowStepMs);
+        } else {
+          tokens.flush();
+          this.options.send({ type: 'event', id, event });
+        }
       }
       this.options.send({ type: 'done', id });
+    } catch (error) {
+      // The tokens that came go out before the error does.
+      tokens.flush();
+      throw error;
     } finally {
+      tokens.dispose();
       this.generations.delete(id);
       this.updateHeartbeat();
     }

@@ -81,12 +81,14 @@ export function createGenerationRoutes(context: GenerationRoutesContext): { read
     if (queue.active > 0 || queue.waiting > 0) stream.comment(`queued: ${queue.waiting + 1} waiting`);
     const release = await queue.acquire(key, signal);
     try {
+      // Tokens reach this process as often as the stream writes them, not once each (sseStream.ts).
+      const transport = { coalesceMs: streamIntervalMs };
       if (!trace) {
-        yield* model.generate(request, signal);
+        yield* model.generate(request, signal, transport);
         return;
       }
       trace.grantedAt = monotonicMs();
-      for await (const event of model.generate(request, signal)) {
+      for await (const event of model.generate(request, signal, transport)) {
         trace.events.push({ type: event.type, at: monotonicMs() });
         if (event.type === 'end') trace.modelMs = { prefill: event.timings.prefillMs, decode: event.timings.decodeMs };
         yield event;

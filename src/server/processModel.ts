@@ -72,8 +72,8 @@ export class ProcessServedModel implements ServedModel {
     return encodePromptInput(this, prompt);
   }
 
-  generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerationEvent> {
-    return this.client.generate(request, signal);
+  generate(request: GenerateRequest, signal?: AbortSignal, options?: { readonly coalesceMs?: number }): AsyncIterable<GenerationEvent> {
+    return this.client.generate(request, signal, options);
   }
 
   /** For /health: the model process's state (`ready`, `restarting`, `failed`...); with `detail`, its pid. */

@@ -23,7 +23,8 @@ export interface ServedModel {
   readonly tokenizer: ModelTokenizer;
   /** Synchronous: prompts are checked and counted before they wait for a turn. */
   encodePrompt(prompt: PromptInput): number[];
-  generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerationEvent>;
+  /** `coalesceMs`: tokens made this close together may arrive together (the model process's `events`; a model in this process ignores it). */
+  generate(request: GenerateRequest, signal?: AbortSignal, options?: { readonly coalesceMs?: number }): AsyncIterable<GenerationEvent>;
   /** Extra fields for /health (the model process's state; with `detail`, for this machine's eyes only, its pid). */
   health?(detail: boolean): Readonly<Record<string, unknown>>;
 }

@@ -1,18 +1,14 @@
 /**
  * The server-sent events of one streaming answer of `tokenscope serve`, with generated tokens
- * coalesced: the first token is written at once; a token that comes within `intervalMs` of the
- * previous token write waits, and what waited goes out as one event (text joined, logprob entries
- * in order, as vLLM's stream_interval does) when the interval is up or the generation ends.
- *
- * Why: every SSE write wakes the client, and every wake-up costs CPU in the server (the write) and
- * in the client (reading and parsing the event); a small model makes a token every few
- * milliseconds, and on a machine whose cores are busy that CPU is taken from the model itself.
- * The end flushes at once, so the last token (a completion's latency) is never held back; so does a
- * token that ends a line (a completion engine stops reading at a finished line, a chat view renders
- * it); no token waits longer than `intervalMs`. A non-streaming request gets nothing until its JSON answer.
+ * coalesced (core/tokenCoalescer.ts): the first token is written at once; a token that comes
+ * within `intervalMs` of the previous token write waits, and what waited goes out as one event
+ * (text joined, logprob entries in order, as vLLM's stream_interval does) when the interval is up
+ * or the generation ends. A token that ends a line never waits (a completion engine stops reading
+ * at a finished line, a chat view renders it). A non-streaming request gets nothing until its JSON answer.
  */
 import type { ServerResponse } from 'node:http';
 import type { TokenEvent } from '../core/runtime/types';
+import { TokenCoalescer } from '../core/tokenCoalescer';
 import { monotonicMs, type RequestTrace, type TracedWrite } from './serveTrace';
 
 export interface SseStreamOptions {
@@ -26,16 +22,15 @@ export interface SseStreamOptions {
 
 export class SseStream {
   private started = false;
-  private pending: TokenEvent[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private lastTokenWriteAt = -Infinity;
+  private readonly tokens: TokenCoalescer<TokenEvent>;
 
   constructor(
     private readonly res: ServerResponse,
     private readonly options: SseStreamOptions,
   ) {
+    this.tokens = new TokenCoalescer(options.intervalMs, (tokens) => this.writeEvent(options.renderTokens(tokens), tokens.length));
     // A client that goes away leaves no timer behind.
-    res.once('close', () => this.clearTimer());
+    res.once('close', () => this.tokens.dispose());
   }
 
   /** One event as it is (role, finish, usage chunks); tokens that waited go out before it. */
@@ -46,26 +41,12 @@ export class SseStream {
 
   /** A generated token: written now, or with the next ones (see the file comment). */
   token(token: TokenEvent): void {
-    if (!this.options.streaming) return;
-    this.pending.push(token);
-    // A line's end is where readers act (a completion engine stops at a finished line): it never waits.
-    if (token.text.includes('\n') || performance.now() - this.lastTokenWriteAt >= this.options.intervalMs) {
-      this.flush();
-      return;
-    }
-    // The first token that waits bounds the wait; while tokens keep coming, one that comes after the
-    // interval carries the others out (no timer wake-up of its own).
-    this.timer ??= setTimeout(() => this.flush(), this.options.intervalMs);
+    if (this.options.streaming) this.tokens.add(token, token.text.includes('\n'));
   }
 
   /** Writes the tokens that wait, if any. */
   flush(): void {
-    this.clearTimer();
-    if (this.pending.length === 0) return;
-    const tokens = this.pending;
-    this.pending = [];
-    this.lastTokenWriteAt = performance.now();
-    this.writeEvent(this.options.renderTokens(tokens), tokens.length);
+    this.tokens.flush();
   }
 
   /** A comment keeps a waiting client's first-byte timer from firing and says why it waits. */
@@ -108,10 +89,5 @@ export class SseStream {
     const traced: TracedWrite = { at: monotonicMs(), bytes: Buffer.byteLength(text), tokens };
     trace.writes.push(traced);
     this.res.write(text, () => (traced.flushedAt = monotonicMs()));
-  }
-
-  private clearTimer(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
   }
 }

@@ -144,10 +144,10 @@ export class ModelProcessClient {
 
   /**
    * Streams a generation from the process. Aborting `signal` rejects the iteration at once with
-   * a GenerationAbortedError and stops the work in the process within one forward pass.
+   * a GenerationAbortedError and stops the work in the process within one forward pass (`coalesceMs`: protocol.ts).
    */
-  generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerationEvent> {
-    return { [Symbol.asyncIterator]: () => this.runGenerate(request, signal) };
+  generate(request: GenerateRequest, signal?: AbortSignal, { coalesceMs = 0 } = {}): AsyncIterable<GenerationEvent> {
+    return { [Symbol.asyncIterator]: () => this.runGenerate(request, signal, coalesceMs) };
   }
 
   /** Token ids of a prompt as the process would feed them (chat template applied). */
@@ -309,9 +309,9 @@ export class ModelProcessClient {
     }
   }
 
-  private async *runGenerate(request: GenerateRequest, signal: AbortSignal | undefined): AsyncGenerator<GenerationEvent> {
+  private async *runGenerate(request: GenerateRequest, signal: AbortSignal | undefined, coalesceMs: number): AsyncGenerator<GenerationEvent> {
     await this.whenReady(signal);
-    yield* this.pending.stream(request, this.requestTimeoutMs, signal);
+    yield* this.pending.stream(request, this.requestTimeoutMs, signal, coalesceMs);
   }
 
   private post(message: ClientMessage): void {

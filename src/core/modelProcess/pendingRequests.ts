@@ -117,7 +117,7 @@ export class PendingRequests {
    * Streams one generation (callers made sure the process runs). Aborting `signal` rejects the
    * iteration at once; stopping early or aborting sends `cancel` so the process stops too.
    */
-  async *stream(request: GenerateRequest, timeoutMs: number, signal: AbortSignal | undefined): AsyncGenerator<GenerationEvent> {
+  async *stream(request: GenerateRequest, timeoutMs: number, signal: AbortSignal | undefined, coalesceMs = 0): AsyncGenerator<GenerationEvent> {
     const id = this.nextId++;
     const queue = new EventQueue<GenerationEvent>();
     this.entries.set(id, {
@@ -126,6 +126,7 @@ export class PendingRequests {
       timeoutMs,
       onMessage: (message) => {
         if (message.type === 'event') queue.push(message.event);
+        else if (message.type === 'events') for (const event of message.events) queue.push(event);
         else if (message.type === 'done') {
           this.entries.delete(id);
           queue.end();
@@ -146,7 +147,7 @@ export class PendingRequests {
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      this.post({ type: 'generate', id, request });
+      this.post({ type: 'generate', id, request, ...(coalesceMs > 0 ? { coalesceMs } : {}) });
       yield* queue.drain();
     } finally {
       signal?.removeEventListener('abort', onAbort);

@@ -32,7 +32,12 @@ export const ORT_TELEMETRY_OFF_ENV: Readonly<Record<string, string>> = { ORT_DIS
 export type ClientMessage =
   | { readonly type: 'load'; readonly id: number; readonly request: LoadModelRequest }
   | { readonly type: 'unload'; readonly id: number }
-  | { readonly type: 'generate'; readonly id: number; readonly request: GenerateRequest }
+  /**
+   * `coalesceMs`: tokens made within this long of the last token message travel together in one
+   * `events` message (core/tokenCoalescer.ts; tokenscope serve asks for its SSE interval, so it
+   * wakes once per event it writes). 0 or absent: one message per event, as the editor reads them.
+   */
+  | { readonly type: 'generate'; readonly id: number; readonly request: GenerateRequest; readonly coalesceMs?: number }
   /** Stops the generation started by request `id` (no reply of its own). */
   | { readonly type: 'cancel'; readonly id: number }
   | { readonly type: 'encode'; readonly id: number; readonly prompt: PromptInput }
@@ -73,6 +78,8 @@ export type ProcessMessage =
   | { readonly type: 'loaded'; readonly id: number; readonly info: ModelInfo }
   | { readonly type: 'unloaded'; readonly id: number }
   | { readonly type: 'event'; readonly id: number; readonly event: GenerationEvent }
+  /** Tokens of the generation `id` that came within its `coalesceMs`, in order. */
+  | { readonly type: 'events'; readonly id: number; readonly events: readonly GenerationEvent[] }
   /** The generation `id` ended normally (after its `end` event). */
   | { readonly type: 'done'; readonly id: number }
   | { readonly type: 'encoded'; readonly id: number; readonly ids: number[] }
