@@ -4,6 +4,7 @@
  * cancelled, without cancelling what is waited on) and `EventQueue` (one generation's events,
  * pushed as IPC messages arrive and read by the caller's `for await`).
  */
+import { raceAbort } from '../abortableSleep';
 import { GenerationAbortedError } from '../runtime/types';
 
 /** A promise with its resolve/reject, for "the process is back" that many requests wait on. */
@@ -27,22 +28,7 @@ export function deferred(): Deferred {
 
 /** Rejects at once with a GenerationAbortedError when `signal` aborts. */
 export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(new GenerationAbortedError('The request was cancelled.'));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new GenerationAbortedError('The request was cancelled.'));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
+  return signal ? raceAbort(promise, signal, () => new GenerationAbortedError('The request was cancelled.')) : promise;
 }
 
 /** An async queue feeding one generation's events to its iterator. */

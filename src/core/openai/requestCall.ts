@@ -5,6 +5,7 @@
  * and turns whatever failed into a `ServerError` that says which timeout fired or what the socket
  * said (or rethrows the caller's own cancellation).
  */
+import { raceAbort } from '../abortableSleep';
 import { abortError, networkError, ServerError, timeoutError, type RequestPhase, type ServerIdentity } from './serverError';
 
 export interface ServerTimeouts {
@@ -72,7 +73,7 @@ export class RequestCall {
     const chunks = body[Symbol.asyncIterator]();
     try {
       for (;;) {
-        const next = await untilAborted(chunks.next(), this.signal);
+        const next = await raceAbort(chunks.next(), this.signal, () => this.signal.reason);
         if (next.done) return;
         this.arm(this.timeouts.stallMs, 'stall');
         yield next.value;
@@ -132,24 +133,3 @@ export class RequestCall {
   }
 }
 
-/** `work`, or the signal's reason as soon as it aborts (at once if it already has). */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    work.catch(() => undefined);
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}
